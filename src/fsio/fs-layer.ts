@@ -1,0 +1,84 @@
+/**
+ * The file-system seam. Every byte jitd makes durable goes through an `FsLayer`, so tests can
+ * swap in an in-memory disk that loses un-synced data at a simulated power cut, or wrap the
+ * real one to inject crashes (SIGKILL), short writes, ENOSPC and EIO at a named step.
+ *
+ * The surface is the smallest that the durable-write protocol and the reconciler need; it says
+ * nothing about policy. Errors are Node-style: an `Error` with an errno `code` (ENOENT, EEXIST...).
+ */
+
+/** An open, write-only file created by {@link FsLayer.createExclusive}. */
+export interface WritableFile {
+  /** Writes from `data[offset, offset+length)` at the current end; may write fewer bytes (a short write). */
+  write(data: Uint8Array, offset: number, length: number): Promise<number>;
+  /** fsync(2): the file's data and metadata reach stable storage, or this throws. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface DirEntry {
+  name: string;
+  kind: EntryKind;
+}
+
+export interface StatInfo {
+  kind: EntryKind;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FsLayer {
+  /** open(2) with O_CREAT|O_EXCL|O_WRONLY: fails with EEXIST rather than touch an existing file. */
+  createExclusive(path: string, mode: number): Promise<WritableFile>;
+  readFile(path: string): Promise<Buffer>;
+  /** rename(2): atomically replaces `to` if it exists. */
+  rename(from: string, to: string): Promise<void>;
+  /** link(2): creates `to` only if it does not exist (EEXIST otherwise); never clobbers. */
+  link(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** mkdir -p with the given mode for directories it creates. */
+  mkdirp(path: string, mode: number): Promise<void>;
+  readdir(path: string): Promise<DirEntry[]>;
+  /** Does not follow a final symlink. */
+  lstat(path: string): Promise<StatInfo>;
+  realpath(path: string): Promise<string>;
+  /** fsync(2) on the directory itself, making its entries (creations, renames, unlinks) durable. */
+  syncDir(path: string): Promise<void>;
+}
+
+/** True for a Node/FsLayer error carrying the given errno code. */
+export function hasCode(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as { code?: unknown }).code as string);
+}
+
+/** lstat that answers `undefined` for a missing path instead of throwing. */
+export async function lstatOrNull(fs: FsLayer, path: string): Promise<StatInfo | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** readFile that answers `undefined` for a missing path instead of throwing. */
+export async function readFileOrNull(fs: FsLayer, path: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(path);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** readdir that answers an empty list for a missing directory. */
+export async function readdirOrEmpty(fs: FsLayer, path: string): Promise<DirEntry[]> {
+  try {
+    return await fs.readdir(path);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return [];
+    throw err;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The provider interface: what the job pipeline calls to have a component written (the seed's
+ * `call_llm_api`). A provider makes one attempt per call; retries, back-off and the request's
+ * `failed` state belong to the pipeline, which reads {@link GenerationError.retryable}.
+ */
+import { JitdError } from '../fsio/errors.js';
+
+export interface GenerationInput {
+  goal: string;
+  /** Component type, e.g. `protocol`, `persona`, `format`. */
+  type: string;
+  /** The missing file the map names (context for the model). */
+  filename: string;
+  /** The person's one-line description. */
+  description: string;
+  /** Aborted on shutdown, cancellation or the job's deadline. */
+  signal: AbortSignal;
+}
+
+export interface Provider {
+  /** `template` or `openai`, for status and logs. */
+  readonly name: string;
+  /** Answers the cleaned component text (UTF-8, ends in a newline) or throws GenerationError. */
+  generate(input: GenerationInput): Promise<string>;
+}
+
+/** A failed attempt. `retryable` decides between back-off and `failed` at once. */
+export class GenerationError extends JitdError {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown; retryAfterMs?: number | undefined; status?: number | undefined },
+  ) {
+    super(retryable ? 'EGEN_RETRY' : 'EGEN', message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
+  }
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+}

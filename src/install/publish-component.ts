@@ -1,0 +1,45 @@
+/**
+ * Publishing a generated component (the first half of an install, invariant 1): the file is
+ * created — never clobbering — complete and durable at `<componentsDir>/<type>s/<generatedName>`
+ * before any map entry may point at it. Its own final path is the durable staging area: until
+ * the map is repointed nothing reads it, and the reconciler adopts it (rolls the install
+ * forward) or handles it as an orphan after a crash.
+ */
+import { dirname } from 'node:path';
+import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
+import { TargetExistsError } from '../fsio/errors.js';
+import { lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import { componentPath, escapesRoot, UnsafePathError } from '../library/paths.js';
+
+export type PublishOutcome = 'published' | 'existed';
+
+/** Creates the `<type>s` directory if needed, durably (its parent's entry is fsynced too). */
+export async function ensureTypeDir(fs: FsLayer, componentsDir: string, dir: string): Promise<void> {
+  if (await lstatOrNull(fs, dir)) return;
+  await fs.mkdirp(dir, 0o755);
+  await syncDirOrDie(fs, componentsDir);
+}
+
+/**
+ * Durably creates the component. If a file of that name already exists (a person, or an earlier
+ * attempt that crashed after publishing), it is kept and adopted: 'existed'.
+ */
+export async function publishComponent(
+  fs: FsLayer,
+  componentsDir: string,
+  type: string,
+  name: string,
+  content: string,
+): Promise<PublishOutcome> {
+  const path = componentPath(componentsDir, type, name);
+  const escape = await escapesRoot(fs, componentsDir, path);
+  if (escape) throw new UnsafePathError(escape);
+  await ensureTypeDir(fs, componentsDir, dirname(path));
+  try {
+    await durablePut(fs, path, content, { mode: 'create', fileMode: 0o644 });
+    return 'published';
+  } catch (err) {
+    if (err instanceof TargetExistsError) return 'existed';
+    throw err;
+  }
+}

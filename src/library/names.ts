@@ -1,0 +1,61 @@
+/**
+ * Names that reach the disk: component types, component file names, and the generated-name
+ * rule. A name that passes these checks is a single, harmless path segment; anything else is
+ * reported and skipped, never "repaired" (SPEC §1).
+ */
+import { createHash } from 'node:crypto';
+
+/** The longest file name Linux file systems accept, in bytes. */
+export const MAX_NAME_BYTES = 255;
+/** Types become directory names `<type>s`; keep them short and plain. */
+const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/** A goal in the seed's canonical style lowercases injectively and needs no hash. */
+const CANONICAL_GOAL_RE = /^[A-Z0-9_-]{1,100}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+/** Why `type` cannot be a component type, or undefined if it can. */
+export function typeProblem(type: string): string | undefined {
+  if (TYPE_RE.test(type)) return undefined;
+  return 'a type must be 1-63 characters of letters, digits, "_" or "-", starting with a letter or digit';
+}
+
+/** Why `name` cannot be a component file name, or undefined if it can. */
+export function filenameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'empty file name';
+  if (name === '.' || name === '..') return `"${name}" is not a file name`;
+  if (name.includes('/') || name.includes('\\')) return 'a file name may not contain "/" or "\\"';
+  if (name.includes('\0')) return 'a file name may not contain NUL';
+  if (CONTROL_RE.test(name)) return 'a file name may not contain control characters';
+  if (name.startsWith('.')) return 'a file name may not start with "." (reserved for temporary files)';
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `a file name may be at most ${MAX_NAME_BYTES} bytes`;
+  return undefined;
+}
+
+/** A short stable hash: the first 8 hex digits of SHA-256. */
+export function shortHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 8);
+}
+
+/**
+ * The seed's generated name `autogen_<type>_for_<goal lowercased>.txt`. A goal in the canonical
+ * upper-case style (`DIAGNOSE_ROOT_CAUSE`) maps to its lowercase form unchanged; any other goal
+ * (lowercase letters, spaces, unicode, over 100 characters) is slugged to `[a-z0-9_-]` and gets
+ * `-<hash>` of the goal, so two goals never share a generated name and the name is stable.
+ */
+export function generatedName(goal: string, type: string): string {
+  if (CANONICAL_GOAL_RE.test(goal)) return `autogen_${type}_for_${goal.toLowerCase()}.txt`;
+  const slug = goal
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 80);
+  return `autogen_${type}_for_${slug || 'goal'}-${shortHash(goal)}.txt`;
+}
+
+export const GENERATED_PREFIX = 'autogen_';
+
+/** True for names the generated-name rule can produce (candidates for adoption or orphaning). */
+export function isGeneratedName(name: string): boolean {
+  return name.startsWith(GENERATED_PREFIX) && name.endsWith('.txt');
+}

@@ -1,0 +1,85 @@
+/**
+ * Carrying out a {@link SyncPlan}: request records created, resolved, reopened, withdrawn;
+ * interrupted installs rolled forward with one group-committed map write. Starting generation
+ * is left to the caller (the job pipeline), which receives `plan.generate`.
+ */
+import type { FsLayer } from '../fsio/fs-layer.js';
+import { commitRepoints } from '../install/map-commit.js';
+import { newRequest, type Request } from '../requests/request.js';
+import type { RequestStore } from '../requests/request-store.js';
+import type { SyncPlan } from './plan-sync.js';
+
+export interface ApplyContext {
+  fs: FsLayer;
+  mapFile: string;
+  store: RequestStore;
+  /** Called with the bytes jitd is about to write to the map (so the watcher knows its own write). */
+  onMapWrite?: (bytes: Buffer) => void;
+  /** Called once per request whose record changed, for events and logs. */
+  onChange?: (r: Request, what: 'created' | 'resolved' | 'adopted' | 'reopened' | 'withdrawn' | 'forgotten') => void;
+}
+
+export interface ApplySummary {
+  created: number;
+  resolvedByPerson: number;
+  rolledForward: string[];
+  reopened: number;
+  withdrawn: number;
+}
+
+function done(r: Request, resolution: 'adopted' | 'person'): Request {
+  const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
+  return { ...rest, state: 'done', resolution };
+}
+
+export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<ApplySummary> {
+  const { store } = ctx;
+  const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], reopened: 0, withdrawn: 0 };
+
+  if (plan.rollForward.length) {
+    const result = await commitRepoints(
+      ctx.fs,
+      ctx.mapFile,
+      plan.rollForward.map((x) => x.repoint),
+      ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite } : {},
+    );
+    for (const [i, item] of plan.rollForward.entries()) {
+      if (result.outcomes[i] === 'entry-changed') continue; // a person changed it meanwhile: theirs wins
+      const { goal, type, from, to } = item.repoint;
+      summary.rolledForward.push(`${goal}.${type}: ${from} -> ${to}`);
+      const base = item.request ?? newRequest(goal, type, from);
+      if (base.state === 'done') continue;
+      const closed = done(base, item.request?.description !== undefined ? 'adopted' : 'adopted');
+      await store.save(closed, { durable: false });
+      ctx.onChange?.(closed, 'adopted');
+    }
+  }
+  for (const r of plan.create) {
+    await store.save(r, { durable: false });
+    summary.created++;
+    ctx.onChange?.(r, 'created');
+  }
+  for (const r of plan.resolvedByPerson) {
+    const closed = done(r, 'person');
+    await store.save(closed, { durable: false });
+    summary.resolvedByPerson++;
+    ctx.onChange?.(closed, 'resolved');
+  }
+  for (const r of plan.reopen) {
+    const { description: _d, answeredAt: _a, resolution: _r, ...rest } = r;
+    const reopened: Request = { ...rest, state: 'waiting', attempts: 0 };
+    await store.save(reopened, { durable: false });
+    summary.reopened++;
+    ctx.onChange?.(reopened, 'reopened');
+  }
+  for (const r of plan.withdraw) {
+    await store.remove(r.id);
+    summary.withdrawn++;
+    ctx.onChange?.(r, 'withdrawn');
+  }
+  for (const r of plan.forget) {
+    await store.remove(r.id);
+    ctx.onChange?.(r, 'forgotten');
+  }
+  return summary;
+}

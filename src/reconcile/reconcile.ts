@@ -1,0 +1,92 @@
+/**
+ * The reconciler (invariant 2): run at every start with the lock held, and at any time on
+ * request. In order:
+ *
+ *   1. sweep   delete every jitd temp file (and the seed's goal_map.json.tmp);
+ *   2. read    the map — unparsable or missing: stop here, having written nothing else;
+ *   3. scan    the component tree (one readdir per type directory);
+ *   4. plan    compare map, components and requests (plan-sync.ts);
+ *   5. apply   roll interrupted installs forward (one map write), update requests;
+ *   6. orphans generated files still unreferenced go to quarantine (or per `orphans`).
+ *
+ * It answers a report of what it did. Generation for answered requests is started by the
+ * caller from `plan.generate`.
+ */
+import { dirname } from 'node:path';
+import type { FsLayer } from '../fsio/fs-layer.js';
+import type { ParsedMap } from '../library/goal-map.js';
+import { readMap } from '../install/map-file.js';
+import type { RequestStore } from '../requests/request-store.js';
+import type { Request } from '../requests/request.js';
+import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js';
+import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
+import { planSync, type SyncPlan } from './plan-sync.js';
+import { scanComponents, type ComponentIndex } from './scan-components.js';
+import { sweepTemps } from './sweep-temps.js';
+import { join } from 'node:path';
+
+export interface ReconcileOptions {
+  fs: FsLayer;
+  mapFile: string;
+  componentsDir: string;
+  stateDir: string;
+  orphans: OrphanPolicy;
+  store: RequestStore;
+  onMapWrite?: ApplyContext['onMapWrite'];
+  onChange?: ApplyContext['onChange'];
+}
+
+export interface ReconcileReport {
+  at: string;
+  tempsRemoved: string[];
+  /** Why nothing beyond the sweep was done (map unparsable, missing...). */
+  mapError?: string;
+  applied?: ApplySummary;
+  orphans?: OrphanReport;
+  /** Type directories refused because they point outside componentsDir. */
+  refusedDirs: string[];
+  /** Requests that should be generated now. */
+  toGenerate: Request[];
+  /** Failed requests waiting for their back-off. */
+  retryLater: Request[];
+}
+
+export interface ReconcileResult {
+  report: ReconcileReport;
+  map?: ParsedMap;
+  mapBytes?: Buffer;
+  index?: ComponentIndex;
+}
+
+export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
+  const { fs } = opts;
+  const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [] };
+
+  let snapshot;
+  try {
+    snapshot = await readMap(fs, opts.mapFile);
+  } catch (err) {
+    // An unparsable or missing map: write nothing at all (not even the sweep), report why.
+    report.mapError = (err as Error).message;
+    return { report };
+  }
+
+  const scan = await scanComponents(fs, opts.componentsDir);
+  report.refusedDirs = scan.refused;
+  report.tempsRemoved = await sweepTemps(
+    fs,
+    [dirname(opts.mapFile), opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), ...scan.index.dirs().map((d) => join(opts.componentsDir, d))],
+    opts.mapFile,
+  );
+
+  const records = new Map(opts.store.all().map((r) => [r.id, r] as const));
+  const plan: SyncPlan = planSync(snapshot.map.entries, scan.index, records);
+  const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, store: opts.store };
+  if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
+  if (opts.onChange) applyCtx.onChange = opts.onChange;
+  report.applied = await applyPlan(applyCtx, plan);
+  report.orphans = await handleOrphans(fs, opts.componentsDir, opts.stateDir, scan.index, plan.referenced, opts.orphans);
+  report.toGenerate = plan.generate;
+  report.retryLater = plan.retryLater;
+  return { report, map: snapshot.map, mapBytes: snapshot.bytes, index: scan.index };
+}

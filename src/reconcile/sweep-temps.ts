@@ -1,0 +1,34 @@
+/**
+ * Removing jitd's leftover temp files (invariant 2): every `.jitd-tmp.*` file in the map's
+ * directory, the `<type>s` directories and the state directories, plus the seed's
+ * `goal_map.json.tmp`. Temps of puts still in flight in this process are spared, so a
+ * reconcile requested at run time never pulls a file from under a running install.
+ */
+import { basename, dirname, join } from 'node:path';
+import { syncDirOrDie } from '../fsio/durable-put.js';
+import { hasCode, readdirOrEmpty, type FsLayer } from '../fsio/fs-layer.js';
+import { isJitdTemp, liveTemps, SEED_MAP_TEMP_SUFFIX } from '../fsio/temp-files.js';
+
+/** Deletes stale temps in each directory of `dirs`; answers the paths removed. */
+export async function sweepTemps(fs: FsLayer, dirs: readonly string[], mapFile: string): Promise<string[]> {
+  const removed: string[] = [];
+  const seedTemp = basename(mapFile) + SEED_MAP_TEMP_SUFFIX;
+  for (const dir of new Set(dirs)) {
+    let touched = false;
+    for (const entry of await readdirOrEmpty(fs, dir)) {
+      const isSeedTemp = dir === dirname(mapFile) && entry.name === seedTemp;
+      if (!isJitdTemp(entry.name) && !isSeedTemp) continue;
+      const path = join(dir, entry.name);
+      if (liveTemps.has(path) || entry.kind === 'dir') continue;
+      try {
+        await fs.unlink(path);
+        removed.push(path);
+        touched = true;
+      } catch (err) {
+        if (!hasCode(err, 'ENOENT')) throw err;
+      }
+    }
+    if (touched) await syncDirOrDie(fs, dir);
+  }
+  return removed;
+}

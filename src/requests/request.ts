@@ -1,0 +1,95 @@
+/**
+ * A description request (SPEC §3): one per missing `(goal, type, filename)`, identified by a
+ * deterministic id so a restart never creates a second request for the same gap.
+ *
+ *   waiting ──answer──▶ answered ──▶ generating ──▶ installing ──▶ done
+ *      │                   ▲             │
+ *      └──reject──▶ rejected └── retry ── failed (keeps its description)
+ *
+ * `generating` and `installing` are only ever in memory: on disk a request in flight is
+ * `answered` (its description is the durable fact; everything after it is re-derivable).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { generatedName } from '../library/names.js';
+
+export const REQUEST_STATES = ['waiting', 'answered', 'generating', 'installing', 'done', 'failed', 'rejected'] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const RequestSchema = z.object({
+  v: z.literal(1),
+  id: z.string().regex(/^[0-9a-f]{12}$/),
+  goal: z.string(),
+  type: z.string(),
+  filename: z.string(),
+  /** The name the component gets if jitd generates it (fixed at creation, so it never drifts). */
+  generatedName: z.string(),
+  state: z.enum(REQUEST_STATES),
+  description: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  answeredAt: z.string().optional(),
+  /** Generation attempts made since the last answer or retry. */
+  attempts: z.int().min(0).default(0),
+  lastError: z.string().optional(),
+  /** Epoch ms before which a failed request is not retried automatically. */
+  nextAttemptAt: z.number().optional(),
+  /** How a done request was resolved. */
+  resolution: z.enum(['generated', 'adopted', 'person']).optional(),
+});
+
+export type Request = z.infer<typeof RequestSchema>;
+
+/** Longest description accepted from a person (one line, generous). */
+export const MAX_DESCRIPTION_LENGTH = 4000;
+
+/** The deterministic id: 12 hex digits of SHA-256 over the triple. */
+export function requestId(goal: string, type: string, filename: string): string {
+  return createHash('sha256').update(JSON.stringify([goal, type, filename])).digest('hex').slice(0, 12);
+}
+
+/** A fresh `waiting` request for a gap. */
+export function newRequest(goal: string, type: string, filename: string, now = new Date()): Request {
+  const at = now.toISOString();
+  return {
+    v: 1,
+    id: requestId(goal, type, filename),
+    goal,
+    type,
+    filename,
+    generatedName: generatedName(goal, type),
+    state: 'waiting',
+    createdAt: at,
+    updatedAt: at,
+    attempts: 0,
+  };
+}
+
+/** States whose description is known: the request will be (or was) generated from it. */
+export function hasAnswer(r: Request): boolean {
+  return r.description !== undefined && r.state !== 'waiting' && r.state !== 'rejected';
+}
+
+/** States in which the generated component is still owed. */
+export function isInFlight(r: Request): boolean {
+  return r.state === 'answered' || r.state === 'generating' || r.state === 'installing' || r.state === 'failed';
+}
+
+/** The public view sent over the socket. */
+export function publicView(r: Request) {
+  return {
+    id: r.id,
+    goal: r.goal,
+    type: r.type,
+    filename: r.filename,
+    generatedName: r.generatedName,
+    state: r.state,
+    description: r.description,
+    attempts: r.attempts,
+    lastError: r.lastError,
+    nextAttemptAt: r.nextAttemptAt,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+export type RequestView = ReturnType<typeof publicView>;
