@@ -10,6 +10,7 @@
  *  - F and G missing, no request        -> create a `waiting` request;
  *  - F and G missing, request answered  -> (re)start generation; failed ones when their back-off ends;
  *  - F and G missing, request done      -> the component was deleted since: ask anew.
+ * Failed requests are retried when their back-off ends (permanent failures: on `jitctl retry`).
  * Requests whose entry left the map: `waiting` ones are withdrawn, `rejected` ones forgotten
  * (the entry changed), answered/failed ones kept dormant — an answer is never thrown away.
  */
@@ -45,8 +46,9 @@ export function planSync(
   entries: readonly MapEntry[],
   index: ComponentIndex,
   records: ReadonlyMap<string, Request>,
-  now = Date.now(),
+  opts: { now?: number; retryAllFailed?: boolean } = {},
 ): SyncPlan {
+  const now = opts.now ?? Date.now();
   const plan: SyncPlan = {
     create: [],
     resolvedByPerson: [],
@@ -84,8 +86,10 @@ export function planSync(
         plan.generate.push(r);
         break;
       case 'failed':
-        if ((r.nextAttemptAt ?? 0) <= now) plan.generate.push(r);
-        else plan.retryLater.push(r);
+        // A permanent failure (no nextAttemptAt) waits for `jitctl retry` or the next start
+        // (retryAllFailed), when the person may have fixed the key or the model name.
+        if (opts.retryAllFailed || (r.nextAttemptAt !== undefined && r.nextAttemptAt <= now)) plan.generate.push(r);
+        else if (r.nextAttemptAt !== undefined) plan.retryLater.push(r);
         break;
       case 'done':
         plan.reopen.push(r);

@@ -34,6 +34,8 @@ export interface ReconcileOptions {
   store: RequestStore;
   onMapWrite?: ApplyContext['onMapWrite'];
   onChange?: ApplyContext['onChange'];
+  /** At start-up, failed requests are all retried once (the config may have been fixed). */
+  retryAllFailed?: boolean;
 }
 
 export interface ReconcileReport {
@@ -80,7 +82,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   );
 
   const records = new Map(opts.store.all().map((r) => [r.id, r] as const));
-  const plan: SyncPlan = planSync(snapshot.map.entries, scan.index, records);
+  const plan: SyncPlan = planSync(snapshot.map.entries, scan.index, records, { retryAllFailed: opts.retryAllFailed ?? false });
   const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, store: opts.store };
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;

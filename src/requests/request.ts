@@ -32,7 +32,9 @@ export const RequestSchema = z.object({
   /** Generation attempts made since the last answer or retry. */
   attempts: z.int().min(0).default(0),
   lastError: z.string().optional(),
-  /** Epoch ms before which a failed request is not retried automatically. */
+  /** How many times generation ended in `failed` since the last answer or retry. */
+  failures: z.int().min(0).default(0),
+  /** Epoch ms before which a failed request is not retried automatically; absent: only `jitctl retry`. */
   nextAttemptAt: z.number().optional(),
   /** How a done request was resolved. */
   resolution: z.enum(['generated', 'adopted', 'person']).optional(),
@@ -62,6 +64,7 @@ export function newRequest(goal: string, type: string, filename: string, now = n
     createdAt: at,
     updatedAt: at,
     attempts: 0,
+    failures: 0,
   };
 }
 

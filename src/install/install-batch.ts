@@ -1,0 +1,100 @@
+/**
+ * Installing generated components, many at a time (invariants 1 and 4). Called only from the
+ * serial install lane, so two batches never interleave.
+ *
+ *   1. for each item, check again that its map entry still names the missing file and that the
+ *      file is still missing (a person may have written it, or edited the map, while the model
+ *      was writing);
+ *   2. publish each component durably (publish-component.ts) — before the map changes;
+ *   3. repoint every entry in ONE map write (group commit, map-commit.ts);
+ *   4. close each request as done.
+ * A crash anywhere leaves either nothing visible, or published components that the reconciler
+ * adopts (rolls forward) at the next start.
+ */
+import { join } from 'node:path';
+import { syncDirOrDie } from '../fsio/durable-put.js';
+import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import { componentPath } from '../library/paths.js';
+import type { Request } from '../requests/request.js';
+import type { RequestStore } from '../requests/request-store.js';
+import { commitRepoints } from './map-commit.js';
+import { readMap } from './map-file.js';
+import { publishComponent } from './publish-component.js';
+
+export interface InstallItem {
+  request: Request;
+  content: string;
+}
+
+export type InstallOutcome =
+  | { id: string; result: 'installed'; path: string; adoptedExisting: boolean }
+  | { id: string; result: 'resolved-by-person' }
+  | { id: string; result: 'entry-gone' }
+  | { id: string; result: 'error'; error: Error };
+
+export interface InstallContext {
+  fs: FsLayer;
+  mapFile: string;
+  componentsDir: string;
+  store: RequestStore;
+  onMapWrite?: (bytes: Buffer) => void;
+}
+
+function entryStillNames(json: Record<string, unknown>, r: Request): boolean {
+  const goal = json[r.goal];
+  return typeof goal === 'object' && goal !== null && (goal as Record<string, unknown>)[r.type] === r.filename;
+}
+
+export async function installBatch(ctx: InstallContext, items: readonly InstallItem[]): Promise<InstallOutcome[]> {
+  const { fs } = ctx;
+  const outcomes: InstallOutcome[] = [];
+  // Any failure to read the map fails the whole batch; the requests stay answered and the
+  // next sync retries them (their published components, if any, are rolled forward then).
+  const { map } = await readMap(fs, ctx.mapFile);
+  const publishedNow: { item: InstallItem; path: string; adoptedExisting: boolean }[] = [];
+
+  for (const item of items) {
+    const r = item.request;
+    try {
+      if (!entryStillNames(map.json, r)) {
+        outcomes.push({ id: r.id, result: 'entry-gone' });
+        continue;
+      }
+      if (await lstatOrNull(fs, componentPath(ctx.componentsDir, r.type, r.filename))) {
+        outcomes.push({ id: r.id, result: 'resolved-by-person' });
+        continue;
+      }
+      const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content);
+      publishedNow.push({ item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' });
+    } catch (err) {
+      outcomes.push({ id: r.id, result: 'error', error: err as Error });
+    }
+  }
+  if (publishedNow.length === 0) return outcomes;
+
+  const commit = await commitRepoints(
+    fs,
+    ctx.mapFile,
+    publishedNow.map(({ item: { request: r } }) => ({ goal: r.goal, type: r.type, from: r.filename, to: r.generatedName })),
+    ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite } : {},
+  );
+  const dirsToSync = new Set<string>();
+  for (const [i, p] of publishedNow.entries()) {
+    const r = p.item.request;
+    if (commit.outcomes[i] === 'entry-changed') {
+      // A person changed the entry between our check and our write. Their edit wins; the file we
+      // just published is referenced by nothing, so take it back now rather than leave an orphan.
+      if (!p.adoptedExisting) {
+        await fs.unlink(p.path).catch((err) => {
+          if (!hasCode(err, 'ENOENT')) throw err;
+        });
+        dirsToSync.add(join(p.path, '..'));
+      }
+      outcomes.push({ id: r.id, result: 'entry-gone' });
+      continue;
+    }
+    outcomes.push({ id: r.id, result: 'installed', path: p.path, adoptedExisting: p.adoptedExisting });
+  }
+  for (const dir of dirsToSync) await syncDirOrDie(fs, dir);
+  return outcomes;
+}

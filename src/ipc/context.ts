@@ -1,0 +1,31 @@
+/**
+ * What the control-socket handlers may use of the running daemon. The daemon builds one
+ * `DaemonContext`; handlers receive it and nothing else, so they can be tested against an
+ * in-process engine on a temporary library.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../library/config.js';
+import type { Engine } from '../jobs/engine.js';
+
+export interface WatcherStatus {
+  /** e.g. `chokidar` */
+  backend: string;
+  ready: boolean;
+  /** The last watcher error (ENOSPC/EMFILE from inotify...), if any. */
+  error?: string;
+  /** What jitd does instead while the watcher is impaired (e.g. periodic rescans). */
+  fallback?: string;
+}
+
+export interface DaemonContext {
+  engine: Engine;
+  config: Config;
+  log: Logger;
+  startedAt: number;
+  watcherStatus(): WatcherStatus;
+  /**
+   * Waits until the watcher has delivered every event for changes made before the call (a cookie
+   * file written into the watched directories, as watchman does), then until the engine is idle.
+   */
+  syncWatcher(): Promise<void>;
+}

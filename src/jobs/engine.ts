@@ -1,0 +1,399 @@
+/**
+ * The engine: jitd's single source of truth at run time. It owns the request store, the
+ * component index and the last good map, and runs every change to them on one serial lane
+ * (p-queue, concurrency 1): syncs after watcher hints, answers, installs, reconciles. Model
+ * calls run beside it in the generation pool (generation-pool.ts) and hand their output back
+ * to the lane, where installs that finish together are committed in one map write.
+ *
+ * It never waits on a person: waiting requests live in the store, and an answer enqueues work.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import type { FsLayer } from '../fsio/fs-layer.js';
+import { JitdError } from '../fsio/errors.js';
+import type { Config } from '../library/config.js';
+import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
+import { installBatch, type InstallItem } from '../install/install-batch.js';
+import { readMapBytes } from '../install/map-file.js';
+import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
+import { planSync } from '../reconcile/plan-sync.js';
+import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
+import { ComponentIndex, listTypeDir } from '../reconcile/scan-components.js';
+import { MAX_DESCRIPTION_LENGTH, publicView, type Request, type RequestState } from '../requests/request.js';
+import { RequestStore } from '../requests/request-store.js';
+import type { Provider } from '../generation/provider.js';
+import type { EngineEvent } from './events.js';
+import { GenerationPool } from './generation-pool.js';
+import { join } from 'node:path';
+
+export class RequestError extends JitdError {}
+
+export interface EngineOptions {
+  fs: FsLayer;
+  config: Config;
+  provider: Provider;
+  log: Logger;
+  /** A fatal error outside any caller's promise (a failed fsync in a background install). */
+  onFatal?: (err: unknown) => void;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
+  readonly store: RequestStore;
+  index = new ComponentIndex();
+  map: ParsedMap | undefined;
+  mapError: string | undefined;
+  lastReconcile: ReconcileReport | undefined;
+  readonly startedAt = Date.now();
+
+  private readonly lane = new PQueue({ concurrency: 1 });
+  private readonly pool: GenerationPool;
+  private mapHash: string | undefined;
+  private syncQueued = false;
+  private readyToInstall: InstallItem[] = [];
+  private installQueued = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly opts: EngineOptions) {
+    super();
+    this.store = new RequestStore(opts.fs, opts.config.stateDir);
+    this.pool = new GenerationPool({
+      provider: opts.provider,
+      config: opts.config.provider,
+      concurrency: opts.config.generation.concurrency,
+      log: opts.log,
+      onStart: (r) => {
+        this.store.setTransient(r.id, 'generating');
+        this.emitRequest('request.generating', r);
+      },
+      onOutput: (r, content) => this.queueInstall({ request: r, content }),
+      onFailure: (r, error, retryable) => this.lane.add(() => this.recordFailure(r.id, error, retryable)),
+    });
+  }
+
+  get provider(): Provider {
+    return this.opts.provider;
+  }
+
+  private emitEvent(e: EngineEvent): void {
+    this.emit('event', e);
+  }
+  private emitRequest(type: 'request.added' | 'request.answered' | 'request.generating' | 'request.withdrawn' | 'request.rejected' | 'request.reopened', r: Request): void {
+    this.emitEvent({ type, request: publicView(r) });
+  }
+
+  /** Bytes jitd is about to write to the map: its own write must not set off work. */
+  private readonly noteOwnMapWrite = (bytes: Buffer): void => {
+    // Remember what we wrote: the watcher's event for it then reads identical bytes and stops.
+    this.mapHash = sha(bytes);
+    this.map = parseGoalMap(bytes.toString('utf8'));
+  };
+
+  private applyContext(): ApplyContext {
+    return {
+      fs: this.opts.fs,
+      mapFile: this.opts.config.mapFile,
+      store: this.store,
+      onMapWrite: this.noteOwnMapWrite,
+      onChange: (r, what) => {
+        this.opts.log.info({ request: r.id, goal: r.goal, type: r.type, filename: r.filename, what }, `request ${what}`);
+        if (what === 'created') this.emitRequest('request.added', r);
+        else if (what === 'resolved' || what === 'adopted') this.emitEvent({ type: 'request.resolved', request: publicView(r), how: what === 'resolved' ? 'person' : 'adopted' });
+        else if (what === 'withdrawn') this.emitRequest('request.withdrawn', r);
+        else if (what === 'reopened') this.emitRequest('request.reopened', r);
+      },
+    };
+  }
+
+  /** Loads the requests and runs the start-up reconcile (with the lock already held). */
+  async start(): Promise<ReconcileReport> {
+    const loaded = await this.store.load();
+    if (loaded.quarantined.length) this.opts.log.warn({ files: loaded.quarantined }, 'unreadable request records moved to quarantine');
+    return this.reconcileNow('startup', true);
+  }
+
+  /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans. */
+  reconcileNow(reason: string, retryAllFailed = false): Promise<ReconcileReport> {
+    return this.lane.add(async () => {
+      const { config } = this.opts;
+      const result = await reconcile({
+        ...this.applyContext(),
+        componentsDir: config.componentsDir,
+        stateDir: config.stateDir,
+        orphans: config.orphans,
+        retryAllFailed,
+      });
+      const { report } = result;
+      this.lastReconcile = report;
+      if (report.mapError) {
+        this.setMapError(report.mapError);
+      } else {
+        if (result.index) this.index = result.index;
+        // Re-read rather than trust the pre-roll-forward snapshot: the reconcile may have written.
+        await this.syncNow();
+      }
+      for (const r of report.toGenerate) this.pool.enqueue(r);
+      this.scheduleRetries();
+      this.opts.log.info(
+        {
+          reason,
+          tempsRemoved: report.tempsRemoved.length,
+          rolledForward: report.applied?.rolledForward.length ?? 0,
+          created: report.applied?.created ?? 0,
+          orphans: report.orphans,
+          refusedDirs: report.refusedDirs,
+          mapError: report.mapError,
+        },
+        'reconciled',
+      );
+      this.emitEvent({ type: 'reconciled', summary: { reason, tempsRemoved: report.tempsRemoved.length, mapError: report.mapError } });
+      return report;
+    });
+  }
+
+  private setMapError(message: string): void {
+    if (this.mapError !== message) {
+      this.opts.log.warn({ mapFile: this.opts.config.mapFile, error: message }, 'map unusable; keeping the last good map');
+      this.emitEvent({ type: 'map.error', message });
+    }
+    this.mapError = message;
+  }
+
+  /**
+   * A hint that the map may have changed: read it, and act at once if it parses. Hints are
+   * coalesced: while one sync waits on the lane, more hints add nothing. Answers true if the
+   * map parsed (or was unchanged), false if it was unusable — the caller retries after debounceMs.
+   */
+  onMapHint(): Promise<boolean> {
+    if (this.syncQueued || this.stopping) return Promise.resolve(this.mapError === undefined);
+    this.syncQueued = true;
+    return this.lane.add(async () => {
+      this.syncQueued = false;
+      return this.syncNow();
+    });
+  }
+
+  /** Reads the map and applies the plan; must run on the lane. */
+  private async syncNow(): Promise<boolean> {
+    let bytes: Buffer;
+    try {
+      bytes = await readMapBytes(this.opts.fs, this.opts.config.mapFile);
+    } catch (err) {
+      this.setMapError((err as Error).message);
+      return false;
+    }
+    const hash = sha(bytes);
+    let map = this.map;
+    if (hash !== this.mapHash || !map) {
+      try {
+        map = parseGoalMap(bytes.toString('utf8'));
+      } catch (err) {
+        this.setMapError((err as Error).message);
+        return false;
+      }
+      this.map = map;
+      this.mapHash = hash;
+      if (map.problems.length) this.opts.log.warn({ problems: map.problems.slice(0, 20), count: map.problems.length }, 'map entries skipped');
+    }
+    if (this.mapError !== undefined) {
+      this.mapError = undefined;
+      this.emitEvent({ type: 'map.ok', goals: map.goals });
+    }
+    const records = new Map(this.store.all().map((r) => [r.id, r] as const));
+    const plan = planSync(map.entries, this.index, records);
+    await applyPlan(this.applyContext(), plan);
+    for (const r of plan.generate) this.pool.enqueue(r);
+    return true;
+  }
+
+  /** A hint that `<dirName>/<name>` appeared or vanished in the component tree. */
+  onComponentHint(dirName: string, name: string, present: boolean): void {
+    if (present) this.index.add(dirName, name);
+    else this.index.delete(dirName, name);
+    void this.onMapHint();
+  }
+
+  /** A hint that a whole `<type>s` directory changed (added, removed, or events lost). */
+  async onTypeDirHint(dirName: string): Promise<void> {
+    const names = await listTypeDir(this.opts.fs, join(this.opts.config.componentsDir, dirName));
+    if (names.length) this.index.setDir(dirName, names);
+    else this.index.dropDir(dirName);
+    void this.onMapHint();
+  }
+
+  private queueInstall(item: InstallItem): void {
+    this.readyToInstall.push(item);
+    if (this.installQueued) return;
+    this.installQueued = true;
+    void this.lane.add(async () => {
+      this.installQueued = false;
+      const batch = this.readyToInstall.splice(0);
+      for (const it of batch) this.store.setTransient(it.request.id, 'installing');
+      try {
+        const outcomes = await installBatch(
+          { fs: this.opts.fs, mapFile: this.opts.config.mapFile, componentsDir: this.opts.config.componentsDir, store: this.store, onMapWrite: this.noteOwnMapWrite },
+          batch,
+        );
+        for (const o of outcomes) await this.afterInstall(o);
+      } catch (err) {
+        // The map could not be read or written: everything in the batch stays answered, and any
+        // component already published is rolled forward by the next sync.
+        this.opts.log.error({ err, requests: batch.map((b) => b.request.id) }, 'install batch failed; will retry on the next map change or reconcile');
+        for (const it of batch) {
+          const r = this.store.get(it.request.id);
+          if (r) await this.store.save({ ...r, state: 'answered', lastError: (err as Error).message }, { durable: false });
+        }
+        if (err instanceof JitdError && err.code === 'EFSYNC') throw err;
+      }
+    }).catch((err) => this.opts.onFatal?.(err));
+  }
+
+  private async afterInstall(o: Awaited<ReturnType<typeof installBatch>>[number]): Promise<void> {
+    const r = this.store.get(o.id);
+    if (!r) return;
+    const { log } = this.opts;
+    switch (o.result) {
+      case 'installed': {
+        const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
+        const done: Request = { ...rest, state: 'done', resolution: o.adoptedExisting ? 'adopted' : 'generated' };
+        await this.store.save(done, { durable: false });
+        this.index.add(`${r.type}s`, r.generatedName);
+        log.info({ request: r.id, goal: r.goal, type: r.type, path: o.path, from: r.filename, to: r.generatedName }, 'installed');
+        this.emitEvent({ type: 'request.installed', request: publicView(done), path: o.path });
+        return;
+      }
+      case 'resolved-by-person': {
+        const done: Request = { ...r, state: 'done', resolution: 'person' };
+        await this.store.save(done, { durable: false });
+        this.index.add(`${r.type}s`, r.filename);
+        this.emitEvent({ type: 'request.resolved', request: publicView(done), how: 'person' });
+        return;
+      }
+      case 'entry-gone':
+        // The answer is kept (dormant): if the entry comes back, nobody is asked again.
+        await this.store.save({ ...r, state: 'answered' }, { durable: false });
+        log.info({ request: r.id }, 'map entry changed while generating; answer kept, nothing installed');
+        return;
+      case 'error':
+        await this.recordFailure(r.id, o.error.message, true);
+        return;
+    }
+  }
+
+  /** Moves a request to `failed` durably, keeping its description; schedules the back-off retry. */
+  private async recordFailure(id: string, error: string, retryable: boolean): Promise<void> {
+    const r = this.store.get(id);
+    if (!r) return;
+    const failures = r.failures + 1;
+    // Back-off between automatic retries of a failed request: 30 s, 1 min, 2 min ... capped at 1 h.
+    const delay = Math.min(3_600_000, 30_000 * 2 ** (failures - 1));
+    const failed: Request = { ...r, state: 'failed', failures, lastError: error, attempts: r.attempts + 1 };
+    if (retryable) failed.nextAttemptAt = Date.now() + delay;
+    else delete failed.nextAttemptAt;
+    await this.store.save(failed, { durable: true });
+    this.opts.log.warn({ request: r.id, error, retryable, nextAttemptAt: failed.nextAttemptAt }, 'generation failed');
+    this.emitEvent({ type: 'request.failed', request: publicView(failed), error });
+    this.scheduleRetries();
+  }
+
+  private scheduleRetries(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.stopping) return;
+    const due = this.store
+      .all()
+      .filter((r) => r.state === 'failed' && r.nextAttemptAt !== undefined)
+      .map((r) => r.nextAttemptAt as number);
+    if (!due.length) return;
+    const wait = Math.max(0, Math.min(...due) - Date.now());
+    this.retryTimer = setTimeout(() => void this.onMapHint(), Math.min(wait, 2 ** 31 - 1));
+    this.retryTimer.unref();
+  }
+
+  private find(idOrPrefix: string): Request {
+    const r = this.store.resolve(idOrPrefix);
+    if (r === 'ambiguous') throw new RequestError('EAMBIGUOUS', `request id prefix ${idOrPrefix} matches more than one request`);
+    if (!r) throw new RequestError('ENOREQUEST', `no request ${idOrPrefix}`);
+    return r;
+  }
+
+  /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */
+  answer(idOrPrefix: string, text: string): Promise<Request> {
+    return this.lane.add(async () => {
+      const description = text.replace(/\s+/g, ' ').trim();
+      if (!description) throw new RequestError('EEMPTY', 'the description is empty');
+      if (description.length > MAX_DESCRIPTION_LENGTH) throw new RequestError('ETOOLONG', `the description is over ${MAX_DESCRIPTION_LENGTH} characters`);
+      const r = this.find(idOrPrefix);
+      if (r.state !== 'waiting') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}, not waiting for a description`);
+      const answered: Request = { ...r, state: 'answered', description, answeredAt: new Date().toISOString(), attempts: 0, failures: 0 };
+      await this.store.save(answered, { durable: true });
+      this.opts.log.info({ request: r.id, goal: r.goal, type: r.type }, 'answered');
+      this.emitRequest('request.answered', answered);
+      this.pool.enqueue(answered);
+      return answered;
+    });
+  }
+
+  reject(idOrPrefix: string): Promise<Request> {
+    return this.lane.add(async () => {
+      const r = this.find(idOrPrefix);
+      if (r.state !== 'waiting' && r.state !== 'failed') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting or failed requests can be rejected`);
+      this.pool.cancel(r.id);
+      const rejected: Request = { ...r, state: 'rejected' };
+      delete rejected.nextAttemptAt;
+      await this.store.save(rejected, { durable: true });
+      this.emitRequest('request.rejected', rejected);
+      return rejected;
+    });
+  }
+
+  retry(idOrPrefix: string): Promise<Request> {
+    return this.lane.add(async () => {
+      const r = this.find(idOrPrefix);
+      if (r.state !== 'failed') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only failed requests can be retried`);
+      const again: Request = { ...r, state: 'answered', failures: 0 };
+      delete again.nextAttemptAt;
+      await this.store.save(again, { durable: true });
+      this.pool.enqueue(again);
+      return again;
+    });
+  }
+
+  /** Counts for `jitctl status`. */
+  counts() {
+    const byState: Record<RequestState, number> = { waiting: 0, answered: 0, generating: 0, installing: 0, done: 0, failed: 0, rejected: 0 };
+    for (const r of this.store.all()) byState[r.state]++;
+    const entries = this.map?.entries ?? [];
+    let missing = 0;
+    for (const e of entries) if (!this.index.has(e.type, e.filename)) missing++;
+    return {
+      goals: this.map?.goals ?? 0,
+      entries: entries.length,
+      components: this.index.size,
+      missing,
+      requests: byState,
+      queue: { lane: this.lane.size + this.lane.pending, ...this.pool.stats(), readyToInstall: this.readyToInstall.length },
+    };
+  }
+
+  /** Stops intake, aborts model calls in flight (their requests stay answered), drains the lane. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.pool.stop();
+    await this.lane.onIdle();
+  }
+
+  /** Resolves once the lane and the pool are both idle (tests, `status --sync`). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.lane.onIdle();
+      await this.pool.onIdle();
+      if (this.lane.size === 0 && this.lane.pending === 0 && this.pool.busy() === 0 && !this.installQueued) return;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Events the engine emits: the socket's `subscribe` streams them, the logger records them.
+ */
+import type { RequestView } from '../requests/request.js';
+
+export type EngineEvent =
+  | { type: 'request.added'; request: RequestView }
+  | { type: 'request.answered'; request: RequestView }
+  | { type: 'request.generating'; request: RequestView }
+  | { type: 'request.installed'; request: RequestView; path: string }
+  | { type: 'request.failed'; request: RequestView; error: string }
+  | { type: 'request.resolved'; request: RequestView; how: 'person' | 'adopted' }
+  | { type: 'request.withdrawn'; request: RequestView }
+  | { type: 'request.rejected'; request: RequestView }
+  | { type: 'request.reopened'; request: RequestView }
+  | { type: 'map.error'; message: string }
+  | { type: 'map.ok'; goals: number }
+  | { type: 'reconciled'; summary: Record<string, unknown> };
+
+export type EngineEventType = EngineEvent['type'];

@@ -1,0 +1,99 @@
+/**
+ * The generation pool: model calls in flight, at most `generation.concurrency` at once and
+ * optionally at most `provider.requestsPerMinute` started per minute (p-queue interval/intervalCap).
+ * Each job carries its own AbortController, linked to shutdown; p-queue's own `timeout` and
+ * `clear()` are not used — the first does not stop the task, the second leaves promises
+ * unsettled. Jobs are de-duplicated by request id. Output goes back to the engine's lane; a
+ * failure keeps the request's description (the engine records it as `failed`).
+ */
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import type { ProviderConfig } from '../library/config.js';
+import { isAbortError } from '../generation/abort.js';
+import { GenerationError, type Provider } from '../generation/provider.js';
+import { generateWithRetry } from '../generation/retry.js';
+import type { Request } from '../requests/request.js';
+
+export interface PoolOptions {
+  provider: Provider;
+  config: ProviderConfig;
+  concurrency: number;
+  log: Logger;
+  onStart: (r: Request) => void;
+  onOutput: (r: Request, content: string) => void;
+  onFailure: (r: Request, error: string, retryable: boolean) => void;
+}
+
+export class GenerationPool {
+  private readonly queue: PQueue;
+  private readonly jobs = new Map<string, AbortController>();
+  private readonly shutdown = new AbortController();
+
+  constructor(private readonly opts: PoolOptions) {
+    const rpm = opts.config.requestsPerMinute;
+    this.queue = new PQueue({ concurrency: opts.concurrency, ...(rpm ? { interval: 60_000, intervalCap: rpm } : {}) });
+  }
+
+  /** Starts generation for an answered request unless it is already queued or running. */
+  enqueue(r: Request): void {
+    if (this.jobs.has(r.id) || r.description === undefined || this.shutdown.signal.aborted) return;
+    const job = new AbortController();
+    this.jobs.set(r.id, job);
+    void this.queue
+      .add(() => this.run(r, job))
+      .catch((err) => this.opts.log.error({ err, request: r.id }, 'generation job crashed'))
+      .finally(() => {
+        if (this.jobs.get(r.id) === job) this.jobs.delete(r.id);
+      });
+  }
+
+  private async run(r: Request, job: AbortController): Promise<void> {
+    const signal = AbortSignal.any([job.signal, this.shutdown.signal]);
+    if (signal.aborted) return;
+    this.opts.onStart(r);
+    const { log, provider, config } = this.opts;
+    try {
+      const content = await generateWithRetry(
+        provider,
+        { goal: r.goal, type: r.type, filename: r.filename, description: r.description ?? '', signal },
+        {
+          maxRetries: config.maxRetries,
+          onRetry: (attempt, err, delayMs) =>
+            log.warn({ request: r.id, attempt, delayMs, error: (err as Error).message }, 'generation attempt failed; retrying'),
+        },
+      );
+      if (signal.aborted) return;
+      this.opts.onOutput(r, content);
+    } catch (err) {
+      if (signal.aborted && isAbortError(err)) {
+        log.info({ request: r.id }, 'generation stopped (shutdown or cancelled); the answer is kept');
+        return;
+      }
+      const retryable = err instanceof GenerationError ? err.retryable : true;
+      this.opts.onFailure(r, (err as Error).message, retryable);
+    }
+  }
+
+  /** Aborts one request's job (queued or running). */
+  cancel(id: string): void {
+    this.jobs.get(id)?.abort();
+  }
+
+  stats() {
+    return { generating: this.queue.pending, waitingForModel: this.queue.size };
+  }
+
+  busy(): number {
+    return this.queue.pending + this.queue.size;
+  }
+
+  onIdle(): Promise<void> {
+    return this.queue.onIdle();
+  }
+
+  /** Aborts every job and waits until all have settled. */
+  async stop(): Promise<void> {
+    this.shutdown.abort();
+    await this.queue.onIdle();
+  }
+}
