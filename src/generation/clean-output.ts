@@ -40,7 +40,7 @@ export function normalizeText(text: string): string {
 
 // A line a chat model puts before the content. Either an interjection ("Sure!", "Certainly, …"),
 // or an announcement that ends with a colon ("Here is the component:").
-const PREAMBLE_INTERJECTION = /^(?:sure|certainly|of course|absolutely|okay|ok|great|alright|got it)\b[^\n]{0,200}$/i;
+const PREAMBLE_INTERJECTION = /^(?:sure|certainly|of course|absolutely|okay|ok|great|alright|got it)\s*[!.,:;—–][^\n]{0,200}$/i;
 const PREAMBLE_ANNOUNCE = /^(?:here(?:['’]s| is| are)|below is|this is)\b[^\n]{0,200}:\s*$/i;
 // Chatter after the content ("Let me know if…"), matched on the last paragraph.
 const TRAILING_CHATTER =
@@ -68,8 +68,8 @@ function stripPreamble(lines: string[]): string[] {
   while (stripped < 3) {
     while (i < lines.length && lines[i]!.trim() === '') i++;
     const line = (lines[i] ?? '').trim();
-    const rest = lines.slice(i + 1).some((l) => l.trim() !== '');
-    if (!rest || !(PREAMBLE_INTERJECTION.test(line) || PREAMBLE_ANNOUNCE.test(line))) break;
+    // Stripped even when nothing follows: an answer that is only "Sure! Here it is:" is empty.
+    if (!(PREAMBLE_INTERJECTION.test(line) || PREAMBLE_ANNOUNCE.test(line))) break;
     i++;
     stripped++;
   }

@@ -1,0 +1,8 @@
+/** Message `reject {id}`: decline a waiting (or failed) request; not asked again until its entry changes. */
+import { z } from 'zod';
+import type { RequestView } from '../../requests/request.js';
+import { RequestIdParam } from './request-id.js';
+
+export const RejectParams = z.strictObject({ id: RequestIdParam });
+export type RejectParams = z.input<typeof RejectParams>;
+export type RejectResult = RequestView;

@@ -1,0 +1,34 @@
+/** The method registry: method name → its params schema and handler. */
+import type { Method } from './messages/index.js';
+import type { MessageHandler } from './handlers/handler.js';
+import { handleAnswer } from './handlers/handle-answer.js';
+import { handleCompose } from './handlers/handle-compose.js';
+import { handlePending } from './handlers/handle-pending.js';
+import { handlePing } from './handlers/handle-ping.js';
+import { handleReconcile } from './handlers/handle-reconcile.js';
+import { handleReject } from './handlers/handle-reject.js';
+import { handleRetry } from './handlers/handle-retry.js';
+import { handleStatus } from './handlers/handle-status.js';
+import { handleSubscribe } from './handlers/handle-subscribe.js';
+
+type AnyHandler = MessageHandler<Method>;
+
+const table: { [M in Method]: MessageHandler<M, any> } = {
+  ping: handlePing,
+  status: handleStatus,
+  pending: handlePending,
+  answer: handleAnswer,
+  reject: handleReject,
+  retry: handleRetry,
+  reconcile: handleReconcile,
+  compose: handleCompose,
+  subscribe: handleSubscribe,
+};
+
+/** The handler of `method`, or undefined for an unknown method. */
+export function lookupHandler(method: string): AnyHandler | undefined {
+  return Object.hasOwn(table, method) ? (table[method as Method] as AnyHandler) : undefined;
+}
+
+/** Every method the server answers. */
+export const METHODS = Object.keys(table) as Method[];
