@@ -41,7 +41,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
 
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLibraryLock(config.mapFile, config.stateDir);
-  log.info({ version: VERSION, pid: process.pid, config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
+  log.info({ version: VERSION, config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
 
   let exit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((res) => (exit = res));

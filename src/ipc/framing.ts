@@ -44,6 +44,12 @@ export class LineSplitter {
     }
   }
 
+  /** The stream ended: a last line without its newline still counts. */
+  end(): void {
+    if (this.size > 0 && !this.discarding) this.finishLine();
+    this.reset();
+  }
+
   /** Drops whatever partial line is held (the connection is closing). */
   reset(): void {
     this.parts = [];

@@ -1,0 +1,47 @@
+/**
+ * What a jitctl command is and what it gets: parsed arguments, output streams, the style, and a
+ * lazily opened connection to the daemon.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { ControlClient } from '../ipc/client.js';
+import type { Style } from './output.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** The process streams and environment (tests may substitute them). */
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface CommandContext {
+  io: CliIo;
+  /** `--json`: machine output on stdout. */
+  json: boolean;
+  /** Style for stdout (colorless unless stdout is a terminal without NO_COLOR). */
+  style: Style;
+  /** Style for stderr. */
+  errStyle: Style;
+  /** Connects to the daemon (once; later calls return the same client). */
+  connect(): Promise<ControlClient>;
+  /** Writes to stdout. */
+  out(text: string): void;
+  /** Writes one line to stderr. */
+  warn(line: string): void;
+}
+
+export interface Command {
+  name: string;
+  /** e.g. `answer ID [TEXT]` */
+  usage: string;
+  summary: string;
+  /** Lines of detail for `jitctl CMD --help`. */
+  details?: string[];
+  options: OptionSpec;
+  /** Positional arguments after the command name: [min, max] (max Infinity for "rest"). */
+  args: [number, number];
+  run(ctx: CommandContext, args: string[], values: Record<string, unknown>): Promise<number>;
+}

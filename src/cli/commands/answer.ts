@@ -1,0 +1,46 @@
+/**
+ * `jitctl answer ID [TEXT]`: answer one request. Without TEXT it asks on a terminal; with no
+ * terminal it is a usage error (a script must pass the description).
+ */
+import type { RequestView } from '../../requests/request.js';
+import type { Command, CommandContext } from '../command.js';
+import { UsageError } from '../errors.js';
+import { LineInput } from '../line-input.js';
+
+/** `answered 3fa1… (GOAL · protocol): generating protocols/autogen_….txt` */
+export function answeredLine(ctx: CommandContext, r: RequestView): string {
+  return `${ctx.style.green('answered')} ${r.id} (${r.goal} · ${r.type}): generating ${r.type}s/${r.generatedName}\n`;
+}
+
+async function askOnTerminal(ctx: CommandContext, id: string): Promise<string> {
+  const input = new LineInput(ctx.io.stdin, ctx.io.stdout);
+  try {
+    const line = await input.ask(`Description for request ${id}: `);
+    if (line === undefined) throw new UsageError('no description given; nothing sent');
+    return line;
+  } finally {
+    input.close();
+  }
+}
+
+export const answerCommand: Command = {
+  name: 'answer',
+  usage: 'answer ID [TEXT]',
+  summary: 'answer one request with a one-line description (asks on a terminal without TEXT)',
+  details: ['ID may be a unique prefix of at least 4 characters. TEXT may be several words; quote it or not.'],
+  options: {},
+  args: [1, Infinity],
+  async run(ctx, args) {
+    const [id, ...words] = args as [string, ...string[]];
+    let text = words.join(' ');
+    if (!text.trim()) {
+      if (!ctx.io.stdin.isTTY) throw new UsageError(`no description: pass the description as an argument: jitctl answer ${id} "TEXT"`);
+      text = await askOnTerminal(ctx, id);
+      if (!text.trim()) throw new UsageError('empty description; nothing sent');
+    }
+    const client = await ctx.connect();
+    const r = await client.call('answer', { id, text });
+    ctx.out(ctx.json ? `${JSON.stringify(r, null, 2)}\n` : answeredLine(ctx, r));
+    return 0;
+  },
+};

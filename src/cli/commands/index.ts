@@ -1,0 +1,26 @@
+/** The jitctl command table. */
+import type { Command } from '../command.js';
+import { answerCommand } from './answer.js';
+import { composeCommand } from './compose.js';
+import { pendingCommand } from './pending.js';
+import { promptCommand } from './prompt.js';
+import { reconcileCommand } from './reconcile.js';
+import { rejectCommand } from './reject.js';
+import { retryCommand } from './retry.js';
+import { statusCommand } from './status.js';
+
+export const COMMANDS: readonly Command[] = [
+  statusCommand,
+  pendingCommand,
+  answerCommand,
+  promptCommand,
+  rejectCommand,
+  retryCommand,
+  reconcileCommand,
+  composeCommand,
+];
+
+/** The command named `name`, if any. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The kill-matrix child: runs jitd's engine (the built `dist/` modules) on a real library,
+ * through `faultFsFromEnv`, so `JITD_TEST_CRASH_AT=before:fsync:map#1` SIGKILLs it at that
+ * step and `JITD_TEST_TRACE=FILE` lists every step it takes.
+ *
+ *   node crash-child.mjs '<json spec>'
+ *
+ * spec: { configFile, goal, type, answer, callsFile, askedFile, traceMarks? }
+ * The flow is the daemon's: load requests + start-up reconcile (which creates the request),
+ * answer the request if one is waiting for (goal, type) — counted in askedFile —, generate
+ * through a fake provider — each call counted in callsFile —, install, done. The same script is
+ * the "recover" run: started again on what a crash left, it reconciles and finishes the job.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import pino from 'pino';
+import { faultFsFromEnv, libraryClassifier } from '../../dist/fsio/fault-fs.js';
+import { nodeFs } from '../../dist/fsio/node-fs.js';
+import { Engine } from '../../dist/jobs/engine.js';
+import { resolveConfig } from '../../dist/library/config.js';
+
+const spec = JSON.parse(process.argv[2] ?? '{}');
+const config = resolveConfig(JSON.parse(readFileSync(spec.configFile, 'utf8')), spec.configFile, {});
+const fs = faultFsFromEnv(nodeFs, process.env, { classify: libraryClassifier(config) });
+const trace = process.env.JITD_TEST_TRACE;
+const mark = (what) => {
+  if (trace) appendFileSync(trace, `#${what}\n`);
+};
+
+const contentFor = (goal, type, description) => `You are ${goal} ${type}.\nDescription: ${description}\n`;
+
+const provider = {
+  name: 'fake',
+  async generate(input) {
+    appendFileSync(spec.callsFile, `${input.goal}\n`);
+    mark('provider-called');
+    return contentFor(input.goal, input.type, input.description);
+  },
+};
+
+let fatal;
+const engine = new Engine({
+  fs,
+  config,
+  provider,
+  log: pino({ level: 'silent' }),
+  onFatal: (err) => {
+    fatal = err;
+  },
+});
+
+await engine.start();
+mark('reconciled');
+for (const r of engine.store.all()) {
+  if (r.state === 'waiting' && r.goal === spec.goal && r.type === spec.type) {
+    appendFileSync(spec.askedFile, `${r.id}\n`);
+    await engine.answer(r.id, spec.answer);
+    mark('answer-acknowledged');
+  }
+}
+await engine.idle();
+await engine.stop();
+if (fatal) {
+  console.error(String(fatal?.stack ?? fatal));
+  process.exit(70);
+}
+const states = engine.store.all().map((r) => ({ id: r.id, goal: r.goal, type: r.type, state: r.state }));
+process.stdout.write(`${JSON.stringify({ ok: true, states })}\n`);
