@@ -109,6 +109,7 @@ export class ClientConnection {
   private armIdleTimer(): void {
     const wait = Math.max(10, this.idleSince + this.limits.idleMs - Date.now());
     this.idleTimer = setTimeout(() => {
+      if (this.socket.destroyed) return;
       const quiet = Date.now() - this.idleSince >= this.limits.idleMs;
       if (quiet && !this.subscribed && !this.pumping && this.queue.length === 0) this.drop(`idle over ${this.limits.idleMs} ms`);
       else this.armIdleTimer();

@@ -1,0 +1,60 @@
+/**
+ * The goal map model (SPEC §1): valid entries in map order, bad entries reported and skipped
+ * (never a crash, never repaired), unparsable text a typed error, and serialisation that keeps
+ * the person's order and indentation.
+ */
+import { describe, expect, it } from 'vitest';
+import { detectIndent, MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
+
+describe('parseGoalMap', () => {
+  it('lists the entries in map order', () => {
+    const m = parseGoalMap(JSON.stringify({ B: { protocol: 'b.txt', persona: 'p.txt' }, A: { format: 'a.txt' } }));
+    expect(m.entries).toEqual([
+      { goal: 'B', type: 'protocol', filename: 'b.txt' },
+      { goal: 'B', type: 'persona', filename: 'p.txt' },
+      { goal: 'A', type: 'format', filename: 'a.txt' },
+    ]);
+    expect(m.goals).toBe(2);
+    expect(m.problems).toEqual([]);
+  });
+
+  it('reports and skips unsafe or malformed entries while keeping the good ones', () => {
+    const m = parseGoalMap(
+      JSON.stringify({
+        OK: { protocol: 'ok.txt', persona: '../../etc/passwd', format: '/abs.txt', style: 'a\\b.txt', tone: 'nul\u0000.txt', 'bad/type': 'x.txt', rule: 42, long: 'x'.repeat(300) },
+        NOT_AN_OBJECT: 'x.txt',
+        AN_ARRAY: ['x'],
+        EMPTY: {},
+      }),
+    );
+    expect(m.entries).toEqual([{ goal: 'OK', type: 'protocol', filename: 'ok.txt' }]);
+    expect(m.problems.map((p) => `${p.goal}.${p.type ?? ''}`).sort()).toEqual(
+      ['AN_ARRAY.', 'NOT_AN_OBJECT.', 'OK.bad/type', 'OK.format', 'OK.long', 'OK.persona', 'OK.rule', 'OK.style', 'OK.tone'].sort(),
+    );
+    expect(m.goals).toBe(4);
+  });
+
+  it('throws a MapParseError for text that is not JSON, or not an object of goals', () => {
+    for (const text of ['', '{', '{"a":', '[]', 'null', '42', '"x"']) expect(() => parseGoalMap(text)).toThrow(MapParseError);
+  });
+
+  it('reports an over-long goal name instead of using it', () => {
+    const m = parseGoalMap(JSON.stringify({ ['G'.repeat(2000)]: { protocol: 'x.txt' } }));
+    expect(m.entries).toEqual([]);
+    expect(m.problems).toHaveLength(1);
+  });
+});
+
+describe('serializeGoalMap', () => {
+  it('round-trips, keeping key order, the indentation the person used, and a trailing newline', () => {
+    for (const indent of [2, 4, '\t'] as const) {
+      const text = `${JSON.stringify({ Z: { protocol: 'z.txt' }, A: { persona: 'a.txt' } }, null, indent)}\n`;
+      expect(detectIndent(text)).toBe(indent);
+      expect(serializeGoalMap(parseGoalMap(text).json, detectIndent(text))).toBe(text);
+    }
+  });
+
+  it('defaults to two spaces for a one-line map', () => {
+    expect(detectIndent('{"A":{"protocol":"a.txt"}}')).toBe(2);
+  });
+});
