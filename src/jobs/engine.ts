@@ -14,9 +14,9 @@ import type { Logger } from 'pino';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { JitdError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
-import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
+import { MapParseError, parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { installBatch, type InstallItem } from '../install/install-batch.js';
-import { readMapBytes } from '../install/map-file.js';
+import { MapUnavailableError, readMapBytes } from '../install/map-file.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { planSync } from '../reconcile/plan-sync.js';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
@@ -54,6 +54,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private mapHash: string | undefined;
   private syncQueued = false;
   private readyToInstall: InstallItem[] = [];
+  /** Generated output waiting for the map to become usable again (deleted, or mid-save). */
+  private parked: InstallItem[] = [];
   private installQueued = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -203,6 +205,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       this.mapError = undefined;
       this.emitEvent({ type: 'map.ok', goals: map.goals });
     }
+    for (const item of this.parked.splice(0)) this.queueInstall(item);
     const records = new Map(this.store.all().map((r) => [r.id, r] as const));
     const plan = planSync(map.entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
@@ -240,7 +243,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         );
         for (const o of outcomes) await this.afterInstall(o);
       } catch (err) {
-        // The map could not be read or written: everything in the batch stays answered, and any
+        if (err instanceof MapParseError || err instanceof MapUnavailableError) {
+          // The map is unusable right now. Keep the model's output in memory and install it as
+          // soon as a sync finds the map usable again: nothing is paid for twice.
+          this.parked.push(...batch);
+          this.setMapError(err.message);
+          return;
+        }
+        // The map could not be written: everything in the batch stays answered, and any
         // component already published is rolled forward by the next sync.
         this.opts.log.error({ err, requests: batch.map((b) => b.request.id) }, 'install batch failed; will retry on the next map change or reconcile');
         for (const it of batch) {
@@ -376,7 +386,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       components: this.index.size,
       missing,
       requests: byState,
-      queue: { lane: this.lane.size + this.lane.pending, ...this.pool.stats(), readyToInstall: this.readyToInstall.length },
+      queue: { lane: this.lane.size + this.lane.pending, ...this.pool.stats(), readyToInstall: this.readyToInstall.length, parked: this.parked.length },
     };
   }
 
