@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ControlClient } from '../ipc/client.js';
-import { packageVersion } from '../ipc/version.js';
+import { VERSION } from '../version.js';
 import type { CliIo, Command, CommandContext, OptionSpec } from './command.js';
 import { findCommand } from './commands/index.js';
 import { describeError, EXIT, exitCodeFor, UsageError } from './errors.js';
@@ -48,7 +48,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (name !== undefined && !command && name !== 'help') throw new UsageError(`unknown command ${JSON.stringify(name)} (see jitctl --help)`);
     const { values, positionals } = parse(argv, command);
     if (values.version) {
-      io.stdout.write(`jitctl ${await packageVersion()}\n`);
+      io.stdout.write(`jitctl ${VERSION}\n`);
       return EXIT.OK;
     }
     if (name === 'help') {

@@ -10,13 +10,14 @@
  *
  * Skips, saying why, when strace cannot trace here or systemd-analyze is missing.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { JITD, jitctl } from '../support/daemon-process.js';
 
 const MAIN = resolve('systemd/jitd.service');
 
@@ -137,9 +138,23 @@ log.info('workload done');
 `;
 
 let work: string | undefined;
+let daemonRoot: string | undefined;
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
+  if (daemonRoot) rmSync(daemonRoot, { recursive: true, force: true });
 });
+
+/** System call names in an `strace -f` output file. */
+function tracedCalls(trace: string): Set<string> {
+  const used = new Set<string>();
+  for (const line of readFileSync(trace, 'utf8').split('\n')) {
+    const m = /^\d+\s+([a-z_][a-z0-9_]*)\(/.exec(line);
+    if (m) used.add(m[1]!);
+  }
+  return used;
+}
+
+const BUILT = existsSync(JITD);
 
 describe(`jitd.service SystemCallFilter=${SKIP}`, () => {
   it.skipIf(SKIP !== '')('allows every system call Node makes doing what jitd does (traced with strace)', () => {
@@ -154,16 +169,77 @@ describe(`jitd.service SystemCallFilter=${SKIP}`, () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('workload done');
 
-    const used = new Set<string>();
-    for (const line of readFileSync(trace, 'utf8').split('\n')) {
-      const m = /^\d+\s+([a-z_][a-z0-9_]*)\(/.exec(line);
-      if (m) used.add(m[1]!);
-    }
+    const used = tracedCalls(trace);
     expect(used.size).toBeGreaterThan(30);
     const { allowed } = allowedByUnit();
     const refused = [...used].filter((call) => !allowed.has(call)).sort();
     expect(refused).toEqual([]);
   });
+
+  it.skipIf(SKIP !== '' || !BUILT)(
+    `allows every system call of jitd itself — start, socketGroup, an answered request installed, SIGTERM${
+      BUILT ? '' : ' (skipped: dist/bin/jitd.js is not built)'
+    }`,
+    async () => {
+      // The layout and environment jitd.service gives it (see service-env.test.ts); the
+      // service's Group= is played by the primary group of the user running the tests.
+      const root = (daemonRoot = mkdtempSync(join(tmpdir(), 'jitd-sys-')));
+      const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
+      for (const d of ['etc', 'srv/config', 'srv/components/personas', 'state', 'run', 'creds']) {
+        mkdirSync(join(root, d), { recursive: true });
+      }
+      chmodSync(join(root, 'run'), 0o750);
+      writeFileSync(join(root, 'srv/components/personas/sre.txt'), 'You are an SRE.\n');
+      const mapFile = join(root, 'srv/config/goal_map.json');
+      writeFileSync(mapFile, JSON.stringify({ DIAGNOSE: { persona: 'sre.txt', protocol: 'drilldown.txt' } }));
+      const configFile = join(root, 'etc/jitd.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({ mapFile, componentsDir: join(root, 'srv/components'), socketGroup: group, provider: { kind: 'template' } }),
+      );
+      const socketPath = join(root, 'run/jitd.sock');
+      const trace = join(root, 'trace.txt');
+      const child = spawn('strace', ['-f', '-qq', '-o', trace, process.execPath, JITD, '--config', configFile], {
+        env: {
+          ...process.env,
+          STATE_DIRECTORY: join(root, 'state'),
+          RUNTIME_DIRECTORY: join(root, 'run'),
+          CREDENTIALS_DIRECTORY: join(root, 'creds'),
+          // Nobody listens: systemd-notify runs (and is traced) but fails; jitd carries on.
+          NOTIFY_SOCKET: join(root, 'notify.sock'),
+          OPENAI_API_KEY: undefined,
+          JITD_SOCKET: undefined,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      let pid: number | undefined;
+      for (let i = 0; i < 1500 && pid === undefined && child.exitCode === null; i++) {
+        const line = out.split('\n').find((l) => l.includes('"jitd ready"'));
+        if (line) pid = (JSON.parse(line) as { pid: number }).pid;
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(pid, `jitd did not get ready:\n${out}\n${err}`).toBeDefined();
+
+      const ctl = (args: string[]) => jitctl(['--socket', socketPath, ...args]);
+      const pending = await ctl(['--json', 'pending']);
+      const [request] = JSON.parse(pending.stdout) as { id: string }[];
+      expect((await ctl(['answer', request!.id, 'Drill down from symptom to cause'])).code).toBe(0);
+      expect((await ctl(['status', '--sync'])).code).toBe(0);
+      expect(readFileSync(mapFile, 'utf8')).toContain('autogen_protocol_for_diagnose.txt');
+
+      process.kill(pid!, 'SIGTERM');
+      expect(await exited).toBe(0);
+
+      const { allowed } = allowedByUnit();
+      const refused = [...tracedCalls(trace)].filter((call) => !allowed.has(call)).sort();
+      expect(refused).toEqual([]);
+    },
+  );
 
   it.skipIf(!HAVE_ANALYZE)(
     `refuses chown(2) (part of ~@privileged): jitd must not chown its socket when the group already fits${HAVE_ANALYZE ? '' : ' (skipped: systemd-analyze is not installed)'}`,

@@ -1,6 +1,6 @@
 /** Handler of `status`: daemon health, optionally after the watcher has caught up (`sync`). */
 import { StatusParams, type StatusResult } from '../messages/status.js';
-import { packageVersion } from '../version.js';
+import { VERSION } from '../../version.js';
 import { defineHandler } from './handler.js';
 import { summarizeReconcile } from './reconcile-summary.js';
 
@@ -17,7 +17,7 @@ export const handleStatus = defineHandler({
       pid: process.pid,
       startedAt: new Date(ctx.startedAt).toISOString(),
       uptimeMs: Date.now() - ctx.startedAt,
-      version: await packageVersion(),
+      version: VERSION,
       node: process.version,
       paths: {
         config: config.configFile,

@@ -1,0 +1,108 @@
+/**
+ * The map commit (invariants 1, 4, 5): jitd's change is applied on top of the map as it is on
+ * disk at the moment of writing; a person's save between jitd's read and its rename makes it
+ * start again, so the person's edit is kept.
+ */
+import { describe, expect, it } from 'vitest';
+import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
+import { MapParseError } from '../../src/library/goal-map.js';
+import { commitRepoints } from '../../src/install/map-commit.js';
+import { MemFs } from '../support/mem-fs.js';
+
+const MAP = '/lib/config/goal_map.json';
+const classify = libraryClassifier({ mapFile: MAP, componentsDir: '/lib/components', stateDir: '/lib/.jitd' });
+const G = 'autogen_persona_for_diagnose_root_cause.txt';
+const REPOINT = { goal: 'DIAGNOSE_ROOT_CAUSE', type: 'persona', from: 'sre.txt', to: G };
+const BASE = { DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, REVIEW: { protocol: 'review.txt' } };
+const text = (m: unknown, indent: number | string = 2) => `${JSON.stringify(m, null, indent)}\n`;
+
+function lib(map: unknown = BASE): MemFs {
+  const fs = new MemFs();
+  fs.writeFile(MAP, typeof map === 'string' ? map : text(map));
+  fs.checkpoint();
+  return fs;
+}
+const read = (fs: MemFs) => JSON.parse(fs.read(MAP) as string);
+
+describe('commitRepoints', () => {
+  it('repoints the entry with one durable write, keeping every other entry, the key order and the indentation', async () => {
+    const fs = lib(text(BASE, 4));
+    const result = await commitRepoints(fs, MAP, [REPOINT]);
+    expect(result.outcomes).toEqual(['applied']);
+    expect(fs.read(MAP)).toBe(text({ ...BASE, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } }, 4));
+    expect(result.written?.toString()).toBe(fs.read(MAP));
+    expect(fs.log.map((o) => o.t)).toEqual(['create', 'write', 'fsync', 'rename', 'syncdir']);
+  });
+
+  it('restarts when a person saves between jitd\'s read and its rename, and keeps their edit with jitd\'s change on top', async () => {
+    const mem = lib();
+    const personsMap = { ...BASE, REVIEW: { protocol: 'review_v2.txt' }, NEW_GOAL: { format: 'new.txt' } };
+    const fs = faultFs(mem, { classify, hooks: { 'before:fsync:map#1': () => mem.writeFile(MAP, text(personsMap)) } });
+    const result = await commitRepoints(fs, MAP, [REPOINT]);
+    expect(result.restarts).toBe(1);
+    expect(read(mem)).toEqual({ ...personsMap, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
+    expect(mem.walk('/lib/config')).toEqual([MAP]);
+  });
+
+  it('a person\'s save that changes jitd\'s own entry meanwhile wins: entry-changed, their value kept', async () => {
+    const mem = lib();
+    const personsMap = { ...BASE, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'my_own_sre.txt' } };
+    const fs = faultFs(mem, { classify, hooks: { 'after:write:map#1': () => mem.writeFile(MAP, text(personsMap)) } });
+    const result = await commitRepoints(fs, MAP, [REPOINT]);
+    expect(result.outcomes).toEqual(['entry-changed']);
+    expect(read(mem)).toEqual(personsMap);
+    expect(mem.walk('/lib/config')).toEqual([MAP]);
+  });
+
+  it('commits several repoints in one write (group commit), applying each only where the entry still names the missing file', async () => {
+    const fs = lib({ A: { protocol: 'a.txt' }, B: { protocol: 'b.txt' }, C: { protocol: 'autogen_protocol_for_c.txt' } });
+    const result = await commitRepoints(fs, MAP, [
+      { goal: 'A', type: 'protocol', from: 'a.txt', to: 'autogen_protocol_for_a.txt' },
+      { goal: 'B', type: 'protocol', from: 'other.txt', to: 'autogen_protocol_for_b.txt' },
+      { goal: 'C', type: 'protocol', from: 'c.txt', to: 'autogen_protocol_for_c.txt' },
+      { goal: 'GONE', type: 'protocol', from: 'g.txt', to: 'autogen_protocol_for_gone.txt' },
+    ]);
+    expect(result.outcomes).toEqual(['applied', 'entry-changed', 'already', 'entry-changed']);
+    expect(read(fs)).toEqual({ A: { protocol: 'autogen_protocol_for_a.txt' }, B: { protocol: 'b.txt' }, C: { protocol: 'autogen_protocol_for_c.txt' } });
+    expect(fs.log.filter((o) => o.t === 'rename')).toHaveLength(1);
+  });
+
+  it('writes nothing when no repoint applies', async () => {
+    const fs = lib({ ...BASE, DIAGNOSE_ROOT_CAUSE: { persona: G } });
+    expect((await commitRepoints(fs, MAP, [REPOINT])).outcomes).toEqual(['already']);
+    expect(fs.log).toEqual([]);
+  });
+
+  it('refuses an unparsable map with MapParseError and writes nothing', async () => {
+    const fs = lib('{"DIAGNOSE_ROOT_CAUSE": {');
+    await expect(commitRepoints(fs, MAP, [REPOINT])).rejects.toBeInstanceOf(MapParseError);
+    expect(fs.log).toEqual([]);
+  });
+
+  it('refuses a map that is a symlink or a directory, or missing, without writing', async () => {
+    const link = new MemFs();
+    link.writeFile('/elsewhere/real.json', text(BASE));
+    link.mkdirpSync('/lib/config');
+    link.symlink('/elsewhere/real.json', MAP);
+    link.checkpoint();
+    await expect(commitRepoints(link, MAP, [REPOINT])).rejects.toMatchObject({ code: 'EMAPKIND' });
+    const dir = new MemFs();
+    dir.mkdirpSync(MAP);
+    await expect(commitRepoints(dir, MAP, [REPOINT])).rejects.toMatchObject({ code: 'EMAPKIND' });
+    const missing = new MemFs();
+    missing.mkdirpSync('/lib/config');
+    await expect(commitRepoints(missing, MAP, [REPOINT])).rejects.toMatchObject({ code: 'ENOMAP' });
+    expect(link.log).toEqual([]);
+  });
+
+  it('gives up with EMAPRACE after repeated concurrent saves, leaving the person\'s latest save and no temp', async () => {
+    const mem = lib();
+    const hooks: Record<string, () => void> = {};
+    for (let i = 1; i <= 30; i++) hooks[`before:fsync:map#${i}`] = () => mem.writeFile(MAP, text({ ...BASE, SAVE: { n: `${i}.txt` } }));
+    const fs = faultFs(mem, { classify, hooks });
+    await expect(commitRepoints(fs, MAP, [REPOINT])).rejects.toMatchObject({ code: 'EMAPRACE' });
+    expect(read(mem).SAVE).toBeDefined();
+    expect(read(mem).DIAGNOSE_ROOT_CAUSE.persona).toBe('sre.txt');
+    expect(mem.walk('/lib/config')).toEqual([MAP]);
+  });
+});

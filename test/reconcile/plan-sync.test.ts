@@ -1,0 +1,102 @@
+/**
+ * The reconcile plan (pure): for every map entry and request record, the one right action.
+ */
+import { describe, expect, it } from 'vitest';
+import { generatedName } from '../../src/library/names.js';
+import { planSync, refKey } from '../../src/reconcile/plan-sync.js';
+import { ComponentIndex } from '../../src/reconcile/scan-components.js';
+import { newRequest, requestId, type Request } from '../../src/requests/request.js';
+
+const E = (goal: string, type: string, filename: string) => ({ goal, type, filename });
+const index = (...files: string[]) => {
+  const ix = new ComponentIndex();
+  for (const f of files) {
+    const [dir, name] = f.split('/') as [string, string];
+    ix.add(dir, name);
+  }
+  return ix;
+};
+const records = (...rs: Request[]) => new Map(rs.map((r) => [r.id, r] as const));
+const req = (goal: string, type: string, filename: string, patch: Partial<Request> = {}): Request => ({ ...newRequest(goal, type, filename), ...patch });
+const G = generatedName('GOAL', 'protocol');
+
+describe('planSync', () => {
+  it('a present file is satisfied and referenced; an open request for it is resolved (a person wrote it)', () => {
+    const r = req('GOAL', 'protocol', 'p.txt', { state: 'waiting' });
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index('protocols/p.txt'), records(r));
+    expect(plan.resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
+    expect(plan.referenced).toEqual(new Set([refKey('protocol', 'p.txt')]));
+    expect(plan.create).toEqual([]);
+  });
+
+  it('a present file with a done request needs nothing', () => {
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index('protocols/p.txt'), records(req('GOAL', 'protocol', 'p.txt', { state: 'done' })));
+    expect(plan.resolvedByPerson).toEqual([]);
+  });
+
+  it('a missing file whose generated file exists is rolled forward (no request needed), and the generated file is referenced', () => {
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index(`protocols/${G}`), records());
+    expect(plan.rollForward).toEqual([{ repoint: { goal: 'GOAL', type: 'protocol', from: 'p.txt', to: G } }]);
+    expect(plan.referenced.has(refKey('protocol', G))).toBe(true);
+    expect(plan.create).toEqual([]);
+    expect(plan.generate).toEqual([]);
+  });
+
+  it('rolls forward to the generated name recorded in the request, with the request to close', () => {
+    const r = req('GOAL', 'protocol', 'p.txt', { state: 'answered', description: 'd', generatedName: 'autogen_protocol_for_old_rule.txt' });
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index('protocols/autogen_protocol_for_old_rule.txt'), records(r));
+    expect(plan.rollForward).toEqual([{ repoint: { goal: 'GOAL', type: 'protocol', from: 'p.txt', to: 'autogen_protocol_for_old_rule.txt' }, request: r }]);
+    expect(plan.generate).toEqual([]);
+  });
+
+  it('a gap with no request creates exactly one waiting request with the deterministic id', () => {
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index(), records());
+    expect(plan.create).toHaveLength(1);
+    expect(plan.create[0]).toMatchObject({ id: requestId('GOAL', 'protocol', 'p.txt'), state: 'waiting', generatedName: G });
+    const again = planSync([E('GOAL', 'protocol', 'p.txt')], index(), records(plan.create[0] as Request));
+    expect(again.create).toEqual([]);
+  });
+
+  it('an answered request is (re)started; a waiting or rejected one is left alone', () => {
+    const answered = req('A', 'protocol', 'a.txt', { state: 'answered', description: 'd' });
+    const waiting = req('B', 'protocol', 'b.txt');
+    const rejected = req('C', 'protocol', 'c.txt', { state: 'rejected' });
+    const plan = planSync([E('A', 'protocol', 'a.txt'), E('B', 'protocol', 'b.txt'), E('C', 'protocol', 'c.txt')], index(), records(answered, waiting, rejected));
+    expect(plan.generate.map((r) => r.id)).toEqual([answered.id]);
+    expect(plan.create).toEqual([]);
+  });
+
+  it('a failed request is retried when its back-off has ended, scheduled when not, and waits for `retry` when permanent', () => {
+    const due = req('A', 'protocol', 'a.txt', { state: 'failed', description: 'd', nextAttemptAt: 1000 });
+    const later = req('B', 'protocol', 'b.txt', { state: 'failed', description: 'd', nextAttemptAt: 5000 });
+    const permanent = req('C', 'protocol', 'c.txt', { state: 'failed', description: 'd' });
+    const entries = [E('A', 'protocol', 'a.txt'), E('B', 'protocol', 'b.txt'), E('C', 'protocol', 'c.txt')];
+    const plan = planSync(entries, index(), records(due, later, permanent), { now: 2000 });
+    expect(plan.generate.map((r) => r.id)).toEqual([due.id]);
+    expect(plan.retryLater.map((r) => r.id)).toEqual([later.id]);
+    const startup = planSync(entries, index(), records(due, later, permanent), { now: 2000, retryAllFailed: true });
+    expect(startup.generate.map((r) => r.id).sort()).toEqual([due.id, later.id, permanent.id].sort());
+  });
+
+  it('a done request whose component vanished is reopened (asked anew)', () => {
+    const done = req('A', 'protocol', 'a.txt', { state: 'done', description: 'd' });
+    expect(planSync([E('A', 'protocol', 'a.txt')], index(), records(done)).reopen.map((r) => r.id)).toEqual([done.id]);
+  });
+
+  it('requests whose entry left the map: waiting withdrawn, rejected forgotten, answered and failed kept (an answer is never thrown away)', () => {
+    const waiting = req('A', 'protocol', 'a.txt');
+    const rejected = req('B', 'protocol', 'b.txt', { state: 'rejected' });
+    const answered = req('C', 'protocol', 'c.txt', { state: 'answered', description: 'd' });
+    const failed = req('D', 'protocol', 'd.txt', { state: 'failed', description: 'd' });
+    const plan = planSync([], index(), records(waiting, rejected, answered, failed));
+    expect(plan.withdraw.map((r) => r.id)).toEqual([waiting.id]);
+    expect(plan.forget.map((r) => r.id)).toEqual([rejected.id]);
+    expect(plan.generate).toEqual([]);
+  });
+
+  it('two goals naming the same missing file get one request each', () => {
+    const plan = planSync([E('A', 'protocol', 'same.txt'), E('B', 'protocol', 'same.txt')], index(), records());
+    expect(plan.create.map((r) => r.goal)).toEqual(['A', 'B']);
+    expect(new Set(plan.create.map((r) => r.id)).size).toBe(2);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The reconciler (invariant 2) on the in-memory file system: temps swept, interrupted installs
+ * rolled forward, orphans quarantined with a record, a person's files only reported, and an
+ * unparsable map makes it write nothing at all.
+ */
+import { describe, expect, it } from 'vitest';
+import { liveTemps } from '../../src/fsio/temp-files.js';
+import { reconcile, type ReconcileOptions } from '../../src/reconcile/reconcile.js';
+import { RequestStore } from '../../src/requests/request-store.js';
+import { newRequest, requestId } from '../../src/requests/request.js';
+import { MemFs } from '../support/mem-fs.js';
+
+const MAP = '/lib/config/goal_map.json';
+const COMP = '/lib/components';
+const STATE = '/lib/.jitd';
+const G = 'autogen_persona_for_diagnose_root_cause.txt';
+
+function library(map: unknown = { DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' } }): MemFs {
+  const fs = new MemFs();
+  fs.writeFile(MAP, typeof map === 'string' ? map : `${JSON.stringify(map, null, 2)}\n`);
+  fs.writeFile(`${COMP}/protocols/rca.txt`, 'Drill down.\n');
+  fs.mkdirpSync(`${COMP}/personas`);
+  fs.mkdirpSync(`${STATE}/requests`);
+  return fs;
+}
+
+async function run(fs: MemFs, opts: Partial<ReconcileOptions> = {}) {
+  const store = new RequestStore(fs, STATE);
+  await store.load();
+  fs.checkpoint();
+  const result = await reconcile({ fs, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store, ...opts });
+  return { ...result, store };
+}
+
+const mapOf = (fs: MemFs) => JSON.parse(fs.read(MAP) as string);
+
+describe('reconcile', () => {
+  it('removes every jitd temp file and the seed\'s goal_map.json.tmp, durably', async () => {
+    const fs = library();
+    const temps = [
+      '/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6',
+      '/lib/config/goal_map.json.tmp',
+      `${STATE}/requests/.jitd-tmp.abc.json.a1b2c3d4e5f6`,
+      `${COMP}/personas/.jitd-tmp.autogen_persona_for_x.txt.a1b2c3d4e5f6`,
+      `${STATE}/quarantine/components/.jitd-tmp.x.origin.json.a1b2c3d4e5f6`,
+    ];
+    for (const t of temps) fs.writeFile(t, 'partial');
+    const { report } = await run(fs);
+    expect(report.tempsRemoved.sort()).toEqual([...temps].sort());
+    for (const t of temps) expect(fs.exists(t)).toBe(false);
+    const synced = new Set(fs.log.filter((o) => o.t === 'syncdir').map((o) => o.path));
+    for (const d of ['/lib/config', `${STATE}/requests`, `${COMP}/personas`, `${STATE}/quarantine/components`]) expect(synced.has(d)).toBe(true);
+  });
+
+  it('leaves a person\'s files that merely look temporary alone', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/notes.tmp`, 'mine');
+    fs.writeFile('/lib/config/other.json.tmp', 'mine');
+    await run(fs);
+    expect(fs.read(`${COMP}/personas/notes.tmp`)).toBe('mine');
+    expect(fs.read('/lib/config/other.json.tmp')).toBe('mine');
+  });
+
+  it('spares the temp of a put still in flight in this process (a run-time reconcile)', async () => {
+    const fs = library();
+    const live = '/lib/config/.jitd-tmp.goal_map.json.ffffffffffff';
+    fs.writeFile(live, 'in flight');
+    liveTemps.add(live);
+    try {
+      await run(fs);
+      expect(fs.exists(live)).toBe(true);
+    } finally {
+      liveTemps.delete(live);
+    }
+  });
+
+  it('rolls an interrupted install forward: the published component is adopted by the map, the request closed, nothing generated', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+    const r = { ...newRequest('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'), state: 'answered' as const, description: 'an SRE' };
+    fs.writeFile(`${STATE}/requests/${r.id}.json`, JSON.stringify(r));
+    const { report, store } = await run(fs);
+    expect(mapOf(fs).DIAGNOSE_ROOT_CAUSE).toEqual({ protocol: 'rca.txt', persona: G });
+    expect(report.applied?.rolledForward).toEqual([`DIAGNOSE_ROOT_CAUSE.persona: sre.txt -> ${G}`]);
+    expect(report.toGenerate).toEqual([]);
+    expect(store.get(r.id)).toMatchObject({ state: 'done', description: 'an SRE' });
+    expect(report.orphans?.quarantined).toEqual([]);
+  });
+
+  it('re-applies jitd\'s change when a person\'s save dropped it while the generated file exists, asking nobody', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+    const { report } = await run(fs);
+    expect(mapOf(fs).DIAGNOSE_ROOT_CAUSE.persona).toBe(G);
+    expect(report.applied?.created).toBe(0);
+  });
+
+  it('keeps the map\'s other entries and indentation when it rolls forward', async () => {
+    const text = `${JSON.stringify({ B: { format: 'f.txt' }, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, A: { x: 'y.txt' } }, null, '\t')}\n`;
+    const fs = library(text);
+    fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+    await run(fs);
+    expect(fs.read(MAP)).toBe(text.replace('"sre.txt"', `"${G}"`));
+  });
+
+  it('quarantines an unreferenced generated file with a record of where it came from', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/sre.txt`, 'a person wrote it\n');
+    fs.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'old generation\n');
+    const { report } = await run(fs);
+    expect(report.orphans?.quarantined).toHaveLength(1);
+    const moved = report.orphans?.quarantined[0] as string;
+    expect(moved.startsWith(`${STATE}/quarantine/components/`)).toBe(true);
+    expect(fs.read(moved)).toBe('old generation\n');
+    expect(fs.exists(`${COMP}/protocols/autogen_protocol_for_gone.txt`)).toBe(false);
+    expect(JSON.parse(fs.read(`${moved}.origin.json`) as string)).toMatchObject({ from: `${COMP}/protocols/autogen_protocol_for_gone.txt` });
+  });
+
+  it('with orphans "delete" removes, with "keep" only reports an unreferenced generated file', async () => {
+    const del = library();
+    del.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'x');
+    expect((await run(del, { orphans: 'delete' })).report.orphans?.deleted).toEqual([`${COMP}/protocols/autogen_protocol_for_gone.txt`]);
+    expect(del.exists(`${COMP}/protocols/autogen_protocol_for_gone.txt`)).toBe(false);
+    const keep = library();
+    keep.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'x');
+    expect((await run(keep, { orphans: 'keep' })).report.orphans?.kept).toEqual([`${COMP}/protocols/autogen_protocol_for_gone.txt`]);
+    expect(keep.exists(`${COMP}/protocols/autogen_protocol_for_gone.txt`)).toBe(true);
+  });
+
+  it('only reports a file a person wrote that the map does not reference', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/protocols/draft.txt`, 'mine\n');
+    const { report } = await run(fs);
+    expect(report.orphans?.unreferenced).toEqual([`${COMP}/protocols/draft.txt`]);
+    expect(fs.read(`${COMP}/protocols/draft.txt`)).toBe('mine\n');
+  });
+
+  it('creates one waiting request per gap, durably findable by its deterministic id', async () => {
+    const fs = library();
+    const { report, store } = await run(fs);
+    expect(report.applied?.created).toBe(1);
+    const id = requestId('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt');
+    expect(store.get(id)?.state).toBe('waiting');
+    expect(fs.exists(`${STATE}/requests/${id}.json`)).toBe(true);
+    const second = await run(fs);
+    expect(second.report.applied?.created).toBe(0);
+  });
+
+  it.each([
+    ['unparsable', '{ "DIAGNOSE_ROOT_CAUSE": '],
+    ['not an object', '[1,2]'],
+  ])('with an %s map it writes nothing at all (not even the temp sweep) and reports why', async (_what, text) => {
+    const fs = library(text);
+    fs.writeFile('/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6', 'x');
+    fs.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'x');
+    const { report } = await run(fs);
+    expect(report.mapError).toMatch(/map/);
+    expect(fs.log).toEqual([]);
+    expect(fs.read(MAP)).toBe(text);
+  });
+
+  it('with the map missing it writes nothing and reports it', async () => {
+    const fs = library();
+    await fs.unlink(MAP);
+    const { report } = await run(fs);
+    expect(report.mapError).toMatch(/does not exist/);
+    expect(fs.log).toEqual([]);
+  });
+
+  it('refuses a type directory that is a symlink pointing outside componentsDir, and does not touch what is there', async () => {
+    const fs = library();
+    fs.mkdirpSync('/elsewhere');
+    fs.writeFile('/elsewhere/autogen_format_for_x.txt', 'not ours to move');
+    fs.symlink('/elsewhere', `${COMP}/formats`);
+    const { report } = await run(fs);
+    expect(report.refusedDirs).toEqual([`${COMP}/formats`]);
+    expect(fs.read('/elsewhere/autogen_format_for_x.txt')).toBe('not ours to move');
+  });
+
+  // BUG: the request of an install whose map write landed but whose `done` record did not (a
+  // crash in between, or a power cut: the record is saved with durable:false) stays `answered`
+  // for good — planSync looks up requests only by the entry's current file name, which is now
+  // the generated one (src/reconcile/plan-sync.ts:62-67). See kill-matrix.test.ts.
+  it.fails('closes the request of an install whose map write landed but whose done record did not', async () => {
+    const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
+    fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+    const r = { ...newRequest('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'), state: 'answered' as const, description: 'an SRE' };
+    fs.writeFile(`${STATE}/requests/${r.id}.json`, JSON.stringify(r));
+    const { store } = await run(fs);
+    expect(store.get(r.id)?.state).toBe('done');
+  });
+});
