@@ -122,6 +122,11 @@ async function floorRun() {
 
 runScript(`P2 install throughput: ${N} answered requests, zero-latency provider`, async () => {
   // Interleave floor and engine runs so that disk noise hits both.
+  if (process.argv.includes('--only-batched')) {
+    const b = await engineRun('batched', { oneByOne: false });
+    console.log(`  batched only: ${fmt(b.installsPerSec, 0)} installs/s`, b.counts);
+    return;
+  }
   const floor1 = await floorRun();
   const batched = await engineRun('batched', { oneByOne: false });
   const single = await engineRun('single', { oneByOne: true });

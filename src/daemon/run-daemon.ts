@@ -45,6 +45,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
 
   let exit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((res) => (exit = res));
+  const notifyFailed = (err: unknown) => log.warn({ err }, 'could not notify systemd');
   const fatal = (err: unknown) => {
     log.fatal({ err }, err instanceof FsyncFailedError ? 'fsync failed; stopping (restart reconciles from disk)' : 'fatal error');
     exit(1);
@@ -100,7 +101,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     const stop = () =>
       (stopping ??= (async () => {
         log.info('stopping');
-        await notifyStopping();
+        await notifyStopping({ onError: notifyFailed });
         if (periodic) clearInterval(periodic);
         await server.close();
         await watcher.close();
@@ -120,7 +121,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', () => void engine.reconcileNow('sighup').catch(fatal));
 
-    await notifyReady();
+    await notifyReady({ onError: notifyFailed });
     log.info(
       { socket: config.socketPath, provider: provider.name, mapError: report.mapError, requests: engine.counts().requests },
       'jitd ready',

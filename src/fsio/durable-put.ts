@@ -25,6 +25,8 @@ export interface PutOptions {
   mode: 'replace' | 'create';
   /** Permission bits of the new file (before umask). */
   fileMode?: number;
+  /** Set exactly these bits, umask notwithstanding (keeping a person's file's mode on replace). */
+  exactMode?: number;
   /** Skip the directory fsync (the caller batches it with {@link syncDirOrDie}). */
   deferDirSync?: boolean;
   /**
@@ -76,6 +78,7 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
   let published = false;
   try {
     try {
+      if (opts.exactMode !== undefined) await file.chmod?.(opts.exactMode);
       await writeAll(file, bytes);
     } catch (err) {
       throw new DiskWriteError(target, err);

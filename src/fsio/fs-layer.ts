@@ -11,6 +11,8 @@
 export interface WritableFile {
   /** Writes from `data[offset, offset+length)` at the current end; may write fewer bytes (a short write). */
   write(data: Uint8Array, offset: number, length: number): Promise<number>;
+  /** fchmod(2): exact permission bits, not filtered by the umask. Optional for test layers. */
+  chmod?(mode: number): Promise<void>;
   /** fsync(2): the file's data and metadata reach stable storage, or this throws. */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -27,6 +29,8 @@ export interface StatInfo {
   kind: EntryKind;
   size: number;
   mtimeMs: number;
+  /** Permission bits (0o7777), where the layer knows them. */
+  mode?: number;
 }
 
 export interface FsLayer {

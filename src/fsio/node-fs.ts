@@ -21,6 +21,7 @@ export const nodeFs: FsLayer = {
         const { bytesWritten } = await fh.write(data, offset, length);
         return bytesWritten;
       },
+      chmod: (m) => fh.chmod(m),
       sync: () => fh.sync(),
       close: () => fh.close(),
     };
@@ -39,7 +40,7 @@ export const nodeFs: FsLayer = {
   },
   async lstat(path): Promise<StatInfo> {
     const s = await fsp.lstat(path);
-    return { kind: kindOf(s), size: s.size, mtimeMs: s.mtimeMs };
+    return { kind: kindOf(s), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
   },
   realpath: (path) => fsp.realpath(path),
   async syncDir(path) {

@@ -68,11 +68,14 @@ export async function commitRepoints(
     });
     if (!outcomes.includes('applied')) return { outcomes, restarts };
     const next = Buffer.from(serializeGoalMap(json, detectIndent(bytes.toString('utf8'))), 'utf8');
+    // The person's file keeps its permission bits (a team may edit a group-writable map).
+    const mode = (await fs.lstat(mapFile)).mode;
     hooks.beforeWrite?.(next);
     try {
       await durablePut(fs, mapFile, next, {
         mode: 'replace',
         fileMode: 0o644,
+        ...(mode !== undefined ? { exactMode: mode } : {}),
         beforePublish: async () => {
           const now = await readMapBytes(fs, mapFile);
           if (!now.equals(bytes)) throw new MapChangedUnderUs();

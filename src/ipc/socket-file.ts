@@ -86,5 +86,7 @@ export async function removeStaleSocket(path: string): Promise<boolean> {
 /** Sets the listening socket's mode (0600, or 0660 owned by `gid`). */
 export async function secureSocket(path: string, gid: number | undefined): Promise<void> {
   await chmod(path, gid === undefined ? 0o600 : 0o660);
-  if (gid !== undefined) await chown(path, -1, gid);
+  // Only when the group differs: under the systemd unit the socket is created with the right
+  // group already, and the unit's SystemCallFilter refuses chown (EPERM).
+  if (gid !== undefined && (await stat(path)).gid !== gid) await chown(path, -1, gid);
 }

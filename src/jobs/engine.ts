@@ -15,7 +15,7 @@ import type { FsLayer } from '../fsio/fs-layer.js';
 import { JitdError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
 import { MapParseError, parseGoalMap, type ParsedMap } from '../library/goal-map.js';
-import { installBatch, type InstallItem } from '../install/install-batch.js';
+import { installBatch, mapLimit, type InstallItem } from '../install/install-batch.js';
 import { MapUnavailableError, readMapBytes } from '../install/map-file.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { planSync } from '../reconcile/plan-sync.js';
@@ -241,7 +241,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
           { fs: this.opts.fs, mapFile: this.opts.config.mapFile, componentsDir: this.opts.config.componentsDir, store: this.store, onMapWrite: this.noteOwnMapWrite },
           batch,
         );
-        for (const o of outcomes) await this.afterInstall(o);
+        // Closing the requests: independent record files, so their fsyncs may overlap.
+        await mapLimit(outcomes, 4, (o) => this.afterInstall(o));
       } catch (err) {
         if (err instanceof MapParseError || err instanceof MapUnavailableError) {
           // The map is unusable right now. Keep the model's output in memory and install it as

@@ -1,7 +1,7 @@
 /**
  * The whole flow through the built bins: a real jitd on a temp library, driven with jitctl.
  */
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
@@ -59,6 +59,17 @@ describe('jitd end to end', () => {
     expect(composed.code).toBe(0);
     expect(composed.stdout).toContain('Drill down from symptom');
     expect(composed.stdout).toContain('You are an SRE.');
+  });
+
+  it("keeps the map file's permission bits when it repoints an entry", async () => {
+    lib = await makeLibrary();
+    await chmod(lib.mapFile, 0o664); // a team's group-writable map, umask notwithstanding
+    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    const [req] = await pending();
+    expect((await ctl(['answer', req!.id, 'Anything'])).code).toBe(0);
+    await ctl(['status', '--sync']);
+    expect((await readMap()).DIAGNOSE_ROOT_CAUSE?.protocol).toBe('autogen_protocol_for_diagnose_root_cause.txt');
+    expect((await stat(lib.mapFile)).mode & 0o777).toBe(0o664);
   });
 
   it('notices an editor-style save (temp file renamed over the map) that adds a goal', async () => {

@@ -14,7 +14,6 @@ import { requestId } from '../../src/requests/request.js';
 import {
   ANSWER,
   COMPONENTS,
-  GENERATED,
   GENERATED_PATH,
   GOAL,
   MAP_FILE,
@@ -295,4 +294,3 @@ describe('power loss while the reconciler quarantines an orphan', () => {
   });
 });
 
-export { GENERATED };
