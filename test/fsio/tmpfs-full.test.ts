@@ -94,7 +94,8 @@ describe('a 64 KiB tmpfs (a real full disk)', () => {
     const mapFile = join(dir, 'goal_map.json');
     await writeFile(mapFile, OLD_MAP);
     const big = bigMap();
-    const { default: writeFileAtomic } = (await import('write-file-atomic')) as unknown as { default: (f: string, d: string) => Promise<void> };
+    const moduleName = 'write-file-atomic'; // no type declarations installed; typed here
+    const { default: writeFileAtomic } = (await import(moduleName)) as { default: (f: string, d: string) => Promise<void> };
     let outcome: string;
     try {
       await writeFileAtomic(mapFile, big);

@@ -565,7 +565,10 @@ export class MemFs implements FsLayer {
           data = Buffer.from(current);
           const from = Math.min(synced.length, data.length);
           for (let j = from; j < data.length; j++) data[j] = Math.floor(rand() * 256);
-          if (from === data.length && data.length > 0) data[Math.floor(rand() * data.length)] ^= 0xff;
+          if (from === data.length && data.length > 0) {
+            const at = Math.floor(rand() * data.length);
+            data[at] = (data[at] as number) ^ 0xff;
+          }
         }
       }
       const existing = nodes.get(ino);
