@@ -5,13 +5,14 @@
  *   1. for each item, check again that its map entry still names the missing file and that the
  *      file is still missing (a person may have written it, or edited the map, while the model
  *      was writing);
- *   2. publish each component durably (publish-component.ts) — before the map changes;
+ *   2. publish each component durably (publish-component.ts; a few at a time, then one fsync
+ *      per directory for the batch) — before the map changes;
  *   3. repoint every entry in ONE map write (group commit, map-commit.ts);
  *   4. close each request as done.
  * A crash anywhere leaves either nothing visible, or published components that the reconciler
  * adopts (rolls forward) at the next start.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { syncDirOrDie } from '../fsio/durable-put.js';
 import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { componentPath } from '../library/paths.js';
@@ -68,13 +69,14 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
   const publishedNow: { item: InstallItem; path: string; adoptedExisting: boolean }[] = [];
 
   // Items are checked and published a few at a time: their fsyncs overlap (the file system
-  // commits them together), which is most of an install's cost. Results keep the batch order.
+  // commits them together), which is most of an install's cost; each directory is fsynced once
+  // for the whole batch, below. Results keep the batch order.
   const results = await mapLimit(items, PUBLISH_PARALLELISM, async (item): Promise<InstallOutcome | { item: InstallItem; path: string; adoptedExisting: boolean }> => {
     const r = item.request;
     try {
       if (!entryStillNames(map.json, r)) return { id: r.id, result: 'entry-gone' };
       if (await lstatOrNull(fs, componentPath(ctx.componentsDir, r.type, r.filename))) return { id: r.id, result: 'resolved-by-person' };
-      const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content);
+      const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, { deferDirSync: true });
       return { item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' };
     } catch (err) {
       return { id: r.id, result: 'error', error: err as Error };
@@ -85,6 +87,9 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
     else outcomes.push(x);
   }
   if (publishedNow.length === 0) return outcomes;
+  // The new names are made durable, one fsync per directory, before the map may name them.
+  // A failed directory fsync throws (fatal): nothing in this batch is pointed at.
+  for (const dir of new Set(publishedNow.map((p) => dirname(p.path)))) await syncDirOrDie(fs, dir);
 
   const commit = await commitRepoints(
     fs,

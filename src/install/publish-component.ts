@@ -22,7 +22,9 @@ export async function ensureTypeDir(fs: FsLayer, componentsDir: string, dir: str
 
 /**
  * Durably creates the component. If a file of that name already exists (a person, or an earlier
- * attempt that crashed after publishing), it is kept and adopted: 'existed'.
+ * attempt that crashed after publishing), it is kept and adopted: 'existed'. With `deferDirSync`
+ * the directory fsync is left to the caller, who must make it before anything points at the file
+ * (a batch syncs each directory once).
  */
 export async function publishComponent(
   fs: FsLayer,
@@ -30,13 +32,14 @@ export async function publishComponent(
   type: string,
   name: string,
   content: string,
+  opts: { deferDirSync?: boolean } = {},
 ): Promise<PublishOutcome> {
   const path = componentPath(componentsDir, type, name);
   const escape = await escapesRoot(fs, componentsDir, path);
   if (escape) throw new UnsafePathError(escape);
   await ensureTypeDir(fs, componentsDir, dirname(path));
   try {
-    await durablePut(fs, path, content, { mode: 'create', fileMode: 0o644 });
+    await durablePut(fs, path, content, { mode: 'create', fileMode: 0o644, ...(opts.deferDirSync ? { deferDirSync: true } : {}) });
     return 'published';
   } catch (err) {
     if (err instanceof TargetExistsError) return 'existed';

@@ -233,7 +233,7 @@ describe('kill -9 at every step of the protocol', () => {
   });
 
   // BUG: a crash after the map write and before the request's `done` record leaves the request
-  // `answered` forever: planSync (src/reconcile/plan-sync.ts:62-67) only looks up the request of
+  // `answered` forever: planSync (src/reconcile/plan-sync.ts:69-73) only looks up the request of
   // the entry's *current* file name, which is now the generated one, so the old request is
   // never closed (and `jitctl status` counts it as answered for good). Fix: in planSync, when an
   // entry names a file that exists and equals the generatedName of an in-flight request for the

@@ -142,7 +142,7 @@ describe('power loss during an install (simulated, seeded)', () => {
     const marks = await recordRun(fs, withoutDirSync(fs));
     const { states, violations } = await explore(fs, marks, 2);
     const dangling = violations.filter((m) => m.includes('invariant 1'));
-    console.log(`power-loss negative control (no directory fsync): ${states} states, ${violations.length} violations, e.g. ${violations[0]}`);
+    console.log(`power-loss negative control (no directory fsync): ${states} states, ${violations.length} violations, ${dangling.length} of them dangling map pointers (invariant 1), e.g. ${dangling[0]}`);
     expect(violations.length).toBeGreaterThan(0);
     expect(dangling.length).toBeGreaterThan(0);
   });
@@ -211,7 +211,7 @@ describe('power loss during the recovery from a process crash', () => {
   // component's link and its directory fsync (durable-put.ts), the restarted daemon repoints and
   // fsyncs the map while the component's directory entry is still only in the page cache; a
   // power cut then leaves the map naming a missing file (invariant 1). Likewise ensureTypeDir
-  // (publish-component.ts:17) skips the fsync of componentsDir when the `<type>s` directory
+  // (publish-component.ts:18) skips the fsync of componentsDir when the `<type>s` directory
   // already exists — possibly created, un-synced, by the crashed process.
   it.fails('after a process crash at any step, a power cut during the recovery still leaves no dangling pointer', async () => {
     const { states, violations } = await exploreCompound(8);
@@ -223,7 +223,7 @@ describe('power loss during the recovery from a process crash', () => {
 
 describe('power loss on a library that has no state directory yet', () => {
   // BUG: RequestStore.load() creates <stateDir>/requests with mkdirp and never fsyncs the parent
-  // directories (src/requests/request-store.ts:36), so after a power cut the whole `requests`
+  // directories (src/requests/request-store.ts:35, and :50 for quarantine/requests), so after a power cut the whole `requests`
   // directory — with the acknowledged answer in it — can vanish (invariant 3).
   it.fails('an acknowledged answer survives a power cut even when the state directory was created by this run', async () => {
     const fs = makeMemLibrary({ stateDir: false });
@@ -285,7 +285,7 @@ describe('power loss while the reconciler quarantines an orphan', () => {
 
   // BUG: orphans.ts quarantine() creates <stateDir>/quarantine/components with mkdirp and fsyncs
   // the new directory and the source, but never the new directory's parents
-  // (src/reconcile/orphans.ts:30): after a power cut the rename can be durable while the
+  // (src/reconcile/orphans.ts:29): after a power cut the rename can be durable while the
   // quarantine directory's own entry is not, and the generated file is gone.
   it.fails('an orphan moved into a quarantine directory created by this run is never lost', async () => {
     const fs = await setup(false);

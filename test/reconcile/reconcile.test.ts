@@ -180,7 +180,7 @@ describe('reconcile', () => {
   // BUG: the request of an install whose map write landed but whose `done` record did not (a
   // crash in between, or a power cut: the record is saved with durable:false) stays `answered`
   // for good — planSync looks up requests only by the entry's current file name, which is now
-  // the generated one (src/reconcile/plan-sync.ts:62-67). See kill-matrix.test.ts.
+  // the generated one (src/reconcile/plan-sync.ts:69-73). See kill-matrix.test.ts.
   it.fails('closes the request of an install whose map write landed but whose done record did not', async () => {
     const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
     fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
@@ -190,8 +190,8 @@ describe('reconcile', () => {
     expect(store.get(r.id)?.state).toBe('done');
   });
 
-  // BUG (minor): the quarantine name is `<UTC second>-<dir>-<name>` (src/reconcile/orphans.ts:27
-  // and :75) and the move is a rename, which replaces: the same orphan name quarantined twice
+  // BUG (minor): the quarantine name is `<UTC second>-<dir>-<name>` (src/reconcile/orphans.ts:77)
+  // and the move is a rename (:36), which replaces: the same orphan name quarantined twice
   // in one second silently replaces the first copy and its origin record. Fix: publish into
   // quarantine without clobbering (link + EEXIST -> add a counter/random suffix), or always add
   // a unique suffix.
