@@ -204,21 +204,22 @@ export async function makeLibrary(root, { map, mapText, files = [], config = {} 
  * per goal), so the start-up reconcile finds nothing missing and creates no requests.
  * Answers the map as text (built by string concatenation: fast) and the list of entries.
  */
-export async function makeLargeLibrary(root, { files, dirs, goals, config = {} }) {
-  const perDir = Math.ceil(files / dirs);
+export async function makeLargeLibrary(root, { files, dirs, goals, config = {}, filesForMap }) {
+  const mapFiles = filesForMap ?? files;
+  const perDir = Math.ceil(mapFiles / dirs);
   const typeName = (d) => `t${String(d).padStart(4, '0')}`;
   const fileName = (i) => `c${String(i).padStart(6, '0')}.txt`;
   const paths = [];
   for (let i = 0; i < files; i++) paths.push(`${typeName(Math.floor(i / perDir))}s/${fileName(i)}`);
   // Each goal takes `files / goals` consecutive files; consecutive files of one goal sit in
   // distinct directories when possible (a goal's types differ).
-  const perGoal = Math.max(1, Math.floor(files / goals));
+  const perGoal = Math.max(1, Math.floor(mapFiles / goals));
   const parts = ['{\n'];
   for (let g = 0; g < goals; g++) {
     const fields = [];
     for (let k = 0; k < perGoal; k++) {
       const i = k * goals + g; // spread: entry k of goal g
-      if (i >= files) break;
+      if (i >= mapFiles) break;
       fields.push(`"${typeName(Math.floor(i / perDir))}": "${fileName(i)}"`);
     }
     parts.push(`  "G${String(g).padStart(6, '0')}": {${fields.join(', ')}}${g === goals - 1 ? '' : ','}\n`);
@@ -448,4 +449,67 @@ export function runScript(title, main) {
       await finish({ error: String(err?.message ?? err) });
       process.exit(1);
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the large library of P3/P4, built once per run and shared (run-all passes --keep-library)
+
+export const LARGE = QUICK ? { files: 10_000, dirs: 100, goals: 5_000 } : { files: 100_000, dirs: 1_000, goals: 50_000 };
+export const KEEP_LIBRARY = argv.includes('--keep-library');
+
+/**
+ * The large library, built under bench/.work/large-<files>/ unless already there. The state
+ * directory is removed and the map restored, so every user starts from the same library.
+ */
+export async function largeLibrary() {
+  const root = join(WORK, `large-${LARGE.files}`);
+  const marker = join(root, '.complete');
+  let built = false;
+  let exists = false;
+  try {
+    await fsp.access(marker);
+    exists = true;
+  } catch {
+    /* build it */
+  }
+  const t0 = now();
+  if (!exists) {
+    await rmrf(root);
+    await fsp.mkdir(root, { recursive: true });
+  }
+  // makeLargeLibrary is deterministic; when the tree exists only the map and config are rewritten.
+  const lib = exists ? await describeLargeLibrary(root) : await makeLargeLibrary(root, LARGE);
+  if (!exists) {
+    await fsp.writeFile(marker, '');
+    built = true;
+  }
+  await rmrf(lib.stateDir);
+  await fsp.writeFile(lib.mapFile, lib.mapText);
+  return { ...lib, built, buildMs: now() - t0, async cleanup() { if (!KEEP_LIBRARY) await rmrf(root); } };
+}
+
+async function describeLargeLibrary(root) {
+  // Rebuild the descriptor (and the map text) without touching the component tree.
+  const tmp = await fsp.mkdtemp(join(WORK, 'desc-'));
+  try {
+    const d = await makeLargeLibrary(tmp, { ...LARGE, files: 0, filesForMap: LARGE.files });
+    const lib = await makeLibrary(root, { mapText: d.mapText });
+    return { ...lib, mapText: d.mapText, typeName: d.typeName, fileName: d.fileName, perDir: d.perDir };
+  } finally {
+    await rmrf(tmp);
+  }
+}
+
+/** Spawns `cmd args`, answers its wall time in ms (spawn to exit) and its stdout line count. */
+export function timeCommand(cmd, args) {
+  return new Promise((res, rej) => {
+    const t0 = now();
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let lines = 0;
+    p.stdout.on('data', (c) => {
+      for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) lines++;
+    });
+    p.on('error', rej);
+    p.on('close', (code) => (code === 0 ? res({ ms: now() - t0, lines }) : rej(new Error(`${cmd} exited ${code}`))));
+  });
 }

@@ -13,7 +13,7 @@ const { Engine } = await import(join(DIST, 'jobs/engine.js'));
 const { loadConfig } = await import(join(DIST, 'library/config.js'));
 const { nodeFs } = await import(join(DIST, 'fsio/node-fs.js'));
 
-const N = QUICK ? 20 : 100;
+const N = QUICK ? 24 : 100;
 const LATENCY_MS = 200;
 
 async function run(concurrency) {

@@ -9,9 +9,9 @@
  * kept), close the socket, release the lock and exit 0. SIGHUP runs a full reconcile. A failed
  * fsync anywhere is fatal (exit 1): the next start reconciles from what is really on disk.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { faultFsFromEnv } from '../fsio/fault-fs.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { faultFsFromEnv, libraryClassifier } from '../fsio/fault-fs.js';
 import { nodeFs } from '../fsio/node-fs.js';
 import { FsyncFailedError } from '../fsio/errors.js';
 import { createProvider } from '../generation/create-provider.js';
@@ -37,9 +37,9 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
   const config: Config = await loadConfig(configFile, env);
   const apiKey = config.provider.kind === 'openai' ? readApiKey(env) : undefined;
   const log: Logger = createLogger({ level: config.log.level, secrets: apiKey ? [apiKey] : [] });
-  const fs = faultFsFromEnv(nodeFs, env);
+  const fs = faultFsFromEnv(nodeFs, env, { classify: libraryClassifier(config) });
 
-  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  await ensureDurableDir(fs, config.stateDir, 0o700);
   const lock = await acquireLibraryLock(config.mapFile, config.stateDir);
   log.info({ version: VERSION, config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
 

@@ -6,19 +6,13 @@
  * forward) or handles it as an orphan after a crash.
  */
 import { dirname } from 'node:path';
-import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
+import { durablePut } from '../fsio/durable-put.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { TargetExistsError } from '../fsio/errors.js';
-import { lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import type { FsLayer } from '../fsio/fs-layer.js';
 import { componentPath, escapesRoot, UnsafePathError } from '../library/paths.js';
 
 export type PublishOutcome = 'published' | 'existed';
-
-/** Creates the `<type>s` directory if needed, durably (its parent's entry is fsynced too). */
-export async function ensureTypeDir(fs: FsLayer, componentsDir: string, dir: string): Promise<void> {
-  if (await lstatOrNull(fs, dir)) return;
-  await fs.mkdirp(dir, 0o755);
-  await syncDirOrDie(fs, componentsDir);
-}
 
 /**
  * Durably creates the component. If a file of that name already exists (a person, or an earlier
@@ -37,7 +31,7 @@ export async function publishComponent(
   const path = componentPath(componentsDir, type, name);
   const escape = await escapesRoot(fs, componentsDir, path);
   if (escape) throw new UnsafePathError(escape);
-  await ensureTypeDir(fs, componentsDir, dirname(path));
+  await ensureDurableDir(fs, dirname(path), 0o755);
   try {
     await durablePut(fs, path, content, { mode: 'create', fileMode: 0o644, ...(opts.deferDirSync ? { deferDirSync: true } : {}) });
     return 'published';

@@ -99,6 +99,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return {
       fs: this.opts.fs,
       mapFile: this.opts.config.mapFile,
+      componentsDir: this.opts.config.componentsDir,
       store: this.store,
       onMapWrite: this.noteOwnMapWrite,
       onChange: (r, what) => {
@@ -265,7 +266,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   private async afterInstall(o: Awaited<ReturnType<typeof installBatch>>[number]): Promise<void> {
     const r = this.store.get(o.id);
-    if (!r) return;
+    // Closed meanwhile (a sync saw the map already naming its file, or it was rejected).
+    if (!r || r.state === 'done' || r.state === 'rejected') return;
     const { log } = this.opts;
     switch (o.result) {
       case 'installed': {

@@ -106,7 +106,7 @@ export function resolveConfig(json: unknown, configFile: string, env: ConfigEnv 
     ? abs(raw.socketPath)
     : runtimeDir && !raw.stateDir
       ? resolve(runtimeDir, 'jitd.sock')
-      : resolve(stateDir, 'run', 'jitd.sock');
+      : resolve(stateDir, 'jitd.sock');
   if (Buffer.byteLength(socketPath) > 107) {
     throw new ConfigError(`invalid config ${configFile}:\n  socketPath: ${socketPath} is longer than the 107 bytes a Unix socket path may have`);
   }

@@ -4,6 +4,9 @@
  * is left to the caller (the job pipeline), which receives `plan.generate`.
  */
 import type { FsLayer } from '../fsio/fs-layer.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { syncDirOrDie } from '../fsio/durable-put.js';
+import { typeDir } from '../library/paths.js';
 import { commitRepoints } from '../install/map-commit.js';
 import { newRequest, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
@@ -12,6 +15,7 @@ import type { SyncPlan } from './plan-sync.js';
 export interface ApplyContext {
   fs: FsLayer;
   mapFile: string;
+  componentsDir: string;
   store: RequestStore;
   /** Called with the bytes jitd is about to write to the map (so the watcher knows its own write). */
   onMapWrite?: (bytes: Buffer) => void;
@@ -37,6 +41,12 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
   const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], reopened: 0, withdrawn: 0 };
 
   if (plan.rollForward.length) {
+    // The generated files may come from a run that crashed before its directory fsync: their
+    // names (and their type directories' names) are made durable before the map may name them.
+    for (const dir of new Set(plan.rollForward.map((x) => typeDir(ctx.componentsDir, x.repoint.type)))) {
+      await ensureDurableDir(ctx.fs, dir, 0o755);
+      await syncDirOrDie(ctx.fs, dir);
+    }
     const result = await commitRepoints(
       ctx.fs,
       ctx.mapFile,
@@ -49,7 +59,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       summary.rolledForward.push(`${goal}.${type}: ${from} -> ${to}`);
       const base = item.request ?? newRequest(goal, type, from);
       if (base.state === 'done') continue;
-      const closed = done(base, item.request?.description !== undefined ? 'adopted' : 'adopted');
+      const closed = done(base, 'adopted');
       await store.save(closed, { durable: false });
       ctx.onChange?.(closed, 'adopted');
     }
@@ -58,6 +68,11 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     await store.save(r, { durable: false });
     summary.created++;
     ctx.onChange?.(r, 'created');
+  }
+  for (const r of plan.closeInstalled) {
+    const closed: Request = { ...done(r, 'adopted'), resolution: 'generated' };
+    await store.save(closed, { durable: false });
+    ctx.onChange?.(closed, 'adopted');
   }
   for (const r of plan.resolvedByPerson) {
     const closed = done(r, 'person');

@@ -4,8 +4,10 @@
  * `<stateDir>/quarantine/` with a record of where each came from (default), deleted, or only
  * reported. Files a person wrote that the map does not reference are only ever reported.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { TargetExistsError } from '../fsio/errors.js';
 import { hasCode, type FsLayer } from '../fsio/fs-layer.js';
 import { isGeneratedName } from '../library/names.js';
 import type { ComponentIndex } from './scan-components.js';
@@ -24,23 +26,33 @@ function stamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Moves one file into quarantine with a sidecar record; survives EXDEV by copying. */
+/**
+ * Moves one file into quarantine under a name no earlier quarantine used (never replacing an
+ * earlier copy), with a sidecar record of where it came from. The record is created first: a
+ * crash after it leaves a harmless record, never an unexplained file in quarantine.
+ */
 async function quarantine(fs: FsLayer, from: string, quarantineDir: string, name: string): Promise<string> {
-  await fs.mkdirp(quarantineDir, 0o700);
-  const to = join(quarantineDir, name);
-  const record = { from, at: new Date().toISOString(), reason: 'generated component referenced by no map entry' };
-  // The record first: a crash after it and before the move leaves a harmless record, never an
-  // unexplained file in quarantine.
-  await durablePut(fs, `${to}.origin.json`, `${JSON.stringify(record)}\n`, { mode: 'replace', fileMode: 0o600 });
+  await ensureDurableDir(fs, quarantineDir, 0o700);
+  const record = `${JSON.stringify({ from, at: new Date().toISOString(), reason: 'generated component referenced by no map entry' })}\n`;
+  let to = '';
+  for (let n = 0; ; n++) {
+    to = join(quarantineDir, n ? `${name}.${n}` : name);
+    try {
+      await durablePut(fs, `${to}.origin.json`, record, { mode: 'create', fileMode: 0o600 });
+      break;
+    } catch (err) {
+      if (!(err instanceof TargetExistsError)) throw err;
+    }
+  }
   try {
-    await fs.rename(from, to);
+    await fs.link(from, to);
   } catch (err) {
     if (!hasCode(err, 'EXDEV')) throw err;
-    await durablePut(fs, to, await fs.readFile(from), { mode: 'replace', fileMode: 0o600 });
-    await fs.unlink(from);
+    await durablePut(fs, to, await fs.readFile(from), { mode: 'create', fileMode: 0o600 });
   }
   await syncDirOrDie(fs, quarantineDir);
-  await syncDirOrDie(fs, join(from, '..'));
+  await fs.unlink(from);
+  await syncDirOrDie(fs, dirname(from));
   return to;
 }
 

@@ -16,7 +16,7 @@
  */
 import type { MapEntry } from '../library/goal-map.js';
 import { generatedName } from '../library/names.js';
-import { newRequest, requestId, type Request } from '../requests/request.js';
+import { isInFlight, newRequest, requestId, type Request } from '../requests/request.js';
 import type { Repoint } from '../install/map-commit.js';
 import type { ComponentIndex } from './scan-components.js';
 
@@ -24,6 +24,11 @@ export interface SyncPlan {
   create: Request[];
   /** Open requests whose file a person wrote: resolve without generation. */
   resolvedByPerson: Request[];
+  /**
+   * Open requests whose generated file the map already names: the install finished but its
+   * `done` record was lost (it is written without fsync; the map write is the durable fact).
+   */
+  closeInstalled: Request[];
   /** Map entries to repoint to an existing generated file, with the request to close if any. */
   rollForward: { repoint: Repoint; request?: Request }[];
   /** Requests whose generation should be started now. */
@@ -52,6 +57,7 @@ export function planSync(
   const plan: SyncPlan = {
     create: [],
     resolvedByPerson: [],
+    closeInstalled: [],
     rollForward: [],
     generate: [],
     retryLater: [],
@@ -60,6 +66,11 @@ export function planSync(
     forget: [],
     referenced: new Set(),
   };
+  // Open requests by the entry they will produce once installed: (goal, type, generated name).
+  const openByResult = new Map<string, Request>();
+  for (const r of records.values()) {
+    if (isInFlight(r)) openByResult.set(JSON.stringify([r.goal, r.type, r.generatedName]), r);
+  }
   const seen = new Set<string>();
   for (const e of entries) {
     const id = requestId(e.goal, e.type, e.filename);
@@ -69,6 +80,8 @@ export function planSync(
     if (index.has(e.type, e.filename)) {
       plan.referenced.add(refKey(e.type, e.filename));
       if (r && r.state !== 'done') plan.resolvedByPerson.push(r);
+      const installed = openByResult.get(JSON.stringify([e.goal, e.type, e.filename]));
+      if (installed && installed.id !== id) plan.closeInstalled.push(installed);
       continue;
     }
     const g = r?.generatedName ?? generatedName(e.goal, e.type);

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { hasCode, readdirOrEmpty, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
 import { RequestSchema, type Request } from './request.js';
@@ -32,7 +33,7 @@ export class RequestStore {
 
   /** Reads every record from disk into memory (start-up, and full reconcile). */
   async load(): Promise<LoadReport> {
-    await this.fs.mkdirp(this.dir, 0o700);
+    await ensureDurableDir(this.fs, this.dir, 0o700);
     this.byId.clear();
     const report: LoadReport = { loaded: 0, quarantined: [] };
     for (const entry of await readdirOrEmpty(this.fs, this.dir)) {
@@ -47,7 +48,7 @@ export class RequestStore {
         if (!(err instanceof SyntaxError)) throw err;
       }
       if (!record) {
-        await this.fs.mkdirp(this.quarantineDir, 0o700);
+        await ensureDurableDir(this.fs, this.quarantineDir, 0o700);
         await this.fs.rename(path, join(this.quarantineDir, `${entry.name}.${Date.now()}`));
         report.quarantined.push(path);
         continue;

@@ -232,13 +232,13 @@ describe('kill -9 at every step of the protocol', () => {
     expect(failures).toEqual([]);
   });
 
-  // BUG: a crash after the map write and before the request's `done` record leaves the request
+  // Was a bug (fixed): a crash after the map write and before the request's `done` record leaves the request
   // `answered` forever: planSync (src/reconcile/plan-sync.ts:69-73) only looks up the request of
   // the entry's *current* file name, which is now the generated one, so the old request is
   // never closed (and `jitctl status` counts it as answered for good). Fix: in planSync, when an
   // entry names a file that exists and equals the generatedName of an in-flight request for the
   // same (goal, type), close that request as done (resolution 'generated').
-  it.fails('after SIGKILL at each point, the restart closes the request as done exactly once', () => {
+  it('after SIGKILL at each point, the restart closes the request as done exactly once', () => {
     const failures = results.filter((r) => r.requestProblem).map((r) => `${r.point}: ${r.requestProblem}`);
     expect(failures).toEqual([]);
   });

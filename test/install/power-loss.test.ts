@@ -205,7 +205,7 @@ describe('power loss during the recovery from a process crash', () => {
     return { states, violations };
   }
 
-  // BUG: the reconciler (plan-sync rollForward -> apply-plan -> commitRepoints) and
+  // Was a bug (fixed): the reconciler (plan-sync rollForward -> apply-plan -> commitRepoints) and
   // install-batch (publishComponent answering 'existed') repoint the map at a generated file
   // they found on disk without making it durable first: after a process crash between the
   // component's link and its directory fsync (durable-put.ts), the restarted daemon repoints and
@@ -213,7 +213,7 @@ describe('power loss during the recovery from a process crash', () => {
   // power cut then leaves the map naming a missing file (invariant 1). Likewise ensureTypeDir
   // (publish-component.ts:18) skips the fsync of componentsDir when the `<type>s` directory
   // already exists — possibly created, un-synced, by the crashed process.
-  it.fails('after a process crash at any step, a power cut during the recovery still leaves no dangling pointer', async () => {
+  it('after a process crash at any step, a power cut during the recovery still leaves no dangling pointer', async () => {
     const { states, violations } = await exploreCompound(8);
     console.log(`power-loss after process crash: ${states} states, ${violations.length} violations, e.g. ${violations[0]}`);
     console.log([...new Set(violations.map((v) => v.replace(/, power cut after recovery op \d+ \(.*?\)/, "")))].join("\n"));
@@ -222,10 +222,10 @@ describe('power loss during the recovery from a process crash', () => {
 });
 
 describe('power loss on a library that has no state directory yet', () => {
-  // BUG: RequestStore.load() creates <stateDir>/requests with mkdirp and never fsyncs the parent
+  // Was a bug (fixed): RequestStore.load() creates <stateDir>/requests with mkdirp and never fsyncs the parent
   // directories (src/requests/request-store.ts:35, and :50 for quarantine/requests), so after a power cut the whole `requests`
   // directory — with the acknowledged answer in it — can vanish (invariant 3).
-  it.fails('an acknowledged answer survives a power cut even when the state directory was created by this run', async () => {
+  it('an acknowledged answer survives a power cut even when the state directory was created by this run', async () => {
     const fs = makeMemLibrary({ stateDir: false });
     const marks = await recordRun(fs);
     const { states, violations } = await explore(fs, marks, 3);
@@ -283,11 +283,11 @@ describe('power loss while the reconciler quarantines an orphan', () => {
     expect(violations.slice(0, 10)).toEqual([]);
   });
 
-  // BUG: orphans.ts quarantine() creates <stateDir>/quarantine/components with mkdirp and fsyncs
+  // Was a bug (fixed): orphans.ts quarantine() creates <stateDir>/quarantine/components with mkdirp and fsyncs
   // the new directory and the source, but never the new directory's parents
   // (src/reconcile/orphans.ts:29): after a power cut the rename can be durable while the
   // quarantine directory's own entry is not, and the generated file is gone.
-  it.fails('an orphan moved into a quarantine directory created by this run is never lost', async () => {
+  it('an orphan moved into a quarantine directory created by this run is never lost', async () => {
     const fs = await setup(false);
     const { violations } = await explorePoints(fs, quarantineCheck);
     expect(violations.slice(0, 10)).toEqual([]);

@@ -28,7 +28,7 @@ describe('resolveConfig', () => {
       mapFile: '/srv/lib/config/goal_map.json',
       componentsDir: '/srv/lib/components',
       stateDir: '/srv/lib/.jitd',
-      socketPath: '/srv/lib/.jitd/run/jitd.sock',
+      socketPath: '/srv/lib/.jitd/jitd.sock',
       orphans: 'quarantine',
       provider: { kind: 'template' },
       log: { level: 'info' },
@@ -55,7 +55,7 @@ describe('resolveConfig', () => {
   it('prefers the config\'s stateDir over STATE_DIRECTORY, and puts the socket under it', () => {
     const c = resolveConfig({ stateDir: '/data/jitd' }, FILE, { STATE_DIRECTORY: '/var/lib/jitd', RUNTIME_DIRECTORY: '/run/jitd' });
     expect(c.stateDir).toBe('/data/jitd');
-    expect(c.socketPath).toBe('/data/jitd/run/jitd.sock');
+    expect(c.socketPath).toBe('/data/jitd/jitd.sock');
   });
 
   it('names an unknown key, at any depth', () => {

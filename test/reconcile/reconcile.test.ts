@@ -177,11 +177,11 @@ describe('reconcile', () => {
     expect(fs.read('/elsewhere/autogen_format_for_x.txt')).toBe('not ours to move');
   });
 
-  // BUG: the request of an install whose map write landed but whose `done` record did not (a
+  // Was a bug (fixed): the request of an install whose map write landed but whose `done` record did not (a
   // crash in between, or a power cut: the record is saved with durable:false) stays `answered`
   // for good — planSync looks up requests only by the entry's current file name, which is now
   // the generated one (src/reconcile/plan-sync.ts:69-73). See kill-matrix.test.ts.
-  it.fails('closes the request of an install whose map write landed but whose done record did not', async () => {
+  it('closes the request of an install whose map write landed but whose done record did not', async () => {
     const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
     fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
     const r = { ...newRequest('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'), state: 'answered' as const, description: 'an SRE' };
@@ -190,12 +190,12 @@ describe('reconcile', () => {
     expect(store.get(r.id)?.state).toBe('done');
   });
 
-  // BUG (minor): the quarantine name is `<UTC second>-<dir>-<name>` (src/reconcile/orphans.ts:77)
+  // Was a bug (fixed): the quarantine name is `<UTC second>-<dir>-<name>` (src/reconcile/orphans.ts:77)
   // and the move is a rename (:36), which replaces: the same orphan name quarantined twice
   // in one second silently replaces the first copy and its origin record. Fix: publish into
   // quarantine without clobbering (link + EEXIST -> add a counter/random suffix), or always add
   // a unique suffix.
-  it.fails('never replaces an earlier quarantined file of the same name', async () => {
+  it('never replaces an earlier quarantined file of the same name', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2025-01-01T00:00:00Z'));
     try {

@@ -50,7 +50,7 @@ export async function makeLibrary(opts: LibraryOptions = {}): Promise<TempLibrar
     mapFile,
     componentsDir,
     stateDir: join(root, '.jitd'),
-    socketPath: join(root, '.jitd', 'run', 'jitd.sock'),
+    socketPath: join(root, '.jitd', 'jitd.sock'),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }

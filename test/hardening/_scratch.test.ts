@@ -1,0 +1,22 @@
+import { it } from 'vitest';
+import { makeLibrary } from '../support/library-fixture.js';
+import { startDaemon, jitctl } from '../support/daemon-process.js';
+import { readFile, writeFile } from 'node:fs/promises';
+it('trace', async () => {
+const lib = await makeLibrary({ config: { log: { level: 'info' } } });
+const trace = '/tmp/scratch/trace.txt';
+await writeFile(trace, '');
+const d = await startDaemon(lib.configFile, lib.socketPath, { JITD_TEST_TRACE: trace });
+const ctl = (a: string[]) => jitctl(['--socket', lib.socketPath, ...a]);
+await ctl(['status', '--sync']);
+const before = (await readFile(trace, 'utf8')).split('\n').length;
+const p = JSON.parse((await ctl(['pending', '--json'])).stdout);
+console.log(p);
+console.log((await ctl(['answer', p[0].id, 'hello world'])).stdout);
+await ctl(['status', '--sync']);
+const t = (await readFile(trace, 'utf8')).split('\n');
+console.log('STARTUP', t.slice(0, before).join(' '));
+console.log('INSTALL', t.slice(before).join(' '));
+await d.stop();
+await lib.cleanup();
+});
