@@ -12,14 +12,16 @@
  * A crash anywhere leaves either nothing visible, or published components that the reconciler
  * adopts (rolls forward) at the next start.
  */
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { syncDirOrDie } from '../fsio/durable-put.js';
 import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { componentPath } from '../library/paths.js';
 import type { Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
 import { commitRepoints } from './map-commit.js';
-import { readMap } from './map-file.js';
+import { readMap, readMapBytes, type MapSnapshot } from './map-file.js';
 import { publishComponent } from './publish-component.js';
 
 export interface InstallItem {
@@ -38,7 +40,13 @@ export interface InstallContext {
   mapFile: string;
   componentsDir: string;
   store: RequestStore;
-  onMapWrite?: (bytes: Buffer) => void;
+  /** Called with the bytes jitd is about to write to the map, and their parse. */
+  onMapWrite?: (bytes: Buffer, parsed: ParsedMap) => void;
+  /**
+   * The caller's last parse of the map and the SHA-256 (hex) of its bytes: if the map on disk
+   * still has that hash, it is used (read-only) instead of parsing the map again.
+   */
+  lastParsed?: { sha256: string; map: ParsedMap };
 }
 
 /** Components checked and published at once within a batch (libuv runs 4 fs calls at a time). */
@@ -55,6 +63,14 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
+/** Reads the map; reuses `known`'s parse if the bytes hash to `known.sha256`. */
+async function readMapKnown(fs: FsLayer, mapFile: string, known: InstallContext['lastParsed']): Promise<MapSnapshot> {
+  if (!known) return readMap(fs, mapFile);
+  const bytes = await readMapBytes(fs, mapFile);
+  const same = createHash('sha256').update(bytes).digest('hex') === known.sha256;
+  return { bytes, map: same ? known.map : parseGoalMap(bytes.toString('utf8')) };
+}
+
 function entryStillNames(json: Record<string, unknown>, r: Request): boolean {
   const goal = json[r.goal];
   return typeof goal === 'object' && goal !== null && (goal as Record<string, unknown>)[r.type] === r.filename;
@@ -65,7 +81,8 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
   const outcomes: InstallOutcome[] = [];
   // Any failure to read the map fails the whole batch; the requests stay answered and the
   // next sync retries them (their published components, if any, are rolled forward then).
-  const { map } = await readMap(fs, ctx.mapFile);
+  const snapshot = await readMapKnown(fs, ctx.mapFile, ctx.lastParsed);
+  const { map } = snapshot;
   const publishedNow: { item: InstallItem; path: string; adoptedExisting: boolean }[] = [];
 
   // Items are checked and published a few at a time: their fsyncs overlap (the file system
@@ -95,7 +112,8 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
     fs,
     ctx.mapFile,
     publishedNow.map(({ item: { request: r } }) => ({ goal: r.goal, type: r.type, from: r.filename, to: r.generatedName })),
-    ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite } : {},
+    // The commit reuses the snapshot's parse if the map has not changed since (it never modifies it).
+    { snapshot, ...(ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite } : {}) },
   );
   const dirsToSync = new Set<string>();
   for (const [i, p] of publishedNow.entries()) {

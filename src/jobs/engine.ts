@@ -14,14 +14,15 @@ import type { Logger } from 'pino';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { JitdError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
-import { MapParseError, parseGoalMap, type ParsedMap } from '../library/goal-map.js';
+import { MapParseError, parseGoalMap, type MapEntry, type ParsedMap } from '../library/goal-map.js';
+import { isGeneratedName } from '../library/names.js';
 import { installBatch, mapLimit, type InstallItem } from '../install/install-batch.js';
 import { MapUnavailableError, readMapBytes } from '../install/map-file.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { planSync } from '../reconcile/plan-sync.js';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
 import { ComponentIndex, listTypeDir } from '../reconcile/scan-components.js';
-import { MAX_DESCRIPTION_LENGTH, publicView, type Request, type RequestState } from '../requests/request.js';
+import { MAX_DESCRIPTION_LENGTH, publicView, requestId, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import type { Provider } from '../generation/provider.js';
 import type { EngineEvent } from './events.js';
@@ -53,6 +54,9 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly pool: GenerationPool;
   private mapHash: string | undefined;
   private syncQueued = false;
+  /** Component hints waiting for the lane: file name → type directories. */
+  private pendingComponents = new Map<string, Set<string>>();
+  private componentSyncQueued = false;
   private readyToInstall: InstallItem[] = [];
   /** Generated output waiting for the map to become usable again (deleted, or mid-save). */
   private parked: InstallItem[] = [];
@@ -89,10 +93,10 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   /** Bytes jitd is about to write to the map: its own write must not set off work. */
-  private readonly noteOwnMapWrite = (bytes: Buffer): void => {
+  private readonly noteOwnMapWrite = (bytes: Buffer, parsed?: ParsedMap): void => {
     // Remember what we wrote: the watcher's event for it then reads identical bytes and stops.
     this.mapHash = sha(bytes);
-    this.map = parseGoalMap(bytes.toString('utf8'));
+    this.map = parsed ?? parseGoalMap(bytes.toString('utf8'));
   };
 
   private applyContext(): ApplyContext {
@@ -123,6 +127,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   reconcileNow(reason: string, retryAllFailed = false): Promise<ReconcileReport> {
     return this.lane.add(async () => {
       const { config } = this.opts;
+      const hashBefore = this.mapHash;
       const result = await reconcile({
         ...this.applyContext(),
         componentsDir: config.componentsDir,
@@ -136,6 +141,12 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         this.setMapError(report.mapError);
       } else {
         if (result.index) this.index = result.index;
+        // The reconcile parsed the map: if it did not write it (its own write is noted already),
+        // hand the parse over, so the sync below re-reads the bytes but parses only if they changed.
+        if (this.mapHash === hashBefore && result.map && result.mapBytes) {
+          this.map = result.map;
+          this.mapHash = sha(result.mapBytes);
+        }
         // Re-read rather than trust the pre-roll-forward snapshot: the reconcile may have written.
         await this.syncNow();
       }
@@ -214,11 +225,62 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return true;
   }
 
-  /** A hint that `<dirName>/<name>` appeared or vanished in the component tree. */
+  /**
+   * A hint that `<dirName>/<name>` appeared or vanished in the component tree. Only the entries
+   * that name this file can plan differently, so with a usable map in hand only they are planned
+   * (a file added to a large library costs a scan of the entries, not a read, hash and plan of
+   * the whole map). A generated name (an install's roll-forward candidate) or an unusable map
+   * takes the full sync, as before; a changed map brings its own hint and full sync.
+   */
   onComponentHint(dirName: string, name: string, present: boolean): void {
     if (present) this.index.add(dirName, name);
     else this.index.delete(dirName, name);
-    void this.onMapHint();
+    if (isGeneratedName(name) || !this.map || this.mapError !== undefined) {
+      void this.onMapHint();
+      return;
+    }
+    const dirs = this.pendingComponents.get(name);
+    if (dirs) dirs.add(dirName);
+    else this.pendingComponents.set(name, new Set([dirName]));
+    if (this.componentSyncQueued || this.stopping) return;
+    this.componentSyncQueued = true;
+    void this.lane
+      .add(async () => {
+        this.componentSyncQueued = false;
+        const pending = this.pendingComponents;
+        this.pendingComponents = new Map();
+        // A full sync waiting behind this one covers these files (the index is already updated).
+        if (this.syncQueued) return;
+        await this.syncComponents(pending);
+      })
+      .catch((err) => this.opts.onFatal?.(err));
+  }
+
+  /** Plans and applies the map entries that name one of `pending` (file name → type dirs); on the lane. */
+  private async syncComponents(pending: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
+    const map = this.map;
+    if (!map || this.mapError !== undefined) {
+      await this.syncNow();
+      return;
+    }
+    const entries: MapEntry[] = [];
+    if (pending.size === 1) {
+      // The usual case, one file: a plain string comparison per entry.
+      const [[name, dirs]] = pending as unknown as [[string, ReadonlySet<string>]];
+      for (const e of map.entries) if (e.filename === name && dirs.has(`${e.type}s`)) entries.push(e);
+    } else {
+      for (const e of map.entries) if (pending.get(e.filename)?.has(`${e.type}s`)) entries.push(e);
+    }
+    if (!entries.length) return;
+    const records = new Map<string, Request>();
+    for (const e of entries) {
+      const r = this.store.get(requestId(e.goal, e.type, e.filename));
+      if (r) records.set(r.id, r);
+    }
+    // Every record passed belongs to one of these entries: nothing is withdrawn or forgotten here.
+    const plan = planSync(entries, this.index, records);
+    await applyPlan(this.applyContext(), plan);
+    for (const r of plan.generate) this.pool.enqueue(r);
   }
 
   /** A hint that a whole `<type>s` directory changed (added, removed, or events lost). */
@@ -239,7 +301,15 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       for (const it of batch) this.store.setTransient(it.request.id, 'installing');
       try {
         const outcomes = await installBatch(
-          { fs: this.opts.fs, mapFile: this.opts.config.mapFile, componentsDir: this.opts.config.componentsDir, store: this.store, onMapWrite: this.noteOwnMapWrite },
+          {
+            fs: this.opts.fs,
+            mapFile: this.opts.config.mapFile,
+            componentsDir: this.opts.config.componentsDir,
+            store: this.store,
+            onMapWrite: this.noteOwnMapWrite,
+            // Unless the map changed since the engine last read it, the install needs no parse.
+            ...(this.map && this.mapHash ? { lastParsed: { sha256: this.mapHash, map: this.map } } : {}),
+          },
           batch,
         );
         // Closing the requests: independent record files, so their fsyncs may overlap.

@@ -4,6 +4,7 @@
  * is left to the caller (the job pipeline), which receives `plan.generate`.
  */
 import type { FsLayer } from '../fsio/fs-layer.js';
+import type { ParsedMap } from '../library/goal-map.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { syncDirOrDie } from '../fsio/durable-put.js';
 import { typeDir } from '../library/paths.js';
@@ -18,7 +19,7 @@ export interface ApplyContext {
   componentsDir: string;
   store: RequestStore;
   /** Called with the bytes jitd is about to write to the map (so the watcher knows its own write). */
-  onMapWrite?: (bytes: Buffer) => void;
+  onMapWrite?: (bytes: Buffer, parsed: ParsedMap) => void;
   /** Called once per request whose record changed, for events and logs. */
   onChange?: (r: Request, what: 'created' | 'resolved' | 'adopted' | 'reopened' | 'withdrawn' | 'forgotten') => void;
 }

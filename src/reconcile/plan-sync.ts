@@ -16,7 +16,7 @@
  */
 import type { MapEntry } from '../library/goal-map.js';
 import { generatedName } from '../library/names.js';
-import { isInFlight, newRequest, requestId, type Request } from '../requests/request.js';
+import { isInFlight, newRequest, type Request } from '../requests/request.js';
 import type { Repoint } from '../install/map-commit.js';
 import type { ComponentIndex } from './scan-components.js';
 
@@ -47,6 +47,14 @@ export interface SyncPlan {
 
 export const refKey = (type: string, name: string) => `${type}s/${name}`;
 
+/** True the first time an entry is seen (its three names joined by NUL, which none may contain). */
+function once(seen: Set<string>, e: MapEntry): boolean {
+  const key = `${e.goal}\0${e.type}\0${e.filename}`;
+  if (seen.has(key)) return false;
+  seen.add(key);
+  return true;
+}
+
 export function planSync(
   entries: readonly MapEntry[],
   index: ComponentIndex,
@@ -54,6 +62,13 @@ export function planSync(
   opts: { now?: number; retryAllFailed?: boolean } = {},
 ): SyncPlan {
   const now = opts.now ?? Date.now();
+  // Planning runs on every hint, over every entry (100,000 in a large library), so the loop below
+  // allocates nothing for the common case — an entry whose file exists and has no request: no
+  // request id (a SHA-256) per entry, no key strings; `referenced` (needed by the orphan pass of
+  // a full reconcile only) is built on first use from the entries recorded here.
+  const referencedEntries: MapEntry[] = [];
+  const referencedGenerated: { type: string; name: string }[] = [];
+  let referenced: Set<string> | undefined;
   const plan: SyncPlan = {
     create: [],
     resolvedByPerson: [],
@@ -64,29 +79,67 @@ export function planSync(
     reopen: [],
     withdraw: [],
     forget: [],
-    referenced: new Set(),
+    get referenced(): Set<string> {
+      if (!referenced) {
+        referenced = new Set();
+        for (const e of referencedEntries) referenced.add(refKey(e.type, e.filename));
+        for (const g of referencedGenerated) referenced.add(refKey(g.type, g.name));
+      }
+      return referenced;
+    },
   };
-  // Open requests by the entry they will produce once installed: (goal, type, generated name).
-  const openByResult = new Map<string, Request>();
+  // Records by the entry they belong to (looked up by file name, then goal and type), and open
+  // requests by the entry they will produce once installed (goal, type, generated name).
+  const byFile = new Map<string, Request[]>();
+  const openByResult = new Map<string, Request[]>();
+  const push = (m: Map<string, Request[]>, k: string, r: Request) => {
+    const list = m.get(k);
+    if (list) list.push(r);
+    else m.set(k, [r]);
+  };
   for (const r of records.values()) {
-    if (isInFlight(r)) openByResult.set(JSON.stringify([r.goal, r.type, r.generatedName]), r);
+    push(byFile, r.filename, r);
+    if (isInFlight(r)) push(openByResult, r.generatedName, r);
   }
-  const seen = new Set<string>();
+  const find = (m: Map<string, Request[]>, e: MapEntry, name: string): Request | undefined => {
+    const list = m.get(name);
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const r = list[i] as Request;
+      if (r.goal === e.goal && r.type === e.type) return r;
+    }
+    return undefined;
+  };
+  // The files of each type's directory, looked up once per type rather than once per entry.
+  const dirs = new Map<string, ReadonlySet<string> | undefined>();
+  const filesOf = (type: string) => {
+    if (dirs.has(type)) return dirs.get(type);
+    const files = index.filesIn(`${type}s`);
+    dirs.set(type, files);
+    return files;
+  };
+  // Entries that led to an action, by key: a repeated entry acts once. (An entry that needs no
+  // action needs no de-duplication either: the same entry always plans the same way.)
+  const acted = new Set<string>();
+  const matched = new Set<Request>();
   for (const e of entries) {
-    const id = requestId(e.goal, e.type, e.filename);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const r = records.get(id);
-    if (index.has(e.type, e.filename)) {
-      plan.referenced.add(refKey(e.type, e.filename));
+    const files = filesOf(e.type);
+    const r = find(byFile, e, e.filename);
+    if (r) matched.add(r);
+    if (files?.has(e.filename)) {
+      referencedEntries.push(e);
+      const installed = openByResult.size ? find(openByResult, e, e.filename) : undefined;
+      const close = installed && installed.filename !== e.filename;
+      if (!(r && r.state !== 'done') && !close) continue;
+      if (!once(acted, e)) continue;
       if (r && r.state !== 'done') plan.resolvedByPerson.push(r);
-      const installed = openByResult.get(JSON.stringify([e.goal, e.type, e.filename]));
-      if (installed && installed.id !== id) plan.closeInstalled.push(installed);
+      if (close) plan.closeInstalled.push(installed);
       continue;
     }
+    if (!once(acted, e)) continue;
     const g = r?.generatedName ?? generatedName(e.goal, e.type);
-    if (index.has(e.type, g)) {
-      plan.referenced.add(refKey(e.type, g));
+    if (files?.has(g)) {
+      referencedGenerated.push({ type: e.type, name: g });
       plan.rollForward.push({ repoint: { goal: e.goal, type: e.type, from: e.filename, to: g }, ...(r ? { request: r } : {}) });
       continue;
     }
@@ -112,7 +165,7 @@ export function planSync(
     }
   }
   for (const r of records.values()) {
-    if (seen.has(r.id)) continue;
+    if (matched.has(r)) continue;
     if (r.state === 'waiting') plan.withdraw.push(r);
     else if (r.state === 'rejected') plan.forget.push(r);
   }

@@ -77,7 +77,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   report.refusedDirs = scan.refused;
   report.tempsRemoved = await sweepTemps(
     fs,
-    [dirname(opts.mapFile), opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), ...scan.index.dirs().map((d) => join(opts.componentsDir, d))],
+    [dirname(opts.mapFile), opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), ...scan.withTemps.map((d) => join(opts.componentsDir, d))],
     opts.mapFile,
   );
 

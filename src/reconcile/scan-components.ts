@@ -4,7 +4,7 @@
  * watcher hints. Symlinked type directories pointing outside the library are not followed.
  */
 import { join } from 'node:path';
-import { readdirOrEmpty, type FsLayer } from '../fsio/fs-layer.js';
+import { readdirOrEmpty, type DirEntry, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
 import { escapesRoot } from '../library/paths.js';
 
@@ -22,6 +22,10 @@ export class ComponentIndex {
   }
   delete(typeDirName: string, name: string): void {
     this.byDir.get(typeDirName)?.delete(name);
+  }
+  /** The files of one `<type>s` directory (read-only view), or undefined if none are known. */
+  filesIn(typeDirName: string): ReadonlySet<string> | undefined {
+    return this.byDir.get(typeDirName);
   }
   /** Replaces one directory's listing (after a rescan of it). */
   setDir(typeDirName: string, names: Iterable<string>): void {
@@ -45,32 +49,58 @@ export class ComponentIndex {
 
 export interface ScanResult {
   index: ComponentIndex;
+  /** Type directories (names) in which the scan saw jitd temp files: the only ones to sweep. */
+  withTemps: string[];
   /** Type directories refused because they resolve outside componentsDir. */
   refused: string[];
 }
 
 /** Lists one `<type>s` directory: regular files and symlinks, no temps, no hidden files. */
 export async function listTypeDir(fs: FsLayer, dir: string): Promise<string[]> {
+  return componentNames(await readdirOrEmpty(fs, dir));
+}
+
+function componentNames(entries: readonly DirEntry[]): string[] {
   const names: string[] = [];
-  for (const e of await readdirOrEmpty(fs, dir)) {
+  for (const e of entries) {
     if ((e.kind === 'file' || e.kind === 'symlink') && !isJitdTemp(e.name) && !e.name.startsWith('.')) names.push(e.name);
   }
   return names;
 }
 
+/** Type directories listed at once by a scan (each readdir is a round trip to libuv's pool). */
+const SCAN_PARALLELISM = 8;
+
 /** Scans the whole component tree (start-up and full reconcile). */
 export async function scanComponents(fs: FsLayer, componentsDir: string): Promise<ScanResult> {
   const index = new ComponentIndex();
   const refused: string[] = [];
+  const withTemps: string[] = [];
+  const dirs: DirEntry[] = [];
   for (const e of await readdirOrEmpty(fs, componentsDir)) {
     if (e.kind !== 'dir' && e.kind !== 'symlink') continue;
     if (e.name.startsWith('.') || !e.name.endsWith('s')) continue;
-    const dir = join(componentsDir, e.name);
-    if (e.kind === 'symlink' && (await escapesRoot(fs, componentsDir, dir))) {
-      refused.push(dir);
+    dirs.push(e);
+  }
+  // A few directories are read at a time; results are applied in listing order.
+  const listings: (DirEntry[] | 'refused')[] = new Array(dirs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < dirs.length; i = next++) {
+      const e = dirs[i] as DirEntry;
+      const dir = join(componentsDir, e.name);
+      listings[i] = e.kind === 'symlink' && (await escapesRoot(fs, componentsDir, dir)) ? 'refused' : await readdirOrEmpty(fs, dir);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SCAN_PARALLELISM, dirs.length) }, worker));
+  for (const [i, { name }] of dirs.entries()) {
+    const listing = listings[i] as DirEntry[] | 'refused';
+    if (listing === 'refused') {
+      refused.push(join(componentsDir, name));
       continue;
     }
-    index.setDir(e.name, await listTypeDir(fs, dir));
+    index.setDir(name, componentNames(listing));
+    if (listing.some((x) => isJitdTemp(x.name))) withTemps.push(name);
   }
-  return { index, refused };
+  return { index, refused, withTemps };
 }

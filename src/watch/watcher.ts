@@ -1,13 +1,16 @@
 /**
- * Watching the map's directory and the component tree with chokidar. Events are hints, never
- * data: each one makes the engine read the disk. Two chokidar instances, because the two trees
- * need different depths: the map's directory at depth 0, the components at depth 1
- * (`<componentsDir>/<type>s/<file>`).
+ * Watching the map's directory and the component tree. Events are hints, never data: each one
+ * makes the engine read the disk. The map's directory is watched with chokidar at depth 0; the
+ * component tree (`<componentsDir>/<type>s/<file>`) with one non-recursive `fs.watch` per
+ * directory (dir-watch.ts): chokidar 5 spends an inotify watch, a stat and a handle per file,
+ * which on a library of 100,000 components costs hundreds of MB, seconds of start-up and most of
+ * the inotify watch limit (measured in BENCHMARKS.md, P3/P4/P6).
  *
  * - Map events call `onMap` at once (a save that parses is acted on immediately) and arm a
  *   trailing re-check after `debounceMs`: chokidar 5 emits the first `change` of a burst and
  *   swallows the rest for 50 ms with no trailing event (chokidar #1455).
- * - Component add/unlink call `onComponent`; a type directory added/removed calls `onTypeDir`.
+ * - A component created or removed calls `onComponent`; a type directory added or removed (or
+ *   an event that names nothing) calls `onTypeDir`, which rescans that one directory.
  * - `error` (ENOSPC/EMFILE from inotify among them) calls `onError`; the daemon answers with a
  *   full reconcile, and status reports it. Node's watcher drops the kernel's overflow signal,
  *   so the daemon also reconciles periodically: lost events are expected, not exceptional.
@@ -16,10 +19,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile, unlink } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { WatcherStatus } from '../ipc/context.js';
-import { COOKIE_PREFIX, isCookie, isIgnored } from './ignore-rules.js';
+import { watchComponentDirs, type DirWatch } from './dir-watch.js';
+import { COOKIE_PREFIX, isCookie } from './ignore-rules.js';
 
 export interface WatchTargets {
   mapFile: string;
@@ -79,24 +83,18 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
   });
   mapWatcher.on('error', onError);
 
-  const compWatcher: FSWatcher = watch(t.componentsDir, {
-    ignoreInitial: true,
-    depth: 1,
-    ignored: (p: string) => isIgnored(p, t.stateDir),
+  // The component tree: one inotify watch per directory (dir-watch.ts), not one per file.
+  const tree: DirWatch = watchComponentDirs({
+    componentsDir: t.componentsDir,
+    stateDir: t.stateDir,
+    onComponent: (dir, name, present) => h.onComponent(dir, name, present),
+    onTypeDir: (dir) => h.onTypeDir(dir),
+    onCookie: (name) => void seeCookie(join(t.componentsDir, name)),
+    onError,
   });
-  compWatcher.on('all', (event, path) => {
-    if (seeCookie(path)) return;
-    const parts = relative(t.componentsDir, path).split(sep);
-    if (parts.length === 2 && (event === 'add' || event === 'unlink')) {
-      h.onComponent(parts[0] as string, parts[1] as string, event === 'add');
-    } else if (parts.length === 1 && parts[0] && (event === 'addDir' || event === 'unlinkDir')) {
-      h.onTypeDir(parts[0]);
-    }
-  });
-  compWatcher.on('error', onError);
 
   const readyOf = (w: FSWatcher) => new Promise<void>((res) => w.once('ready', () => res()));
-  const ready = Promise.all([readyOf(mapWatcher), readyOf(compWatcher)]).then(() => {
+  const ready = Promise.all([readyOf(mapWatcher), tree.ready]).then(() => {
     isReady = true;
   });
 
@@ -122,7 +120,7 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
   return {
     ready,
     status: () => ({
-      backend: 'chokidar',
+      backend: 'chokidar (map) + fs.watch per directory (components)',
       ready: isReady,
       ...(lastError ? { error: lastError, fallback: 'full reconcile after each watcher error, and periodically' } : {}),
     }),
@@ -132,7 +130,8 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     },
     async close() {
       if (trailing) clearTimeout(trailing);
-      await Promise.all([mapWatcher.close(), compWatcher.close()]);
+      tree.close();
+      await mapWatcher.close();
     },
   };
 }

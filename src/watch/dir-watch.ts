@@ -1,0 +1,251 @@
+/**
+ * The component tree, watched one directory at a time: node's non-recursive `fs.watch` on
+ * `componentsDir` and on each `<type>s` directory in it — one inotify watch per directory,
+ * whatever the number of files (chokidar 5 spends one per file, and a stat and a handle per
+ * file; see BENCHMARKS.md, P4).
+ *
+ * Events are hints, as everywhere in jitd; each is checked against the disk:
+ * - in a type directory, a `rename` event (created, deleted, renamed in or out) for a name
+ *   lstats that one path → `onComponent(dir, name, present)`; `change` events (content,
+ *   attributes) are ignored, as the chokidar watcher ignored them;
+ * - in `componentsDir`, an event for a name lstats it: a directory is (re)watched and
+ *   `onTypeDir(name)` rescans it; a directory that is gone is unwatched and rescanned (dropped);
+ * - an event without a file name means the kernel could not say what changed: the directory
+ *   is rescanned (`onTypeDir`, or every type directory for the root);
+ * - `fs.watch` failing (ENOSPC: the inotify watch limit; EMFILE) or emitting `error` → `onError`
+ *   (the daemon answers with a full reconcile). The kernel's queue overflow is not surfaced by
+ *   node at all: the daemon's periodic reconcile covers it.
+ * Checks of one path never overlap: a check asked for while one runs is run again after it, so
+ * the last word is always a look at the disk made after the last event.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isCookie, isIgnored } from './ignore-rules.js';
+
+export interface DirWatchOptions {
+  componentsDir: string;
+  stateDir: string;
+  onComponent(dirName: string, name: string, present: boolean): void;
+  onTypeDir(dirName: string): void;
+  /** A cookie file (see watcher.ts) appeared or vanished in `componentsDir`. */
+  onCookie(name: string): void;
+  onError(err: Error): void;
+}
+
+export interface DirWatch {
+  /** Resolves once `componentsDir` and every type directory in it are watched. */
+  ready: Promise<void>;
+  /** Directories watched now (one inotify watch each). */
+  watched(): number;
+  close(): void;
+}
+
+const code = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+const GONE = new Set(['ENOENT', 'ENOTDIR']);
+
+export function watchComponentDirs(o: DirWatchOptions): DirWatch {
+  const root = o.componentsDir;
+  const typeDirs = new Map<string, FSWatcher>();
+  let rootWatcher: FSWatcher | undefined;
+  let parentWatcher: FSWatcher | undefined;
+  let closed = false;
+
+  const fail = (err: unknown) => {
+    if (!closed) o.onError(err instanceof Error ? err : new Error(String(err)));
+  };
+
+  /** Runs `check` for `key`, never two at once; a request during a run runs it once more after. */
+  const running = new Map<string, boolean>();
+  const serially = (key: string, check: () => Promise<void>): void => {
+    if (running.has(key)) {
+      running.set(key, true);
+      return;
+    }
+    running.set(key, false);
+    void (async () => {
+      try {
+        do {
+          running.set(key, false);
+          if (closed) return;
+          await check().catch(fail);
+        } while (running.get(key));
+      } finally {
+        running.delete(key);
+      }
+    })();
+  };
+
+  /** Starts fs.watch on `path`; answers undefined if it is gone, reports any other failure. */
+  const startWatch = (path: string, listener: (event: string, name: string | null) => void): FSWatcher | undefined => {
+    try {
+      const w = watch(path, { persistent: true, encoding: 'utf8' }, listener);
+      w.on('error', (err) => {
+        if (GONE.has(code(err) ?? '')) return; // the directory went away; its parent's event handles it
+        fail(err);
+      });
+      return w;
+    } catch (err) {
+      if (GONE.has(code(err) ?? '')) return undefined;
+      fail(err);
+      return undefined;
+    }
+  };
+
+  // --- a type directory -----------------------------------------------------------------------
+
+  const watchTypeDir = (dirName: string): void => {
+    typeDirs.get(dirName)?.close();
+    typeDirs.delete(dirName);
+    const dir = join(root, dirName);
+    const w = startWatch(dir, (event, name) => {
+      if (closed) return;
+      if (!name) {
+        o.onTypeDir(dirName);
+        return;
+      }
+      if (event !== 'rename') return;
+      const path = join(dir, name);
+      if (isCookie(path)) {
+        o.onCookie(name);
+        return;
+      }
+      if (isIgnored(path, o.stateDir)) return;
+      serially(path, async () => {
+        let present = false;
+        try {
+          const st = await lstat(path);
+          present = st.isFile() || st.isSymbolicLink();
+        } catch (err) {
+          if (!GONE.has(code(err) ?? '')) throw err;
+        }
+        if (!closed) o.onComponent(dirName, name, present);
+      });
+    });
+    if (w) typeDirs.set(dirName, w);
+  };
+
+  /** Is `componentsDir/name` a directory (through a symlink too, as chokidar followed them)? */
+  const isDir = async (path: string): Promise<boolean> => {
+    try {
+      return (await stat(path)).isDirectory();
+    } catch (err) {
+      if (GONE.has(code(err) ?? '') || code(err) === 'ELOOP') return false;
+      throw err;
+    }
+  };
+
+  /** Looks at one entry of componentsDir after an event for it. */
+  const checkRootEntry = (name: string): void => {
+    const path = join(root, name);
+    serially(path, async () => {
+      if (await isDir(path)) {
+        watchTypeDir(name); // (re)watch: the name may now be a different directory
+        if (!closed) o.onTypeDir(name);
+        return;
+      }
+      const w = typeDirs.get(name);
+      if (w) {
+        w.close();
+        typeDirs.delete(name);
+        if (!closed) o.onTypeDir(name);
+      }
+      // componentsDir itself gone (its own deletion is reported under its base name)?
+      if (name === basename(root) && !(await isDir(root))) lostRoot();
+    });
+  };
+
+  // --- componentsDir ----------------------------------------------------------------------------
+
+  /** Lists componentsDir and watches every directory in it; answers the names watched. */
+  const scanRoot = async (): Promise<string[]> => {
+    let entries;
+    try {
+      entries = await readdir(root, { withFileTypes: true });
+    } catch (err) {
+      if (GONE.has(code(err) ?? '')) return [];
+      throw err;
+    }
+    const names: string[] = [];
+    for (const e of entries) {
+      if (closed) break;
+      const path = join(root, e.name);
+      if (isCookie(path) || isIgnored(path, o.stateDir)) continue;
+      if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(path)))) {
+        watchTypeDir(e.name);
+        names.push(e.name);
+      }
+    }
+    return names;
+  };
+
+  const onRootEvent = (_event: string, name: string | null): void => {
+    if (closed) return;
+    if (!name) {
+      serially(root, rescanRoot);
+      return;
+    }
+    const path = join(root, name);
+    if (isCookie(path)) {
+      o.onCookie(name);
+      return;
+    }
+    if (isIgnored(path, o.stateDir)) return;
+    checkRootEntry(name);
+  };
+
+  /** The root's listing may have changed in ways no event named: rewatch and rescan everything. */
+  const rescanRoot = async (): Promise<void> => {
+    const before = new Set(typeDirs.keys());
+    for (const w of typeDirs.values()) w.close();
+    typeDirs.clear();
+    const now = await scanRoot();
+    for (const name of new Set([...before, ...now])) if (!closed) o.onTypeDir(name);
+  };
+
+  /** componentsDir is missing: wait for it in its parent (one more watch), then start over. */
+  const lostRoot = (): void => {
+    rootWatcher?.close();
+    rootWatcher = undefined;
+    for (const [name, w] of typeDirs) {
+      w.close();
+      o.onTypeDir(name);
+    }
+    typeDirs.clear();
+    if (closed || parentWatcher) return;
+    parentWatcher = startWatch(dirname(root), (_event, name) => {
+      if (closed || (name !== null && name !== basename(root))) return;
+      serially(`${root}\0parent`, async () => {
+        if (!(await isDir(root))) return;
+        parentWatcher?.close();
+        parentWatcher = undefined;
+        await startRoot();
+        for (const n of typeDirs.keys()) if (!closed) o.onTypeDir(n);
+      });
+    });
+  };
+
+  const startRoot = async (): Promise<void> => {
+    // The root's watch comes first, so no type directory created during the scan is missed.
+    rootWatcher = startWatch(root, onRootEvent);
+    if (!rootWatcher) {
+      lostRoot();
+      return;
+    }
+    await scanRoot();
+  };
+
+  const ready = startRoot().catch(fail);
+
+  return {
+    ready,
+    watched: () => typeDirs.size + (rootWatcher ? 1 : 0) + (parentWatcher ? 1 : 0),
+    close() {
+      closed = true;
+      rootWatcher?.close();
+      parentWatcher?.close();
+      for (const w of typeDirs.values()) w.close();
+      typeDirs.clear();
+    },
+  };
+}
