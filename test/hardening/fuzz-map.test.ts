@@ -17,7 +17,7 @@ import { planSync } from '../../src/reconcile/plan-sync.js';
 import { ComponentIndex } from '../../src/reconcile/scan-components.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { ctl, kill, listFiles, makeHardLib, outsideSnapshot, output, rawCall, sleep, start, type HardLib } from './support.js';
+import { ctl, kill, listFiles, makeHardLib, outsideSnapshot, output, rawCall, sleep, start, waitFor, type HardLib } from './support.js';
 
 const ROOT = '/srv/lib/components';
 
@@ -307,24 +307,26 @@ describe('random maps saved into a running jitd', () => {
         await writeFile(`${lib.mapFile}.fuzz~`, text);
         await rename(`${lib.mapFile}.fuzz~`, lib.mapFile);
       }
-      // Past chokidar's 50 ms change throttle and jitd's trailing re-check (debounceMs 50): a
-      // `status --sync` alone can miss a save that quick (see person-edits.test.ts).
-      await sleep(150);
-      const st = await rawCall(lib.socketPath, 'status', { sync: true });
-      expect(st.result, `seed ${seed} map #${i}: ${JSON.stringify(st.error)}\n${output(daemon).slice(-2000)}`).toBeDefined();
-      // What is on disk (a lone surrogate in `text` was written as U+FFFD).
-      const onDisk = await readFile(lib.mapFile, 'utf8');
+      // What the person wrote, byte for byte (a lone surrogate in `text` is written as U+FFFD).
+      const written = Buffer.from(text, 'utf8');
       let ok = true;
       try {
-        parseGoalMap(onDisk);
+        parseGoalMap(written.toString('utf8'));
       } catch {
         ok = false;
       }
+      // Wait until jitd has seen the save (polling: a `status --sync` right after a save can
+      // miss it, a known bug tested in person-edits.test.ts).
+      const st = await waitFor(`seed ${seed} map #${i} to be seen (${ok ? 'parsable' : 'unparsable'})`, async () => {
+        const r = await rawCall(lib!.socketPath, 'status', { sync: true });
+        expect(r.result, `seed ${seed} map #${i}: ${JSON.stringify(r.error)}\n${output(daemon!).slice(-2000)}`).toBeDefined();
+        return (r.result.mapError !== null) === !ok && r;
+      }, 5000, 50);
       if (!ok) {
         unparsable++;
-        expect(st.result.mapError, `seed ${seed} map #${i}`).toBeTruthy();
-        // Not repaired: byte for byte what the person saved.
-        expect(await readFile(lib.mapFile, 'utf8')).toBe(onDisk);
+        // Not repaired: still exactly the bytes the person saved.
+        await sleep(100);
+        expect((await readFile(lib.mapFile)).equals(written), `seed ${seed} map #${i} was rewritten`).toBe(true);
         continue;
       }
       expect(st.result.mapError).toBeNull();

@@ -92,8 +92,8 @@ describe('random frames on the control socket of a running jitd', () => {
     daemon = await start(lib);
     const seed = Date.now() % 1_000_000;
     const CONNS = 4;
-    const BATCHES = 3;
-    const PER_BATCH = 120;
+    const BATCHES = 5;
+    const PER_BATCH = 200;
 
     // The well-behaved client: pings all along on its own connection.
     const good = await LineClient.connect(lib.socketPath);
@@ -170,7 +170,7 @@ describe('random frames on the control socket of a running jitd', () => {
         const r = await rawCall(lib!.socketPath, method, params, 15_000);
         expect('result' in r !== 'error' in r).toBe(true);
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
     expect(daemon.child.exitCode).toBeNull();
     expect((await ctl(lib, ['status'])).code).toBe(0);
