@@ -60,7 +60,17 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     // reconciled once more when both are ready, so nothing changed during start-up is missed.
     let started = false;
     let dirty = false;
-    const hint = (fn: () => unknown) => (started ? void fn() : (dirty = true));
+    const hint = (fn: () => unknown) => {
+      if (!started) {
+        dirty = true;
+        return;
+      }
+      // A hint's work is the engine's to report; whatever still escapes is logged, never left
+      // as an unhandled rejection (which would end the process).
+      Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => (err instanceof FsyncFailedError ? fatal(err) : log.error({ err }, 'handling a watcher event failed')));
+    };
     const watcher = startWatcher(
       { mapFile: config.mapFile, componentsDir: config.componentsDir, stateDir: config.stateDir, debounceMs: config.debounceMs },
       {
@@ -86,6 +96,9 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       watcherStatus: () => watcher.status(),
       syncWatcher: async () => {
         await watcher.syncCookie();
+        // The cookie proves events were delivered, but chokidar swallows a second `change` of
+        // the map within 50 ms (#1455) until the trailing re-check: read the map now instead.
+        await engine.onMapHint();
         await engine.idle();
       },
     };

@@ -16,8 +16,8 @@
  * Any other failure removes the temp file and throws {@link DiskWriteError}.
  */
 import { dirname } from 'node:path';
-import { DiskWriteError, FsyncFailedError, TargetExistsError } from './errors.js';
-import { hasCode, type FsLayer, type WritableFile } from './fs-layer.js';
+import { DiskWriteError, FsyncFailedError, TargetChangedError, TargetExistsError } from './errors.js';
+import { hasCode, type FsLayer, type StatInfo, type WritableFile } from './fs-layer.js';
 import { liveTemps, tempPathFor } from './temp-files.js';
 
 export interface PutOptions {
@@ -31,9 +31,11 @@ export interface PutOptions {
   deferDirSync?: boolean;
   /**
    * Runs after the temp file is durable and just before it is published; throwing aborts the
-   * put (the temp is removed) — the map commit uses it to re-check for a person's save.
+   * put (the temp is removed) — the map commit uses it to re-check for a person's save. It may
+   * answer the identity ({@link StatInfo.identity}) the target must still have at the rename:
+   * if it no longer does, nothing is published and the put throws {@link TargetChangedError}.
    */
-  beforePublish?: () => Promise<void>;
+  beforePublish?: () => Promise<string | void>;
 }
 
 /** Writes every byte of `data`, looping over short writes; zero progress is ENOSPC. */
@@ -89,16 +91,18 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
       throw new FsyncFailedError(target, err);
     }
     await file.close().catch(() => undefined);
-    await opts.beforePublish?.();
+    const identity = await opts.beforePublish?.();
     try {
       if (opts.mode === 'replace') {
-        await fs.rename(temp, target);
+        if (identity && fs.renameIfUnchanged) await fs.renameIfUnchanged(temp, target, identity);
+        else await fs.rename(temp, target);
         published = true;
       } else {
         await fs.link(temp, target);
       }
     } catch (err) {
       if (hasCode(err, 'EEXIST')) throw new TargetExistsError(target);
+      if (hasCode(err, 'ETARGETCHANGED')) throw new TargetChangedError(target);
       throw new DiskWriteError(target, err);
     }
   } catch (err) {

@@ -45,3 +45,10 @@ export class TargetExistsError extends JitdError {
     super('EEXIST', `${path} already exists`);
   }
 }
+
+/** A guarded replace found the target changed since the caller last checked it. */
+export class TargetChangedError extends JitdError {
+  constructor(readonly path: string) {
+    super('ETARGETCHANGED', `${path} changed while jitd was replacing it`);
+  }
+}

@@ -218,6 +218,10 @@ export function faultFs(inner: FsLayer, plan: FaultPlan = {}): FaultFs {
     },
     readFile: (path) => step('read', path, () => inner.readFile(path)),
     rename: (from, to) => step('rename', to, () => inner.rename(from, to)),
+    // The same step as a rename (the guard is part of it), so crash points and faults keep their names.
+    ...(inner.renameIfUnchanged
+      ? { renameIfUnchanged: (from: string, to: string, identity: string) => step('rename', to, () => inner.renameIfUnchanged!(from, to, identity)) }
+      : {}),
     link: (from, to) => step('link', to, () => inner.link(from, to)),
     unlink: (path) => step('unlink', path, () => inner.unlink(path)),
     mkdirp: (path, mode) => step('mkdir', path, () => inner.mkdirp(path, mode)),

@@ -31,6 +31,11 @@ export interface StatInfo {
   mtimeMs: number;
   /** Permission bits (0o7777), where the layer knows them. */
   mode?: number;
+  /**
+   * Which version of the file this is (device, inode, size, mtime and ctime in ns), where the
+   * layer knows it: any write, rename over or touch of the path changes it.
+   */
+  identity?: string;
 }
 
 export interface FsLayer {
@@ -39,6 +44,13 @@ export interface FsLayer {
   readFile(path: string): Promise<Buffer>;
   /** rename(2): atomically replaces `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
+  /**
+   * rename(2) over `to` only if `to` still has `identity` (see {@link StatInfo.identity});
+   * otherwise nothing is renamed and this throws an error with code `ETARGETCHANGED`. The check
+   * and the rename run back to back with nothing else between them. Optional: a layer without
+   * it gets a plain rename after the caller's last check.
+   */
+  renameIfUnchanged?(from: string, to: string, identity: string): Promise<void>;
   /** link(2): creates `to` only if it does not exist (EEXIST otherwise); never clobbers. */
   link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;

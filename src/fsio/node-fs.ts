@@ -1,8 +1,9 @@
 /**
- * The real `FsLayer`, on node:fs/promises. Asynchronous only: no synchronous I/O reaches the
- * event loop of the daemon from here.
+ * The real `FsLayer`, on node:fs/promises. Asynchronous, but for one deliberate exception:
+ * `renameIfUnchanged` runs lstat and rename synchronously, back to back, because that pair is
+ * what keeps a person's save (invariant 4) — see there.
  */
-import { constants } from 'node:fs';
+import { constants, lstatSync, renameSync, type BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { DirEntry, EntryKind, FsLayer, StatInfo, WritableFile } from './fs-layer.js';
 
@@ -11,6 +12,11 @@ function kindOf(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink()
   if (d.isDirectory()) return 'dir';
   if (d.isSymbolicLink()) return 'symlink';
   return 'other';
+}
+
+/** A file's version: any write (mtime), rename over (ino) or metadata change (ctime) alters it. */
+function identityOf(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 export const nodeFs: FsLayer = {
@@ -29,6 +35,22 @@ export const nodeFs: FsLayer = {
   },
   readFile: (path) => fsp.readFile(path),
   rename: (from, to) => fsp.rename(from, to),
+  async renameIfUnchanged(from, to, identity) {
+    // Synchronous on purpose: two async calls leave an event-loop turn and a thread-pool hop
+    // (tens to hundreds of µs) between the check and the rename, in which an editor's save is
+    // replaced unseen. Back to back, the window is the gap between two syscalls. Both are
+    // metadata-only and take microseconds; Linux has renameat2(RENAME_EXCHANGE), which would
+    // close it entirely, but Node does not expose it.
+    let now: string;
+    try {
+      now = identityOf(lstatSync(to, { bigint: true }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      now = 'absent';
+    }
+    if (now !== identity) throw Object.assign(new Error(`${to} changed since it was checked`), { code: 'ETARGETCHANGED' });
+    renameSync(from, to);
+  },
   link: (from, to) => fsp.link(from, to),
   unlink: (path) => fsp.unlink(path),
   async mkdirp(path, mode) {
@@ -39,8 +61,8 @@ export const nodeFs: FsLayer = {
     return entries.map((d) => ({ name: d.name, kind: kindOf(d) }));
   },
   async lstat(path): Promise<StatInfo> {
-    const s = await fsp.lstat(path);
-    return { kind: kindOf(s), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
+    const s = await fsp.lstat(path, { bigint: true });
+    return { kind: kindOf(s), size: Number(s.size), mtimeMs: Number(s.mtimeMs), mode: Number(s.mode) & 0o7777, identity: identityOf(s) };
   },
   realpath: (path) => fsp.realpath(path),
   async syncDir(path) {

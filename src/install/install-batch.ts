@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { syncDirOrDie } from '../fsio/durable-put.js';
+import { FsyncFailedError } from '../fsio/errors.js';
 import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { componentPath } from '../library/paths.js';
@@ -96,6 +97,8 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
       const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, { deferDirSync: true });
       return { item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' };
     } catch (err) {
+      // A failed fsync is fatal for the daemon, never a per-item failure to retry later.
+      if (err instanceof FsyncFailedError) throw err;
       return { id: r.id, result: 'error', error: err as Error };
     }
   });

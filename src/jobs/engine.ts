@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { FsLayer } from '../fsio/fs-layer.js';
-import { JitdError } from '../fsio/errors.js';
+import { FsyncFailedError, JitdError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
 import { MapParseError, parseGoalMap, type MapEntry, type ParsedMap } from '../library/goal-map.js';
 import { isGeneratedName } from '../library/names.js';
@@ -47,6 +47,11 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   index = new ComponentIndex();
   map: ParsedMap | undefined;
   mapError: string | undefined;
+  /**
+   * The last failure to write the library (ENOSPC, EIO... on the map or a component), until a
+   * later sync or install succeeds. jitd keeps serving and retries on the next hint or rescan.
+   */
+  writeError: string | undefined;
   lastReconcile: ReconcileReport | undefined;
   readonly startedAt = Date.now();
 
@@ -77,7 +82,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         this.emitRequest('request.generating', r);
       },
       onOutput: (r, content) => this.queueInstall({ request: r, content }),
-      onFailure: (r, error, retryable) => this.lane.add(() => this.recordFailure(r.id, error, retryable)),
+      onFailure: (r, error, retryable) => this.inBackground('recording a failure', () => this.recordFailure(r.id, error, retryable)),
     });
   }
 
@@ -116,6 +121,38 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     };
   }
 
+  /**
+   * Adds a task to the serial lane. A failed fsync in any task is fatal for the daemon (the
+   * caller still gets the rejection, so a client hears of it first): after a failed fsync the
+   * state on disk is unknown, and only a restart's reconcile can tell what is durable.
+   */
+  private onLane<T>(task: () => Promise<T>): Promise<T> {
+    const p = this.lane.add(task);
+    p.catch((err: unknown) => {
+      if (err instanceof FsyncFailedError) this.opts.onFatal?.(err);
+    });
+    return p;
+  }
+
+  /**
+   * A background lane task (hints, timers, installs): nobody awaits it, so its errors end here.
+   * A failed fsync is fatal; any other error (a full disk, EIO, EACCES) is reported in
+   * `writeError` and the work is retried by the next hint or the periodic rescan.
+   */
+  private inBackground(what: string, task: () => Promise<unknown>): void {
+    this.onLane(task).catch((err: unknown) => {
+      if (err instanceof FsyncFailedError) return;
+      this.noteWriteError(what, err);
+    });
+  }
+
+  private noteWriteError(what: string, err: unknown): void {
+    const message = (err as Error)?.message ?? String(err);
+    this.opts.log.error({ err, what }, `${what} failed; will retry on the next change or rescan`);
+    this.writeError = message;
+    this.emitEvent({ type: 'write.error', message });
+  }
+
   /** Loads the requests and runs the start-up reconcile (with the lock already held). */
   async start(): Promise<ReconcileReport> {
     const loaded = await this.store.load();
@@ -125,16 +162,27 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans. */
   reconcileNow(reason: string, retryAllFailed = false): Promise<ReconcileReport> {
-    return this.lane.add(async () => {
+    return this.onLane(async () => {
       const { config } = this.opts;
       const hashBefore = this.mapHash;
-      const result = await reconcile({
-        ...this.applyContext(),
-        componentsDir: config.componentsDir,
-        stateDir: config.stateDir,
-        orphans: config.orphans,
-        retryAllFailed,
-      });
+      let result: Awaited<ReturnType<typeof reconcile>>;
+      try {
+        result = await reconcile({
+          ...this.applyContext(),
+          componentsDir: config.componentsDir,
+          stateDir: config.stateDir,
+          orphans: config.orphans,
+          retryAllFailed,
+        });
+      } catch (err) {
+        if (err instanceof FsyncFailedError) throw err;
+        // A full disk must not turn into a crash loop under systemd: report, keep serving, and
+        // let the next rescan try again. Nothing half-done is left (every write is a durable put).
+        this.noteWriteError('reconcile', err);
+        const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [], error: (err as Error).message };
+        this.lastReconcile = report;
+        return report;
+      }
       const { report } = result;
       this.lastReconcile = report;
       if (report.mapError) {
@@ -148,7 +196,10 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
           this.mapHash = sha(result.mapBytes);
         }
         // Re-read rather than trust the pre-roll-forward snapshot: the reconcile may have written.
-        await this.syncNow();
+        await this.syncNow().catch((err: unknown) => {
+          if (err instanceof FsyncFailedError) throw err;
+          this.noteWriteError('sync', err);
+        });
       }
       for (const r of report.toGenerate) this.pool.enqueue(r);
       this.scheduleRetries();
@@ -185,9 +236,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   onMapHint(): Promise<boolean> {
     if (this.syncQueued || this.stopping) return Promise.resolve(this.mapError === undefined);
     this.syncQueued = true;
-    return this.lane.add(async () => {
+    // Never rejects: hints come from the watcher and timers, where nobody could handle it.
+    return this.onLane(async () => {
       this.syncQueued = false;
       return this.syncNow();
+    }).catch((err: unknown) => {
+      if (!(err instanceof FsyncFailedError)) this.noteWriteError('sync', err);
+      return false;
     });
   }
 
@@ -221,6 +276,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const records = new Map(this.store.all().map((r) => [r.id, r] as const));
     const plan = planSync(map.entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
+    if (plan.rollForward.length) this.writeError = undefined;
     for (const r of plan.generate) this.pool.enqueue(r);
     return true;
   }
@@ -244,16 +300,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     else this.pendingComponents.set(name, new Set([dirName]));
     if (this.componentSyncQueued || this.stopping) return;
     this.componentSyncQueued = true;
-    void this.lane
-      .add(async () => {
-        this.componentSyncQueued = false;
-        const pending = this.pendingComponents;
-        this.pendingComponents = new Map();
-        // A full sync waiting behind this one covers these files (the index is already updated).
-        if (this.syncQueued) return;
-        await this.syncComponents(pending);
-      })
-      .catch((err) => this.opts.onFatal?.(err));
+    this.inBackground('sync', async () => {
+      this.componentSyncQueued = false;
+      const pending = this.pendingComponents;
+      this.pendingComponents = new Map();
+      // A full sync waiting behind this one covers these files (the index is already updated).
+      if (this.syncQueued) return;
+      await this.syncComponents(pending);
+    });
   }
 
   /** Plans and applies the map entries that name one of `pending` (file name → type dirs); on the lane. */
@@ -288,14 +342,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const names = await listTypeDir(this.opts.fs, join(this.opts.config.componentsDir, dirName));
     if (names.length) this.index.setDir(dirName, names);
     else this.index.dropDir(dirName);
-    void this.onMapHint();
+    await this.onMapHint();
   }
 
   private queueInstall(item: InstallItem): void {
     this.readyToInstall.push(item);
     if (this.installQueued) return;
     this.installQueued = true;
-    void this.lane.add(async () => {
+    this.inBackground('install', async () => {
       this.installQueued = false;
       const batch = this.readyToInstall.splice(0);
       for (const it of batch) this.store.setTransient(it.request.id, 'installing');
@@ -314,6 +368,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         );
         // Closing the requests: independent record files, so their fsyncs may overlap.
         await mapLimit(outcomes, 4, (o) => this.afterInstall(o));
+        if (outcomes.some((o) => o.result === 'installed')) this.writeError = undefined;
       } catch (err) {
         if (err instanceof MapParseError || err instanceof MapUnavailableError) {
           // The map is unusable right now. Keep the model's output in memory and install it as
@@ -322,16 +377,16 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
           this.setMapError(err.message);
           return;
         }
+        if (err instanceof FsyncFailedError) throw err;
         // The map could not be written: everything in the batch stays answered, and any
         // component already published is rolled forward by the next sync.
-        this.opts.log.error({ err, requests: batch.map((b) => b.request.id) }, 'install batch failed; will retry on the next map change or reconcile');
+        this.noteWriteError('install', err);
         for (const it of batch) {
           const r = this.store.get(it.request.id);
           if (r) await this.store.save({ ...r, state: 'answered', lastError: (err as Error).message }, { durable: false });
         }
-        if (err instanceof JitdError && err.code === 'EFSYNC') throw err;
       }
-    }).catch((err) => this.opts.onFatal?.(err));
+    });
   }
 
   private async afterInstall(o: Awaited<ReturnType<typeof installBatch>>[number]): Promise<void> {
@@ -406,7 +461,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */
   answer(idOrPrefix: string, text: string): Promise<Request> {
-    return this.lane.add(async () => {
+    return this.onLane(async () => {
       const description = text.replace(/\s+/g, ' ').trim();
       if (!description) throw new RequestError('EEMPTY', 'the description is empty');
       if (description.length > MAX_DESCRIPTION_LENGTH) throw new RequestError('ETOOLONG', `the description is over ${MAX_DESCRIPTION_LENGTH} characters`);
@@ -422,7 +477,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   reject(idOrPrefix: string): Promise<Request> {
-    return this.lane.add(async () => {
+    return this.onLane(async () => {
       const r = this.find(idOrPrefix);
       if (r.state !== 'waiting' && r.state !== 'failed') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting or failed requests can be rejected`);
       this.pool.cancel(r.id);
@@ -435,7 +490,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   retry(idOrPrefix: string): Promise<Request> {
-    return this.lane.add(async () => {
+    return this.onLane(async () => {
       const r = this.find(idOrPrefix);
       if (r.state !== 'failed') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only failed requests can be retried`);
       const again: Request = { ...r, state: 'answered', failures: 0 };

@@ -15,6 +15,7 @@ export type EngineEvent =
   | { type: 'request.reopened'; request: RequestView }
   | { type: 'map.error'; message: string }
   | { type: 'map.ok'; goals: number }
+  | { type: 'write.error'; message: string }
   | { type: 'reconciled'; summary: Record<string, unknown> };
 
 export type EngineEventType = EngineEvent['type'];

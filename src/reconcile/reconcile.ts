@@ -43,6 +43,8 @@ export interface ReconcileReport {
   tempsRemoved: string[];
   /** Why nothing beyond the sweep was done (map unparsable, missing...). */
   mapError?: string;
+  /** Why the reconcile stopped part-way (a full disk, EIO...): nothing half-done is left. */
+  error?: string;
   applied?: ApplySummary;
   orphans?: OrphanReport;
   /** Type directories refused because they point outside componentsDir. */

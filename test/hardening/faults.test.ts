@@ -110,46 +110,14 @@ const STEPS: Step[] = [
 const isFsync = (s: Step) => s.at.startsWith('fsync');
 
 /**
- * Known bugs, by `<op:role>[#nth]=<errno>`; the case is marked `it.fails` and the BUG is
- * explained here (reported to the lead with its fix):
- *
- * BUG A — a failed fsync of the component file is not fatal: src/install/install-batch.ts wraps
- *   publishComponent in a per-item try/catch that turns every error, FsyncFailedError included,
- *   into an `error` outcome; the engine records a retryable `failed` and keeps running (and will
- *   pay the model again after the back-off). Fix: in that catch, rethrow FsyncFailedError (code
- *   EFSYNC) so queueInstall's existing `if (err.code === 'EFSYNC') throw err` → onFatal runs.
- * BUG B — a failed fsync while recording an answer is not fatal: Engine.answer
- *   (src/jobs/engine.ts) lets FsyncFailedError reach the socket as an EFSYNC error response and
- *   the daemon carries on, although the record may already be renamed into place (on disk
- *   `answered`, in memory still `waiting`). Same for reject/retry/recordFailure. Fix: route
- *   FsyncFailedError from every lane task to opts.onFatal (e.g. wrap `lane.add` in one helper
- *   that calls onFatal on EFSYNC) after answering the client.
- * BUG C — ENOSPC/EIO on the map's temp create, write or rename kills the daemon: the install
- *   batch is caught and logged, but the published component's watcher event starts a sync whose
- *   roll-forward (applyPlan → commitRepoints) hits the same error; Engine.onMapHint's promise is
- *   dropped with `void` (src/jobs/engine.ts onComponentHint; src/daemon/run-daemon.ts hint()),
- *   so it is an unhandled rejection and jitd.ts exits 1 ("jitd: fatal: DiskWriteError: cannot
- *   write .../goal_map.json (ENOSPC)"). With a full disk under systemd this is a crash loop: the
- *   start-up reconcile's roll-forward fails the same way. Fix: catch DiskWriteError in syncNow's
- *   roll-forward (report it, keep the requests answered, retry on the next hint/periodic rescan),
- *   never `void` a lane promise without a .catch, and let the start-up reconcile report rather
- *   than throw on a non-fsync write error.
+ * Found by this matrix and fixed (each case below now proves the fix):
+ *  A — a failed fsync of the component file was a retryable per-item failure; it is fatal now
+ *      (install-batch.ts rethrows FsyncFailedError).
+ *  B — a failed fsync while recording an answer reached the client but the daemon carried on;
+ *      every lane task's FsyncFailedError now goes to onFatal (Engine.onLane).
+ *  C — ENOSPC/EIO on the map write became an unhandled rejection (exit 1, a crash loop under
+ *      systemd); background lane work and watcher hints now report it in `writeError` and retry.
  */
-const KNOWN_BUGS: Record<string, string> = {
-  'fsync:component=ENOSPC': 'A',
-  'fsync:component=EIO': 'A',
-  'fsync:request#1=ENOSPC': 'B',
-  'fsync:request#1=EIO': 'B',
-  'fsyncdir:request#1=ENOSPC': 'B',
-  'fsyncdir:request#1=EIO': 'B',
-  'open:map=ENOSPC': 'C',
-  'open:map=EIO': 'C',
-  'write:map=ENOSPC': 'C',
-  'write:map=EIO': 'C',
-  'rename:map=ENOSPC': 'C',
-  'rename:map=EIO': 'C',
-};
-
 let faultsInjected = 0;
 
 async function runDiskFault(step: Step, errno: string): Promise<void> {
@@ -214,10 +182,8 @@ describe('disk faults at each step of an install (real daemon, fault-fs)', () =>
   for (const step of STEPS) {
     for (const errno of ['ENOSPC', 'EIO']) {
       const key = `${step.at}${step.nth ? `#${step.nth}` : ''}=${errno}`;
-      const bug = KNOWN_BUGS[key];
       const name = `${errno} at the ${step.label} (${key}): ${isFsync(step) ? 'exits 1 cleanly' : 'keeps serving'}, description kept, map intact, no temp, completed after restart`;
-      if (bug) it.concurrent.fails(`${name} [BUG ${bug}]`, () => runDiskFault(step, errno), 60_000);
-      else it.concurrent(name, () => runDiskFault(step, errno), 60_000);
+      it.concurrent(name, () => runDiskFault(step, errno), 60_000);
     }
   }
 });

@@ -122,7 +122,7 @@ describe('a person saving the map while installs commit', () => {
   // (typically 3-8 of ~200 goals lost per run), so SPEC invariant 4 does not hold in practice.
   // See the next test for where and the fix. (Probabilistic: a run that loses nothing is
   // possible but was not seen in repeated runs.)
-  it.fails('loses none of the goals the person adds in an editor-style save loop', async () => {
+  it('loses none of the goals the person adds in an editor-style save loop', async () => {
     const { lost } = await shared();
     expect(lost, 'goals the person added that jitd overwrote').toEqual([]);
   });
@@ -137,7 +137,7 @@ describe('a person saving the map while installs commit', () => {
   // renameat2(RENAME_EXCHANGE): swap temp and map atomically, then compare what was swapped out
   // with the bytes the commit was based on, and if a person's save was swapped out, re-apply the
   // repoints on top of it and swap again (never losing either side).
-  it.fails("keeps a person's save that lands between jitd's last re-read of the map and its rename", async () => {
+  it("keeps a person's save that lands between jitd's last re-read of the map and its rename", async () => {
     lib = await makeHardLib({ map: { REVIEW: { protocol: 'review.txt' }, G: { protocol: 'wanted.txt' } } });
     const paths = { mapFile: lib.mapFile, componentsDir: lib.componentsDir, stateDir: lib.stateDir };
     const fs = faultFs(nodeFs, {
@@ -161,7 +161,7 @@ describe('a person saving the map while installs commit', () => {
   // previous map. Fix: make syncWatcher authoritative for the map — after the cookie, run the
   // map hint itself (`await engine.onMapHint()`, which reads and hashes the file) before
   // `engine.idle()`; or have syncCookie also flush a pending trailing timer.
-  it.fails('status --sync reflects a map save made just before it, even one right after another save', async () => {
+  it('status --sync reflects a map save made just before it, even one right after another save', async () => {
     lib = await makeHardLib({ map: { REVIEW: { protocol: 'review.txt' } }, config: { debounceMs: 2000, rescanIntervalMs: 0 } });
     daemon = await start(lib);
     for (let i = 0; i < 6; i++) {

@@ -30,6 +30,7 @@ export const handleStatus = defineHandler({
       provider: engine.provider.name,
       lastReconcile: engine.lastReconcile ? summarizeReconcile(engine.lastReconcile) : null,
       mapError: engine.mapError ?? null,
+      writeError: engine.writeError ?? null,
       mapProblems: { count: problems.length, first: problems.slice(0, FIRST_PROBLEMS) },
       watcher: ctx.watcherStatus(),
     };

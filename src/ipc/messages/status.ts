@@ -32,6 +32,8 @@ export interface StatusResult {
   lastReconcile: ReconcileSummary | null;
   /** Why the map is unusable right now (the last good map is kept), or null. */
   mapError: string | null;
+  /** The last failure to write the library (full disk, EIO...) until a later write succeeds, or null. */
+  writeError: string | null;
   /** Entries skipped as unsafe or malformed: the count and the first few. */
   mapProblems: { count: number; first: { goal: string; type?: string; message: string }[] };
   watcher: WatcherStatus;

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'request.reopened',
   'map.error',
   'map.ok',
+  'write.error',
   'reconciled',
 ] as const satisfies readonly EngineEventType[];
 
