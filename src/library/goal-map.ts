@@ -1,8 +1,8 @@
 /**
  * The goal map (SPEC §1): `{ "<GOAL>": { "<type>": "<filename>" } }`. Parsing never throws for
  * bad entries: each one becomes a {@link MapProblem} and is skipped; only text that is not a
- * JSON object at all is a {@link MapParseError} (the caller keeps its last good map).
- * Serialising keeps the person's key order and indentation style.
+ * JSON object at all, or that nests deeper than {@link MAX_MAP_DEPTH}, is a {@link MapParseError}
+ * (the caller keeps its last good map). Serialising keeps the person's key order and indentation.
  */
 import { JitdError } from '../fsio/errors.js';
 import { filenameProblem, typeProblem } from './names.js';
@@ -39,6 +39,32 @@ export class MapParseError extends JitdError {
 /** Longest goal name accepted; longer goals are reported and skipped. */
 const MAX_GOAL_LENGTH = 1024;
 
+/**
+ * Deepest nesting of arrays and objects accepted, the map itself being level 1 (a real map has
+ * two). JSON.parse takes any depth, but JSON.stringify recurses and overflows the stack a few
+ * thousand levels down, and a pretty-printed deep value grows quadratically: jitd could not write
+ * such a map back, so it is refused whole rather than crash or balloon on the first install.
+ */
+export const MAX_MAP_DEPTH = 64;
+
+/** True if `value` (at nesting level `level`) holds arrays/objects deeper than `limit`; iterative. */
+function nestsDeeperThan(value: unknown, level: number, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, level]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Parses the map text. Bad entries become problems and are skipped; throws MapParseError for
+ * text that is not a JSON object or that nests deeper than {@link MAX_MAP_DEPTH}.
+ */
 export function parseGoalMap(text: string): ParsedMap {
   let json: unknown;
   try {
@@ -55,6 +81,9 @@ export function parseGoalMap(text: string): ParsedMap {
   let goals = 0;
   for (const [goal, value] of Object.entries(obj)) {
     goals++;
+    if (nestsDeeperThan(value, 2, MAX_MAP_DEPTH)) {
+      throw new MapParseError(`map nests deeper than ${MAX_MAP_DEPTH} levels under goal ${JSON.stringify(goal.slice(0, 80))}; jitd cannot safely write such a map back`);
+    }
     if (goal.length > MAX_GOAL_LENGTH || goal.includes('\0')) {
       problems.push({ goal: goal.slice(0, 80), message: `goal name is over ${MAX_GOAL_LENGTH} characters or contains NUL` });
       continue;
@@ -91,7 +120,10 @@ export function detectIndent(text: string): string | number {
   return m[1].startsWith('\t') ? '\t' : m[1].length;
 }
 
-/** Serialises the map as a person would keep it: same indentation, trailing newline. */
+/**
+ * Serialises the map as a person would keep it: same indentation, trailing newline. Safe for any
+ * map {@link parseGoalMap} returned (its depth is bounded).
+ */
 export function serializeGoalMap(json: Record<string, unknown>, indent: string | number = 2): string {
   return `${JSON.stringify(json, null, indent)}\n`;
 }

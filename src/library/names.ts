@@ -37,16 +37,23 @@ export function shortHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 8);
 }
 
+/** The suffix a hashed slug ends with; a plain (lowercased canonical) slug never does. */
+const HASH_SUFFIX_RE = /-[0-9a-f]{8}$/;
+/** Exactly the shape `generatedName` produces: `autogen_<type>_for_<slug>.txt`. */
+const GENERATED_RE = /^autogen_[A-Za-z0-9][A-Za-z0-9_-]{0,62}_for_[a-z0-9_-]{1,100}\.txt$/;
+
 /**
  * The seed's generated name `autogen_<type>_for_<goal lowercased>.txt`. A goal in the canonical
  * upper-case style (`DIAGNOSE_ROOT_CAUSE`) maps to its lowercase form unchanged; any other goal
  * (lowercase letters, spaces, unicode, over 100 characters) is slugged to `[a-z0-9_-]` and gets
- * `-<hash>` of the goal, so two goals never share a generated name and the name is stable.
+ * `-<hash>` of the goal appended. A canonical goal whose lowercase form already ends like such a
+ * hash (`A-1F2E3D4C`) is hashed too, so a plain slug never looks like a hashed one and two
+ * distinct goals never share a generated name (per type, up to a collision of the 32-bit hash).
  */
 export function generatedName(goal: string, type: string): string {
-  if (CANONICAL_GOAL_RE.test(goal)) return `autogen_${type}_for_${goal.toLowerCase()}.txt`;
-  const slug = goal
-    .toLowerCase()
+  const lower = goal.toLowerCase();
+  if (CANONICAL_GOAL_RE.test(goal) && !HASH_SUFFIX_RE.test(lower)) return `autogen_${type}_for_${lower}.txt`;
+  const slug = lower
     .replace(/[^a-z0-9_-]+/g, '_')
     .replace(/^_+|_+$/g, '')
     .slice(0, 80);
@@ -55,7 +62,10 @@ export function generatedName(goal: string, type: string): string {
 
 export const GENERATED_PREFIX = 'autogen_';
 
-/** True for names the generated-name rule can produce (candidates for adoption or orphaning). */
+/**
+ * True for names of the shape the generated-name rule produces (candidates for adoption or
+ * orphaning); a person's `autogen_notes.txt` or `autogen_x_for_Y.txt` is not one of ours.
+ */
 export function isGeneratedName(name: string): boolean {
-  return name.startsWith(GENERATED_PREFIX) && name.endsWith('.txt');
+  return GENERATED_RE.test(name);
 }

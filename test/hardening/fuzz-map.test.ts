@@ -10,7 +10,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
+import { MAX_MAP_DEPTH, MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
 import { filenameProblem, generatedName, shortHash } from '../../src/library/names.js';
 import { componentPath, isInside, UnsafePathError } from '../../src/library/paths.js';
 import { planSync } from '../../src/reconcile/plan-sync.js';
@@ -105,6 +105,19 @@ const textArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('', ' ', 'null', '[]', '"x"', '42', '\u0000', '\ufeff{}', '{"a":1}}', '{"__proto__":{"protocol":"x.txt"}}') },
 );
 
+/** Nesting depth of arrays/objects in a JSON value (0 for a scalar), without recursion. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [v, d] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    max = Math.max(max, d);
+    for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, d + 1]);
+  }
+  return max;
+}
+
 /** A component index holding a random subset of the names the map mentions, plus generated ones. */
 function indexFor(entries: { type: string; filename: string; goal: string }[], pick: number): ComponentIndex {
   const ix = new ComponentIndex();
@@ -141,14 +154,14 @@ function expectInside(root: string, p: string): void {
 let cases = 0;
 
 describe('the map pipeline under fuzzing (pure)', () => {
-  it('parseGoalMap never throws anything but MapParseError, and throws it exactly for text that is not a JSON object', () => {
+  it('parseGoalMap never throws anything but MapParseError, and throws it exactly for text that is not a JSON object or nests deeper than MAX_MAP_DEPTH', () => {
     fc.assert(
       fc.property(textArb, (text) => {
         cases++;
         let isObject = false;
         try {
           const v = JSON.parse(text);
-          isObject = typeof v === 'object' && v !== null && !Array.isArray(v);
+          isObject = typeof v === 'object' && v !== null && !Array.isArray(v) && depthOf(v) <= MAX_MAP_DEPTH;
         } catch {
           isObject = false;
         }
@@ -238,40 +251,64 @@ describe('the map pipeline under fuzzing (pure)', () => {
     );
   });
 
-  // BUG: src/library/names.ts generatedName — a canonical goal (`^[A-Z0-9_-]{1,100}$`) is only
-  // lowercased, while a non-canonical goal gets `-<8 hex>` appended; the canonical goal
-  // `A-<HASH OF "a", UPPERCASED>` therefore lowercases to exactly the slug+hash of goal "a".
-  // planSync then sees goal "a"'s generated name already on disk and rolls its entry forward
-  // onto the OTHER goal's component without asking anybody (and an install adopts the wrong
-  // file as 'existed'). Fix: hash canonical goals whose lowercase form ends in `-[0-9a-f]{8}`
-  // too (or give the hash a separator the canonical form cannot produce, e.g. `--h`).
-  it.fails('two distinct goals never share a generated name, even a canonical goal crafted to look like a slug plus hash', () => {
+  // A canonical goal (`^[A-Z0-9_-]{1,100}$`) is named by its lowercase form only if that form
+  // does not end like a hash suffix (`-<8 hex>`); otherwise it is hashed like any other goal, so a
+  // plain slug can never equal another goal's slug+hash. Found by this test: the canonical goal
+  // `A-<HASH OF "a", UPPERCASED>` lowercased to exactly goal "a"'s generated name, and planSync
+  // rolled goal "a" forward onto the other goal's component without asking anybody.
+  it('two distinct goals never share a generated name, even a canonical goal crafted to look like a slug plus hash', () => {
     const victim = 'a';
     const crafted = `A-${shortHash(victim).toUpperCase()}`;
     expect(generatedName(crafted, 'protocol')).not.toBe(generatedName(victim, 'protocol'));
-    // What the collision does: goal "a" is pointed at goal crafted's component, nobody asked.
+    // Had they collided, goal "a" would be pointed at goal crafted's component, nobody asked.
     const ix = new ComponentIndex();
     ix.add('protocols', generatedName(crafted, 'protocol'));
     const plan = planSync([{ goal: victim, type: 'protocol', filename: 'mine.txt' }], ix, new Map());
     expect(plan.rollForward).toHaveLength(0);
     expect(plan.create).toHaveLength(1);
+    // The same craft against any goal: the canonical goal spelling out its generated slug.
+    fc.assert(
+      fc.property(nameArb, (goal) => {
+        cases++;
+        const name = generatedName(goal, 'protocol');
+        const forged = name.slice('autogen_protocol_for_'.length, -'.txt'.length).toUpperCase();
+        if (forged === goal) return;
+        expect(generatedName(forged, 'protocol')).not.toBe(name);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
-  // BUG: src/library/goal-map.ts serializeGoalMap (JSON.stringify) throws RangeError on a map
-  // that parseGoalMap accepted but that nests ~5,000 levels deep under some key; see the daemon
-  // test below for what that does to a running jitd. Fix: parseGoalMap should reject (as a
-  // MapParseError: "nests deeper than N") any map deeper than a bound both JSON.parse and
-  // JSON.stringify handle, e.g. 512, so the last good map is kept and nothing is written.
-  it.fails('any map parseGoalMap accepts can be written back by jitd (serializeGoalMap never throws)', () => {
-    const text = `{"DEEP":${deepText(10_000)},"G":{"protocol":"m.txt"}}`;
-    let parsed;
-    try {
-      parsed = parseGoalMap(text);
-    } catch (err) {
-      expect(err).toBeInstanceOf(MapParseError);
-      return;
+  // Any map parseGoalMap accepts can be written back: a map nesting deeper than MAX_MAP_DEPTH
+  // (which JSON.parse takes but JSON.stringify overflows the stack on) is refused whole as a
+  // MapParseError, so the last good map is kept and nothing is written. Found by this test:
+  // serializeGoalMap threw RangeError on an accepted map nesting 10,000 levels under some key.
+  it('any map parseGoalMap accepts can be written back by jitd (serializeGoalMap never throws)', () => {
+    for (const depth of [MAX_MAP_DEPTH - 1, MAX_MAP_DEPTH, 10_000, 1_000_000]) {
+      const text = `{"DEEP":${deepText(depth)},"G":{"protocol":"m.txt"}}`;
+      if (depth + 1 > MAX_MAP_DEPTH) {
+        expect(() => parseGoalMap(text)).toThrow(MapParseError);
+        expect(() => parseGoalMap(text)).toThrow(/nests deeper than/);
+      } else {
+        expect(() => serializeGoalMap(parseGoalMap(text).json)).not.toThrow();
+      }
     }
-    expect(() => serializeGoalMap(parsed.json)).not.toThrow();
+    fc.assert(
+      fc.property(textArb, fc.constantFrom(2, 4, '\t', 0), (text, indent) => {
+        cases++;
+        let parsed;
+        try {
+          parsed = parseGoalMap(text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(MapParseError);
+          return;
+        }
+        const out = serializeGoalMap(parsed.json, indent);
+        // What jitd writes parses again to the same entries.
+        expect(parseGoalMap(out).entries).toEqual(parsed.entries);
+      }),
+      { numRuns: 1500 },
+    );
   });
 });
 
@@ -361,28 +398,33 @@ describe('random maps saved into a running jitd', () => {
     console.log(`fuzz-map daemon: seed ${seed}, ${texts.length} maps (${unparsable} unparsable), ${installs} installs answered; pure cases so far: ${cases}`);
   });
 
-  // BUG: a map that nests ~5,000+ levels deep under an unrelated key (JSON.parse accepts it,
-  // parseGoalMap accepts it) kills jitd: the first install's map write throws RangeError from
-  // JSON.stringify in serializeGoalMap (src/library/goal-map.ts) via commitRepoints
-  // (src/install/map-commit.ts); the batch is logged as failed, then the next sync's roll-forward
-  // hits the same RangeError inside Engine.syncNow, and onMapHint's promise is dropped with
-  // `void` (src/daemon/run-daemon.ts hint(), src/jobs/engine.ts onComponentHint) — an unhandled
-  // rejection, so jitd.ts exits 1 ("jitd: fatal: RangeError: Maximum call stack size exceeded").
-  // The start-up reconcile then hits it again: a crash loop. Fix: bound nesting in parseGoalMap
-  // (MapParseError → last good map kept, reported), and catch+report errors of syncNow instead of
-  // leaving onMapHint/onTypeDirHint promises unhandled.
-  it.fails('a deeply nested value saved under an unrelated key never crashes jitd, before or after an install', async () => {
+  // A map nesting thousands of levels under an unrelated key is reported as unusable (status
+  // mapError, last good map kept); the install answered meanwhile waits, and jitd stays up. Found
+  // by this test: the install's map write threw RangeError from JSON.stringify, the next sync hit
+  // it again in Engine.syncNow, an unhandled rejection from onMapHint made jitd exit 1, and the
+  // start-up reconcile hit it again: a crash loop.
+  it('a deeply nested value saved under an unrelated key never crashes jitd, before or after an install', async () => {
     lib = await makeHardLib({ map: { G: { protocol: 'missing.txt' } } });
     daemon = await start(lib);
     const pending = await rawCall(lib.socketPath, 'pending', {});
     expect(pending.result.requests).toHaveLength(1);
-    // The person saves a map with a 6,000-deep value beside the entry (accepted or refused: either
-    // way jitd must stay up).
-    await writeFile(lib.mapFile, `{"DEEP": ${deepText(6000)}, "G": {"protocol": "missing.txt"}}`);
-    expect((await rawCall(lib.socketPath, 'status', { sync: true })).result).toBeDefined();
+    // The person saves a map with a 6,000-deep value beside the entry: reported, not acted on.
+    const deep = `{"DEEP": ${deepText(6000)}, "G": {"protocol": "missing.txt"}}`;
+    await writeFile(lib.mapFile, deep);
+    const st = await waitFor('the deep map to be reported', async () => {
+      const r = await rawCall(lib!.socketPath, 'status', { sync: true });
+      return typeof r.result?.mapError === 'string' && r.result.mapError.includes('nests deeper than') && r;
+    }, 5000, 50);
+    expect(st.result.mapError).toContain('"DEEP"');
     const a = await rawCall(lib.socketPath, 'answer', { id: pending.result.requests[0].id, text: 'deep' });
     expect(a.result).toBeDefined();
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
+    expect(daemon.child.exitCode, output(daemon).slice(-1500)).toBeNull();
+    // Never rewritten while unusable; once the person fixes it, the parked install lands.
+    expect(await readFile(lib.mapFile, 'utf8')).toBe(deep);
+    await writeFile(lib.mapFile, '{"DEEP": [[1]], "G": {"protocol": "missing.txt"}}');
+    await waitFor('the install to land', async () => JSON.parse(await readFile(lib!.mapFile, 'utf8')).G?.protocol === generatedName('G', 'protocol'), 15_000, 100);
+    expect(JSON.parse(await readFile(lib.mapFile, 'utf8')).DEEP).toEqual([[1]]);
     expect(daemon.child.exitCode, output(daemon).slice(-1500)).toBeNull();
     expect((await ctl(lib, ['status'])).code).toBe(0);
   });

@@ -4,7 +4,7 @@
  * the person's order and indentation.
  */
 import { describe, expect, it } from 'vitest';
-import { detectIndent, MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
+import { detectIndent, MAX_MAP_DEPTH, MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
 
 describe('parseGoalMap', () => {
   it('lists the entries in map order', () => {
@@ -36,6 +36,22 @@ describe('parseGoalMap', () => {
 
   it('throws a MapParseError for text that is not JSON, or not an object of goals', () => {
     for (const text of ['', '{', '{"a":', '[]', 'null', '42', '"x"']) expect(() => parseGoalMap(text)).toThrow(MapParseError);
+  });
+
+  it(`refuses a map nesting deeper than ${MAX_MAP_DEPTH} levels anywhere, naming the goal, and accepts one at the bound`, () => {
+    const nest = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    // The map is level 1, a goal's value level 2.
+    const atBound = parseGoalMap(`{"DEEP":${nest(MAX_MAP_DEPTH - 1)},"G":{"protocol":"g.txt"}}`);
+    expect(atBound.entries).toEqual([{ goal: 'G', type: 'protocol', filename: 'g.txt' }]);
+    expect(() => serializeGoalMap(atBound.json)).not.toThrow();
+    for (const text of [
+      `{"G":{"protocol":"g.txt"},"DEEP":${nest(MAX_MAP_DEPTH)}}`,
+      `{"G":{"protocol":"g.txt","deep":${nest(MAX_MAP_DEPTH - 1)}}}`,
+      `{"${'L'.repeat(2000)}":${nest(100_000)}}`,
+    ]) {
+      expect(() => parseGoalMap(text)).toThrow(MapParseError);
+    }
+    expect(() => parseGoalMap(`{"DEEP":${nest(MAX_MAP_DEPTH)}}`)).toThrow(/nests deeper than 64 levels under goal "DEEP"/);
   });
 
   it('reports an over-long goal name instead of using it', () => {

@@ -24,6 +24,15 @@ describe('generatedName', () => {
     expect(new Set(names).size).toBe(goals.length);
   });
 
+  it('hashes a canonical goal that ends like a hash suffix, so no plain name looks like a hashed one', () => {
+    const crafted = `A-${shortHash('a').toUpperCase()}`;
+    expect(generatedName(crafted, 'protocol')).toBe(`autogen_protocol_for_a-${shortHash('a')}-${shortHash(crafted)}.txt`);
+    expect(generatedName(crafted, 'protocol')).not.toBe(generatedName('a', 'protocol'));
+    // Only an exact `-<8 hex>` ending triggers it.
+    expect(generatedName('A-1F2E3D4', 'protocol')).toBe('autogen_protocol_for_a-1f2e3d4.txt');
+    expect(generatedName('A_1F2E3D4C', 'protocol')).toBe('autogen_protocol_for_a_1f2e3d4c.txt');
+  });
+
   it('gives a goal with nothing sluggable a placeholder plus its hash', () => {
     expect(generatedName('ü', 'persona')).toBe(`autogen_persona_for_goal-${shortHash('ü')}.txt`);
     expect(generatedName('ü', 'persona')).not.toBe(generatedName('é', 'persona'));
@@ -53,10 +62,14 @@ describe('shortHash', () => {
 });
 
 describe('isGeneratedName', () => {
-  it('recognises autogen_*.txt and nothing else', () => {
+  it('recognises exactly the shape autogen_<type>_for_<slug>.txt and nothing else', () => {
     expect(isGeneratedName('autogen_protocol_for_x.txt')).toBe(true);
+    expect(isGeneratedName(`autogen_protocol_for_x_y-${shortHash('X y')}.txt`)).toBe(true);
     expect(isGeneratedName('autogen_protocol_for_x.md')).toBe(false);
     expect(isGeneratedName('my_protocol.txt')).toBe(false);
+    expect(isGeneratedName('autogen_notes.txt')).toBe(false);
+    expect(isGeneratedName('autogen_protocol_for_My Notes.txt')).toBe(false);
+    expect(isGeneratedName('autogen_protocol_for_.txt')).toBe(false);
   });
 });
 
