@@ -1,8 +1,10 @@
 /**
  * One control-socket client: framing, request dispatch, event streaming and the per-client
  * guards. Requests on one connection are answered in order, one at a time; reading pauses when
- * too many are queued, and waits while the client is not reading its responses. Nothing a client
- * sends can throw out of here: every failure becomes an error response or closes this client.
+ * too many requests or too many bytes of them are queued (per client, and across all clients
+ * through the server's ReadBudget), and answering waits while the client is not reading its
+ * responses. Nothing a client sends can throw out of here: every failure becomes an error
+ * response or closes this client.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -12,9 +14,12 @@ import type { DaemonContext } from './context.js';
 import { LineSplitter } from './framing.js';
 import type { HandlerCall } from './handlers/handler.js';
 import { describeIssues, encodeLine, EnvelopeSchema, ERROR_CODES, type ErrorBody, type Limits, type RequestId, type Response } from './protocol.js';
+import type { BudgetMember, ReadBudget } from './read-budget.js';
 import { lookupHandler, METHODS } from './registry.js';
 
 type Inbound = { kind: 'line'; bytes: Buffer } | { kind: 'toobig' };
+
+const sizeOf = (item: Inbound): number => (item.kind === 'line' ? item.bytes.length : 0);
 
 interface Subscription {
   id: RequestId;
@@ -23,14 +28,20 @@ interface Subscription {
   held: EngineEvent[] | undefined;
 }
 
-export class ClientConnection {
+export class ClientConnection implements BudgetMember {
   private readonly splitter: LineSplitter;
   private readonly queue: Inbound[] = [];
   private readonly subs: Subscription[] = [];
   private pumping = false;
   private inputEnded = false;
   private closing = false;
-  private paused = false;
+  /** Reading paused because this client has too much queued. */
+  private selfPaused = false;
+  /** Reading paused because all clients together have too much queued. */
+  private budgetPaused = false;
+  private reading = true;
+  private queued = 0;
+  private waitingForReader = false;
   private partialTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleSince = Date.now();
@@ -41,6 +52,7 @@ export class ClientConnection {
     private readonly ctx: DaemonContext,
     private readonly limits: Limits,
     private readonly log: Logger,
+    private readonly budget: ReadBudget,
   ) {
     this.splitter = new LineSplitter(limits.maxLineBytes, {
       line: (bytes) => this.enqueue({ kind: 'line', bytes }),
@@ -56,6 +68,30 @@ export class ClientConnection {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.dispose());
     this.armIdleTimer();
+    budget.join(this);
+  }
+
+  /** Bytes of request lines read and not yet answered (the one being handled included). */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /** True while the next request waits for the client to read earlier responses. */
+  get stalled(): boolean {
+    return this.waitingForReader;
+  }
+
+  /** Called by the ReadBudget: pause or resume reading for the server's sake. */
+  setBudgetPause(paused: boolean): void {
+    this.budgetPaused = paused;
+    this.updateReading();
+  }
+
+  /** Called by the ReadBudget: this client's queued requests hold budget it will not release. */
+  evict(why: string): void {
+    this.closing = true;
+    this.drop(why);
+    this.discardQueue();
   }
 
   /** True while the client has a live event subscription. */
@@ -77,8 +113,8 @@ export class ClientConnection {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
-    this.queue.length = 0;
-    this.socket.pause();
+    this.discardQueue();
+    this.updateReading();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.settled, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
@@ -92,11 +128,27 @@ export class ClientConnection {
     if (this.closing) return;
     this.idleSince = Date.now();
     this.splitter.push(chunk);
-    if (this.splitter.partial) {
-      this.partialTimer ??= setTimeout(() => {
-        if (this.splitter.partial) this.drop(`partial line held over ${this.limits.partialLineMs} ms`);
-      }, this.limits.partialLineMs).unref();
+    if (this.splitter.partial && this.reading) this.armPartialTimer();
+    else this.clearPartialTimer();
+  }
+
+  /** The clock for finishing a started line runs only while the daemon is reading from the client. */
+  private armPartialTimer(): void {
+    this.partialTimer ??= setTimeout(() => {
+      if (this.splitter.partial) this.drop(`partial line held over ${this.limits.partialLineMs} ms`);
+    }, this.limits.partialLineMs).unref();
+  }
+
+  /** Pauses or resumes the socket to match the per-client and server-wide budgets. */
+  private updateReading(): void {
+    const want = !this.closing && !this.selfPaused && !this.budgetPaused;
+    if (want === this.reading) return;
+    this.reading = want;
+    if (want) {
+      this.socket.resume();
+      if (this.splitter.partial) this.armPartialTimer();
     } else {
+      this.socket.pause();
       this.clearPartialTimer();
     }
   }
@@ -124,28 +176,53 @@ export class ClientConnection {
   private enqueue(item: Inbound): void {
     if (this.closing) return;
     this.queue.push(item);
-    if (!this.paused && this.queue.length >= this.limits.maxQueuedRequests) {
-      this.paused = true;
-      this.socket.pause();
+    const bytes = sizeOf(item);
+    this.queued += bytes;
+    if (this.queue.length >= this.limits.maxQueuedRequests || this.queued >= this.limits.maxQueuedBytes) {
+      this.selfPaused = true;
+      this.updateReading();
     }
-    if (!this.pumping) this.settled = this.pump();
+    // After the client's own check: going over the server-wide budget may evict this client.
+    this.budget.add(bytes);
+    if (!this.pumping && !this.socket.destroyed) this.settled = this.pump();
+  }
+
+  /** An item is answered or dropped: its bytes no longer count, and reading may resume. */
+  private settle(item: Inbound): void {
+    const bytes = sizeOf(item);
+    this.queued -= bytes;
+    this.budget.release(bytes);
+    if (this.selfPaused && this.queue.length <= this.limits.maxQueuedRequests / 2 && this.queued <= this.limits.maxQueuedBytes / 2) {
+      this.selfPaused = false;
+      this.updateReading();
+    }
+  }
+
+  private discardQueue(): void {
+    for (const item of this.queue.splice(0)) this.settle(item);
   }
 
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      for (let item = this.queue.shift(); item && !this.socket.destroyed; item = this.queue.shift()) {
-        if (this.paused && this.queue.length <= this.limits.maxQueuedRequests / 2) {
-          this.paused = false;
-          if (!this.closing) this.socket.resume();
-        }
-        // A client that does not read its responses gets no more work done for it.
-        if (this.socket.writableNeedDrain) await this.drained();
-        if (this.socket.destroyed) break;
-        if (item.kind === 'toobig') {
-          this.write({ id: null, error: { code: ERROR_CODES.ETOOBIG, message: `request line over ${this.limits.maxLineBytes} bytes; discarded` } });
-        } else {
-          await this.handleLine(item.bytes);
+      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        try {
+          if (this.socket.destroyed) continue;
+          // A client that does not read its responses gets no more work done for it.
+          if (this.socket.writableNeedDrain) {
+            this.waitingForReader = true;
+            this.budget.noteStalled();
+            await this.drained();
+            this.waitingForReader = false;
+          }
+          if (this.socket.destroyed) continue;
+          if (item.kind === 'toobig') {
+            this.write({ id: null, error: { code: ERROR_CODES.ETOOBIG, message: `request line over ${this.limits.maxLineBytes} bytes; discarded` } });
+          } else {
+            await this.handleLine(item.bytes);
+          }
+        } finally {
+          this.settle(item);
         }
       }
     } finally {
@@ -255,7 +332,8 @@ export class ClientConnection {
 
   private dispose(): void {
     this.closing = true;
-    this.queue.length = 0;
+    this.budget.leave(this);
+    this.discardQueue();
     this.subs.length = 0;
     this.splitter.reset();
     this.clearPartialTimer();

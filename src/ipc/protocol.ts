@@ -65,6 +65,16 @@ export interface Limits {
   maxClients: number;
   /** Requests read ahead of the one being handled, per client, before reading pauses. */
   maxQueuedRequests: number;
+  /**
+   * Bytes of requests read and not yet answered, per client, before reading pauses (it resumes
+   * at half). At least one maximal line; the line that crosses it is kept.
+   */
+  maxQueuedBytes: number;
+  /**
+   * The same across all clients: above it the server reads from nobody until the queues drain
+   * to half, and drops clients whose queued requests wait on replies they do not read.
+   */
+  maxTotalQueuedBytes: number;
 }
 
 export const LIMITS: Readonly<Limits> = Object.freeze({
@@ -74,6 +84,8 @@ export const LIMITS: Readonly<Limits> = Object.freeze({
   maxPendingWriteBytes: 4 * 1024 * 1024,
   maxClients: 4096,
   maxQueuedRequests: 32,
+  maxQueuedBytes: 2 * 1024 * 1024,
+  maxTotalQueuedBytes: 64 * 1024 * 1024,
 });
 
 /** One line of `at: message` per zod issue, with `prefix` (e.g. `params`) before each path. */

@@ -1,8 +1,9 @@
 /**
  * The control server (SPEC §7): listens on the Unix socket, accepts up to `maxClients` clients
  * and hands each to a ClientConnection; fans engine events out to subscribed clients through a
- * single engine listener. Start it with the library lock held: an existing socket file is then
- * known to be stale and is replaced.
+ * single engine listener; bounds the request bytes queued across all clients (ReadBudget).
+ * Start it with the library lock held: an existing socket file is then known to be stale and
+ * is replaced.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -11,6 +12,7 @@ import type { EngineEvent } from '../jobs/events.js';
 import type { DaemonContext } from './context.js';
 import { ClientConnection } from './connection.js';
 import { encodeLine, ERROR_CODES, LIMITS, type Limits } from './protocol.js';
+import { ReadBudget } from './read-budget.js';
 import { lookupGroup, prepareSocketDir, removeStaleSocket, secureSocket } from './socket-file.js';
 
 export interface ControlServerOptions {
@@ -53,6 +55,7 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
   if (await removeStaleSocket(opts.socketPath)) log.info({ socket: opts.socketPath }, 'replaced a stale control socket');
 
   const connections = new Set<ClientConnection>();
+  const budget = new ReadBudget(limits.maxTotalQueuedBytes);
   const onEvent = (event: EngineEvent) => {
     for (const c of connections) if (c.subscribed) c.deliver(event);
   };
@@ -66,7 +69,7 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
       log.warn({ max: limits.maxClients }, 'control client refused: too many clients');
       return;
     }
-    const conn = new ClientConnection(socket, ctx, limits, log.child({ client: nextClient++ }));
+    const conn = new ClientConnection(socket, ctx, limits, log.child({ client: nextClient++ }), budget);
     connections.add(conn);
     socket.on('close', () => connections.delete(conn));
   });

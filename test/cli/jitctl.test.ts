@@ -153,7 +153,10 @@ describe('commands', () => {
     const r = await jitctl(['--socket', fx.socketPath, 'answer', MISSING_ID.slice(0, 5), 'drill', 'down', 'to the cause']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`answered ${MISSING_ID}`);
-    expect(await record(fx, MISSING_ID)).toMatchObject({ state: 'answered', description: 'drill down to the cause' });
+    // Durable once jitctl exits; the offline provider may already have installed it by now.
+    const rec = await record(fx, MISSING_ID);
+    expect(rec).toMatchObject({ description: 'drill down to the cause' });
+    expect(['answered', 'done']).toContain(rec.state);
     await fx.engine.idle();
     const name = generatedName(MISSING_GOAL, 'protocol');
     expect(await readFile(join(fx.config.componentsDir, 'protocols', name), 'utf8')).toContain('drill down to the cause');
@@ -210,6 +213,11 @@ describe('commands', () => {
     };
     child.stdin.write('first answer\n');
     await until('waiting for new requests');
+    // Edit the map once jitd's own write of it (installing FIRST_GOAL) is done. A save racing
+    // that write is person-edits.test.ts's subject: before the guarded rename it was lost here
+    // 5 times in 300, and the microsecond window left ("The install protocol" in the README) is
+    // not this test's business.
+    await fx.engine.idle();
     const map = JSON.parse(await readFile(fx.config.mapFile, 'utf8'));
     map.LATE_GOAL = { format: 'late.txt' };
     await writeFile(fx.config.mapFile, JSON.stringify(map));

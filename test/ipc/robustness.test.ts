@@ -203,6 +203,42 @@ describe('clients that hold resources are cut off', () => {
     b.close();
   });
 
+  it('pauses reading by bytes queued, per client and across clients, and still answers every request in order', async () => {
+    const fx = await start({ limits: { maxQueuedBytes: 16 * 1024, maxTotalQueuedBytes: 48 * 1024 } });
+    // 6 clients x 200 requests of ~4 KB each, all sent at once: far over both budgets.
+    const pad = 'x'.repeat(4000);
+    const clients = await Promise.all(Array.from({ length: 6 }, () => rawClient(fx.socketPath)));
+    for (const c of clients) c.send(Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: i, method: 'ping', pad })).join('\n') + '\n');
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let i = 0; i < 200; i++) expect(await c.next()).toMatchObject({ id: i, result: { pong: true } });
+      }),
+    );
+    for (const c of clients) c.close();
+  });
+
+  it('over the server-wide budget, drops clients whose queued requests wait on replies they never read, and serves the rest', async () => {
+    const fx = await start({
+      limits: { maxQueuedBytes: 16 * 1024, maxTotalQueuedBytes: 64 * 1024 },
+      map: { BIG: { persona: 'big.txt' } },
+      components: { 'personas/big.txt': `${'y'.repeat(300_000)}\n` },
+    });
+    const DEAF = 8;
+    for (let n = 0; n < DEAF; n++) {
+      const deaf = await rawClient(fx.socketPath);
+      deaf.socket.pause();
+      // Two ~300 KB replies (more than the socket buffers hold), then ~80 KB of requests behind them.
+      const pings = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: i, method: 'ping', pad: 'x'.repeat(2000) }));
+      deaf.send(`${JSON.stringify({ id: 'a', method: 'compose', params: { goal: 'BIG' } })}\n${JSON.stringify({ id: 'b', method: 'compose', params: { goal: 'BIG' } })}\n${pings.join('\n')}\n`);
+    }
+    // Each holds ~16 KiB of requests; 8 of them are over the 64 KiB budget: some are dropped.
+    for (let i = 0; i < 500 && fx.server.clients() === DEAF; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fx.server.clients()).toBeLessThan(DEAF);
+    await secondClientWorks(fx);
+    // Only enough of them to bring what they hold under half the budget, not all.
+    expect(fx.server.clients()).toBeGreaterThan(0);
+  });
+
   it('keeps answering a client that pipelines many requests, in order', async () => {
     const fx = await start();
     const c = await rawClient(fx.socketPath);
