@@ -52,3 +52,13 @@ export class TargetChangedError extends JitdError {
     super('ETARGETCHANGED', `${path} changed while jitd was replacing it`);
   }
 }
+
+/** A file jitd reads as text is not a regular file (a FIFO, a device, a socket, a directory). */
+export class NotRegularFileError extends JitdError {
+  constructor(
+    readonly path: string,
+    readonly kind: 'dir' | 'other',
+  ) {
+    super('ENOTREG', `${path} is ${kind === 'dir' ? 'a directory' : 'not a regular file (a FIFO, socket or device)'}`);
+  }
+}

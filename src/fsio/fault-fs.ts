@@ -1,5 +1,9 @@
 /**
- * Fault injection for the file-system seam (tests only; inert unless asked for).
+ * Fault injection for the file-system seam (tests only; inert unless asked for). A library
+ * module: the production daemon never imports it. A real process reaches it only through the
+ * test entry point test/support/jitd-under-test.mjs (which hands `faultFsFromEnv` to runDaemon
+ * as `wrapFs`) and the kill-matrix child test/support/crash-child.mjs; `jitd` itself ignores
+ * every JITD_TEST_* variable.
  *
  * `faultFs(inner, plan)` wraps every operation of an {@link FsLayer} and names each one as a
  * *step* `<op>:<role>#<n>`: `op` is the operation (`open` = exclusive create of a temp, `write`,
@@ -111,6 +115,7 @@ export function libraryClassifier(paths: { mapFile: string; componentsDir: strin
   const mapDir = dirname(paths.mapFile);
   const requestsDir = join(paths.stateDir, 'requests');
   const quarantineDir = join(paths.stateDir, 'quarantine');
+  const stagedDir = join(paths.stateDir, 'staged');
   const classify = (path: string): string => {
     const target = tempTarget(path);
     if (target !== undefined) return classify(target);
@@ -118,6 +123,7 @@ export function libraryClassifier(paths: { mapFile: string; componentsDir: strin
     if (path === `${paths.mapFile}.tmp`) return 'seed-temp';
     if (inside(quarantineDir, path)) return 'quarantine';
     if (inside(requestsDir, path)) return 'request';
+    if (inside(stagedDir, path)) return 'staged';
     if (inside(paths.stateDir, path)) return 'state';
     if (path === paths.componentsDir) return 'components-root';
     if (inside(paths.componentsDir, path)) return 'component';
@@ -217,6 +223,7 @@ export function faultFs(inner: FsLayer, plan: FaultPlan = {}): FaultFs {
       return wrapped;
     },
     readFile: (path) => step('read', path, () => inner.readFile(path)),
+    ...(inner.readRegularFile ? { readRegularFile: (path: string) => step('read', path, () => inner.readRegularFile!(path)) } : {}),
     rename: (from, to) => step('rename', to, () => inner.rename(from, to)),
     // The same step as a rename (the guard is part of it), so crash points and faults keep their names.
     ...(inner.renameIfUnchanged

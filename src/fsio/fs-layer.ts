@@ -42,6 +42,12 @@ export interface FsLayer {
   /** open(2) with O_CREAT|O_EXCL|O_WRONLY: fails with EEXIST rather than touch an existing file. */
   createExclusive(path: string, mode: number): Promise<WritableFile>;
   readFile(path: string): Promise<Buffer>;
+  /**
+   * Reads `path` (following symlinks) only if it is a regular file, without ever blocking on
+   * what is not (a FIFO opened for reading waits for a writer): otherwise throws
+   * `NotRegularFileError` (errors.ts). Optional: without it, callers lstat the real path first.
+   */
+  readRegularFile?(path: string): Promise<Buffer>;
   /** rename(2): atomically replaces `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
   /**

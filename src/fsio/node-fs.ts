@@ -5,6 +5,7 @@
  */
 import { constants, lstatSync, renameSync, type BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { NotRegularFileError } from './errors.js';
 import type { DirEntry, EntryKind, FsLayer, StatInfo, WritableFile } from './fs-layer.js';
 
 function kindOf(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
@@ -34,6 +35,18 @@ export const nodeFs: FsLayer = {
     return file;
   },
   readFile: (path) => fsp.readFile(path),
+  async readRegularFile(path) {
+    // O_NONBLOCK: opening a FIFO returns at once instead of holding a thread-pool thread until a
+    // writer comes; fstat of the open file then decides, so no swap can slip in after a check.
+    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new NotRegularFileError(path, st.isDirectory() ? 'dir' : 'other');
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  },
   rename: (from, to) => fsp.rename(from, to),
   async renameIfUnchanged(from, to, identity) {
     // Synchronous on purpose: two async calls leave an event-loop turn and a thread-pool hop

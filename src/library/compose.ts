@@ -1,10 +1,13 @@
 /**
  * `jitctl compose GOAL`: the assembled prompt for a goal — its components in map order.
- * Reads only inside componentsDir (a component that is a symlink pointing out is refused).
+ * Reads only inside componentsDir (a component that is a symlink pointing out is refused), and
+ * only regular files: a FIFO is refused without being opened for a blocking read (which would
+ * hold one of libuv's four pool threads until a writer came, and with four of them every file
+ * operation of the daemon).
  */
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { hasCode } from '../fsio/fs-layer.js';
-import { JitdError } from '../fsio/errors.js';
+import { JitdError, NotRegularFileError } from '../fsio/errors.js';
 import type { ParsedMap } from './goal-map.js';
 import { componentPath, escapesRoot } from './paths.js';
 
@@ -29,22 +32,42 @@ export class UnknownGoalError extends JitdError {
   }
 }
 
+/**
+ * Reads a component that is a regular file. Throws NotRegularFileError for anything else, and
+ * Node's ENOENT for a missing one.
+ */
+async function readRegular(fs: FsLayer, path: string): Promise<Buffer> {
+  if (fs.readRegularFile) return fs.readRegularFile(path);
+  // A layer without the non-blocking read: check the kind of what the path resolves to first.
+  const st = await fs.lstat(await fs.realpath(path));
+  if (st.kind !== 'file') throw new NotRegularFileError(path, st.kind === 'dir' ? 'dir' : 'other');
+  return fs.readFile(path);
+}
+
+/**
+ * Assembles `goal`'s prompt from its components, in map order. Parts that are missing (or a
+ * directory) are left out; parts that resolve outside componentsDir or are not regular files
+ * are refused. Throws UnknownGoalError for a goal the map does not have.
+ */
 export async function compose(fs: FsLayer, componentsDir: string, map: ParsedMap, goal: string): Promise<Composition> {
   const entries = map.entries.filter((e) => e.goal === goal);
   if (!entries.length && !Object.hasOwn(map.json, goal)) throw new UnknownGoalError(goal);
   const parts: ComposedPart[] = [];
   for (const e of entries) {
     const path = componentPath(componentsDir, e.type, e.filename);
+    const part = { type: e.type, filename: e.filename, path };
     if (await escapesRoot(fs, componentsDir, path)) {
-      parts.push({ type: e.type, filename: e.filename, path, status: 'refused' });
+      parts.push({ ...part, status: 'refused' });
       continue;
     }
     try {
-      const text = (await fs.readFile(path)).toString('utf8');
-      parts.push({ type: e.type, filename: e.filename, path, status: 'ok', text });
+      const text = (await readRegular(fs, path)).toString('utf8');
+      parts.push({ ...part, status: 'ok', text });
     } catch (err) {
-      if (!hasCode(err, 'ENOENT', 'EISDIR')) throw err;
-      parts.push({ type: e.type, filename: e.filename, path, status: 'missing' });
+      if (err instanceof NotRegularFileError) parts.push({ ...part, status: err.kind === 'dir' ? 'missing' : 'refused' });
+      else if (hasCode(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) parts.push({ ...part, status: 'missing' });
+      else if (hasCode(err, 'ENXIO')) parts.push({ ...part, status: 'refused' }); // a Unix socket
+      else throw err;
     }
   }
   const text = parts

@@ -10,7 +10,9 @@
  *  - F and G missing, no request        -> create a `waiting` request;
  *  - F and G missing, request answered  -> (re)start generation; failed ones when their back-off ends;
  *  - F and G missing, request done      -> the component was deleted since: ask anew.
- * Failed requests are retried when their back-off ends (permanent failures: on `jitctl retry`).
+ * An entry whose type directory could not be read is left alone (neither requested nor
+ * rolled forward; its request is kept). Failed requests are retried when their back-off ends
+ * (permanent failures: on `jitctl retry`).
  * Requests whose entry left the map: `waiting` ones are withdrawn, `rejected` ones forgotten
  * (the entry changed), answered/failed ones kept dormant — an answer is never thrown away.
  */
@@ -122,10 +124,13 @@ export function planSync(
   // action needs no de-duplication either: the same entry always plans the same way.)
   const acted = new Set<string>();
   const matched = new Set<Request>();
+  const anyUnreadable = index.hasUnreadable;
   for (const e of entries) {
     const files = filesOf(e.type);
     const r = find(byFile, e, e.filename);
     if (r) matched.add(r);
+    // Its directory could not be read: whether the file exists is unknown, so nothing is done.
+    if (anyUnreadable && index.isUnreadable(`${e.type}s`)) continue;
     if (files?.has(e.filename)) {
       referencedEntries.push(e);
       const installed = openByResult.size ? find(openByResult, e, e.filename) : undefined;

@@ -2,9 +2,11 @@
  * The reconciler (invariant 2): run at every start with the lock held, and at any time on
  * request. In order:
  *
- *   1. sweep   delete every jitd temp file (and the seed's goal_map.json.tmp);
+ *   1. sweep   delete every jitd temp file (and the seed's goal_map.json.tmp), `status --sync`
+ *              cookies in the map's directory and componentsDir among them;
  *   2. read    the map — unparsable or missing: stop here, having written nothing else;
- *   3. scan    the component tree (one readdir per type directory);
+ *   3. scan    the component tree (one readdir per type directory; one that cannot be read is
+ *              reported and its entries left alone);
  *   4. plan    compare map, components and requests (plan-sync.ts);
  *   5. apply   roll interrupted installs forward (one map write), update requests;
  *   6. orphans generated files still unreferenced go to quarantine (or per `orphans`).
@@ -21,7 +23,7 @@ import type { Request } from '../requests/request.js';
 import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js';
 import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
 import { planSync, type SyncPlan } from './plan-sync.js';
-import { scanComponents, type ComponentIndex } from './scan-components.js';
+import { scanComponents, type ComponentIndex, type UnreadableDir } from './scan-components.js';
 import { sweepTemps } from './sweep-temps.js';
 import { join } from 'node:path';
 
@@ -49,6 +51,8 @@ export interface ReconcileReport {
   orphans?: OrphanReport;
   /** Type directories refused because they point outside componentsDir. */
   refusedDirs: string[];
+  /** Type directories that could not be read (EACCES...): their entries were left alone. */
+  unreadableDirs?: UnreadableDir[];
   /** Requests that should be generated now. */
   toGenerate: Request[];
   /** Failed requests waiting for their back-off. */
@@ -77,9 +81,18 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
 
   const scan = await scanComponents(fs, opts.componentsDir);
   report.refusedDirs = scan.refused;
+  if (scan.unreadable.length) report.unreadableDirs = scan.unreadable;
   report.tempsRemoved = await sweepTemps(
     fs,
-    [dirname(opts.mapFile), opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), ...scan.withTemps.map((d) => join(opts.componentsDir, d))],
+    [
+      dirname(opts.mapFile),
+      opts.store.dir,
+      join(opts.stateDir, 'quarantine', 'components'),
+      join(opts.stateDir, 'staged'),
+      // `status --sync` cookies live in componentsDir itself; a killed daemon leaves them there.
+      ...(scan.rootHasTemps ? [opts.componentsDir] : []),
+      ...scan.withTemps.map((d) => join(opts.componentsDir, d)),
+    ],
     opts.mapFile,
   );
 

@@ -1,15 +1,28 @@
 /**
  * The component index: which files exist in each `<type>s` directory. Built by one readdir per
  * directory (no stat per file: 100,000 components cost 1,000 readdirs), then kept current by
- * watcher hints. Symlinked type directories pointing outside the library are not followed.
+ * watcher hints. Symlinked type directories pointing outside the library are not followed, and
+ * a symlink under a generated name that points outside is not listed (jitd never writes
+ * symlinks, so it is not jitd's output and must not be adopted). A type directory that cannot
+ * be read (EACCES...) is marked unreadable: its entries are neither requested nor orphaned
+ * until a later scan can read it.
  */
-import { join } from 'node:path';
-import { readdirOrEmpty, type DirEntry, type FsLayer } from '../fsio/fs-layer.js';
+import { dirname, join } from 'node:path';
+import { hasCode, lstatOrNull, readdirOrEmpty, type DirEntry, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
+import { isGeneratedName } from '../library/names.js';
 import { escapesRoot } from '../library/paths.js';
+
+/**
+ * Errors that make one type directory unreadable without saying anything about the others: the
+ * scan reports the directory and goes on (one directory of another owner must not stop jitd).
+ */
+const UNREADABLE_CODES = ['EACCES', 'EPERM', 'EIO', 'ELOOP', 'EMFILE', 'ENFILE', 'ENAMETOOLONG'];
 
 export class ComponentIndex {
   private readonly byDir = new Map<string, Set<string>>();
+  /** Type directories whose listing is unknown (the last scan could not read them). */
+  private readonly unreadable = new Set<string>();
 
   /** True if `<type>s/<name>` is known to exist. */
   has(type: string, name: string): boolean {
@@ -30,9 +43,24 @@ export class ComponentIndex {
   /** Replaces one directory's listing (after a rescan of it). */
   setDir(typeDirName: string, names: Iterable<string>): void {
     this.byDir.set(typeDirName, new Set(names));
+    this.unreadable.delete(typeDirName);
   }
   dropDir(typeDirName: string): void {
     this.byDir.delete(typeDirName);
+    this.unreadable.delete(typeDirName);
+  }
+  /** Marks a directory whose listing could not be read: planning leaves its entries alone. */
+  markUnreadable(typeDirName: string): void {
+    this.byDir.delete(typeDirName);
+    this.unreadable.add(typeDirName);
+  }
+  /** True if the last scan could not read `typeDirName` (its contents are unknown). */
+  isUnreadable(typeDirName: string): boolean {
+    return this.unreadable.has(typeDirName);
+  }
+  /** True if any directory is marked unreadable. */
+  get hasUnreadable(): boolean {
+    return this.unreadable.size > 0;
   }
   dirs(): string[] {
     return [...this.byDir.keys()];
@@ -53,19 +81,49 @@ export interface ScanResult {
   withTemps: string[];
   /** Type directories refused because they resolve outside componentsDir. */
   refused: string[];
+  /** Type directories that could not be read, with why; left alone until a scan can read them. */
+  unreadable: UnreadableDir[];
+  /** True if the scan saw jitd temp files (`status --sync` cookies) in componentsDir itself. */
+  rootHasTemps: boolean;
 }
 
-/** Lists one `<type>s` directory: regular files and symlinks, no temps, no hidden files. */
+export interface UnreadableDir {
+  dir: string;
+  /** The errno code (EACCES...). */
+  code: string;
+  message: string;
+}
+
+/**
+ * Lists one `<type>s` directory (`<componentsDir>/<name>`): regular files and symlinks, no
+ * temps, no hidden files. A directory that is a symlink pointing outside componentsDir lists as
+ * empty, as the full scan refuses it.
+ */
 export async function listTypeDir(fs: FsLayer, dir: string): Promise<string[]> {
-  return componentNames(await readdirOrEmpty(fs, dir));
+  const componentsDir = dirname(dir);
+  if ((await lstatOrNull(fs, dir))?.kind === 'symlink' && (await escapesRoot(fs, componentsDir, dir))) return [];
+  return componentNames(fs, componentsDir, dir, await readdirOrEmpty(fs, dir));
 }
 
-function componentNames(entries: readonly DirEntry[]): string[] {
+async function componentNames(fs: FsLayer, componentsDir: string, dir: string, entries: readonly DirEntry[]): Promise<string[]> {
   const names: string[] = [];
   for (const e of entries) {
-    if ((e.kind === 'file' || e.kind === 'symlink') && !isJitdTemp(e.name) && !e.name.startsWith('.')) names.push(e.name);
+    if ((e.kind !== 'file' && e.kind !== 'symlink') || isJitdTemp(e.name) || e.name.startsWith('.')) continue;
+    // Only symlinks under generated names cost a realpath: they are what a roll-forward adopts.
+    if (e.kind === 'symlink' && isGeneratedName(e.name) && (await generatedLinkEscapes(fs, componentsDir, join(dir, e.name)))) continue;
+    names.push(e.name);
   }
   return names;
+}
+
+/** True if a symlink under a generated name resolves outside (or cannot be resolved: a loop). */
+async function generatedLinkEscapes(fs: FsLayer, componentsDir: string, path: string): Promise<boolean> {
+  try {
+    return (await escapesRoot(fs, componentsDir, path)) !== undefined;
+  } catch (err) {
+    if (hasCode(err, ...UNREADABLE_CODES)) return true;
+    throw err;
+  }
 }
 
 /** Type directories listed at once by a scan (each readdir is a round trip to libuv's pool). */
@@ -76,31 +134,51 @@ export async function scanComponents(fs: FsLayer, componentsDir: string): Promis
   const index = new ComponentIndex();
   const refused: string[] = [];
   const withTemps: string[] = [];
+  const unreadable: UnreadableDir[] = [];
+  let rootHasTemps = false;
   const dirs: DirEntry[] = [];
   for (const e of await readdirOrEmpty(fs, componentsDir)) {
+    if (isJitdTemp(e.name) && e.kind !== 'dir') rootHasTemps = true;
     if (e.kind !== 'dir' && e.kind !== 'symlink') continue;
     if (e.name.startsWith('.') || !e.name.endsWith('s')) continue;
     dirs.push(e);
   }
   // A few directories are read at a time; results are applied in listing order.
-  const listings: (DirEntry[] | 'refused')[] = new Array(dirs.length);
+  const listings: (DirEntry[] | 'refused' | UnreadableDir)[] = new Array(dirs.length);
+  const names: string[][] = new Array(dirs.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < dirs.length; i = next++) {
       const e = dirs[i] as DirEntry;
       const dir = join(componentsDir, e.name);
-      listings[i] = e.kind === 'symlink' && (await escapesRoot(fs, componentsDir, dir)) ? 'refused' : await readdirOrEmpty(fs, dir);
+      try {
+        if (e.kind === 'symlink' && (await escapesRoot(fs, componentsDir, dir))) {
+          listings[i] = 'refused';
+          continue;
+        }
+        const listing = await readdirOrEmpty(fs, dir);
+        listings[i] = listing;
+        names[i] = await componentNames(fs, componentsDir, dir, listing);
+      } catch (err) {
+        if (!hasCode(err, ...UNREADABLE_CODES)) throw err;
+        listings[i] = { dir, code: (err as { code: string }).code, message: (err as Error).message };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(SCAN_PARALLELISM, dirs.length) }, worker));
   for (const [i, { name }] of dirs.entries()) {
-    const listing = listings[i] as DirEntry[] | 'refused';
+    const listing = listings[i] as DirEntry[] | 'refused' | UnreadableDir;
     if (listing === 'refused') {
       refused.push(join(componentsDir, name));
       continue;
     }
-    index.setDir(name, componentNames(listing));
+    if (!Array.isArray(listing)) {
+      unreadable.push(listing);
+      index.markUnreadable(name);
+      continue;
+    }
+    index.setDir(name, names[i] as string[]);
     if (listing.some((x) => isJitdTemp(x.name))) withTemps.push(name);
   }
-  return { index, refused, withTemps };
+  return { index, refused, withTemps, unreadable, rootHasTemps };
 }

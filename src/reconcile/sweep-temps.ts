@@ -1,8 +1,9 @@
 /**
  * Removing jitd's leftover temp files (invariant 2): every `.jitd-tmp.*` file in the map's
- * directory, the `<type>s` directories and the state directories, plus the seed's
- * `goal_map.json.tmp`. Temps of puts still in flight in this process are spared, so a
- * reconcile requested at run time never pulls a file from under a running install.
+ * directory, componentsDir, the `<type>s` directories and the state directories (the caller
+ * names them), plus the seed's `goal_map.json.tmp`. `status --sync` cookies are jitd temps by
+ * name and go too. Temps still in use by this process (puts in flight, cookies being watched)
+ * are spared, so a reconcile requested at run time never pulls a file from under them.
  */
 import { basename, dirname, join } from 'node:path';
 import { syncDirOrDie } from '../fsio/durable-put.js';

@@ -10,6 +10,9 @@
  *   attributes) are ignored, as the chokidar watcher ignored them;
  * - in `componentsDir`, an event for a name lstats it: a directory is (re)watched and
  *   `onTypeDir(name)` rescans it; a directory that is gone is unwatched and rescanned (dropped);
+ *   a symlink pointing outside componentsDir is not watched (fs.watch would follow it), but
+ *   rescanned, which drops it from the index as the full scan refuses it;
+ * - a symlink under a generated name that points outside is reported absent, never adopted;
  * - an event without a file name means the kernel could not say what changed: the directory
  *   is rescanned (`onTypeDir`, or every type directory for the root);
  * - `fs.watch` failing (ENOSPC: the inotify watch limit; EMFILE) or emitting `error` → `onError`
@@ -21,6 +24,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { nodeFs } from '../fsio/node-fs.js';
+import { isGeneratedName } from '../library/names.js';
+import { escapesRoot } from '../library/paths.js';
 import { isCookie, isIgnored } from './ignore-rules.js';
 
 export interface DirWatchOptions {
@@ -116,6 +122,8 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
         try {
           const st = await lstat(path);
           present = st.isFile() || st.isSymbolicLink();
+          // As in a full scan: a symlink under a generated name pointing outside is not a component.
+          if (st.isSymbolicLink() && isGeneratedName(name)) present = !(await escapes(path));
         } catch (err) {
           if (!GONE.has(code(err) ?? '')) throw err;
         }
@@ -135,11 +143,26 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
     }
   };
 
+  /** Does `path` resolve outside componentsDir (a symlink pointing out, or one that loops)? */
+  const escapes = async (path: string): Promise<boolean> => {
+    try {
+      return (await escapesRoot(nodeFs, root, path)) !== undefined;
+    } catch (err) {
+      if (GONE.has(code(err) ?? '')) return false;
+      if (code(err) === 'ELOOP') return true;
+      throw err;
+    }
+  };
+
+  /** A directory to watch: a real one, or a symlink to one that stays inside componentsDir. */
+  const isTypeDir = async (path: string, isLink: boolean): Promise<boolean> => (await isDir(path)) && !(isLink && (await escapes(path)));
+
   /** Looks at one entry of componentsDir after an event for it. */
   const checkRootEntry = (name: string): void => {
     const path = join(root, name);
     serially(path, async () => {
-      if (await isDir(path)) {
+      const link = (await lstat(path).catch(() => undefined))?.isSymbolicLink() ?? false;
+      if (await isTypeDir(path, link)) {
         watchTypeDir(name); // (re)watch: the name may now be a different directory
         if (!closed) o.onTypeDir(name);
         return;
@@ -171,7 +194,7 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
       if (closed) break;
       const path = join(root, e.name);
       if (isCookie(path) || isIgnored(path, o.stateDir)) continue;
-      if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(path)))) {
+      if (e.isDirectory() || (e.isSymbolicLink() && (await isTypeDir(path, true)))) {
         watchTypeDir(e.name);
         names.push(e.name);
       }

@@ -8,22 +8,30 @@
  *
  * - Map events call `onMap` at once (a save that parses is acted on immediately) and arm a
  *   trailing re-check after `debounceMs`: chokidar 5 emits the first `change` of a burst and
- *   swallows the rest for 50 ms with no trailing event (chokidar #1455).
+ *   swallows the rest for 50 ms with no trailing event (chokidar #1455). While the map is not a
+ *   regular file, its path is also polled (see checkMapKind).
  * - A component created or removed calls `onComponent`; a type directory added or removed (or
  *   an event that names nothing) calls `onTypeDir`, which rescans that one directory.
  * - `error` (ENOSPC/EMFILE from inotify among them) calls `onError`; the daemon answers with a
  *   full reconcile, and status reports it. Node's watcher drops the kernel's overflow signal,
  *   so the daemon also reconciles periodically: lost events are expected, not exceptional.
  * - Cookies (`syncCookie`) let `status --sync` wait until the watcher has caught up, as
- *   watchman does.
+ *   watchman does. They are jitd temps by name: one left by a killed daemon is swept by the
+ *   next start-up reconcile.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile, unlink } from 'node:fs/promises';
+import { lstat, writeFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { liveTemps } from '../fsio/temp-files.js';
 import type { WatcherStatus } from '../ipc/context.js';
 import { watchComponentDirs, type DirWatch } from './dir-watch.js';
 import { COOKIE_PREFIX, isCookie } from './ignore-rules.js';
+
+/** Polling of a map that is not a regular file: first after max(debounceMs, this), doubling... */
+const MAP_POLL_MIN_MS = 100;
+/** ...up to this. */
+const MAP_POLL_MAX_MS = 2000;
 
 export interface WatchTargets {
   mapFile: string;
@@ -55,6 +63,7 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
   let isReady = false;
   let trailing: NodeJS.Timeout | undefined;
 
+  const readyOf = (w: FSWatcher) => new Promise<void>((res) => w.once('ready', () => res()));
   const seeCookie = (path: string): boolean => {
     if (!isCookie(path)) return false;
     cookies.get(basename(path))?.();
@@ -71,17 +80,68 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     trailing.unref();
   };
 
-  const mapWatcher: FSWatcher = watch(mapDir, {
-    ignoreInitial: true,
-    depth: 0,
-    // Only the map itself and cookies matter here; the directory may hold the config and more.
-    ignored: (p: string) => p !== mapDir && p !== t.mapFile && !isCookie(p),
-  });
-  mapWatcher.on('all', (event, path) => {
-    if (seeCookie(path)) return;
-    if (path === t.mapFile && (event === 'add' || event === 'change' || event === 'unlink')) mapHint();
-  });
-  mapWatcher.on('error', onError);
+  // While the map is not a regular file (missing, a directory, a FIFO, a symlink) its path is
+  // polled, with back-off: chokidar can lose track of a path that turns from a file into a
+  // directory and back (the file's unlink arrives after the directory's addDir, and from then on
+  // nothing is reported for that path, later saves included), so the event that would end the
+  // outage may never arrive. Once the map is a regular file again, the map's watcher is started
+  // afresh and the map read.
+  let kindTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const isRegularMap = async (): Promise<boolean> => {
+    try {
+      return (await lstat(t.mapFile)).isFile();
+    } catch {
+      return false; // missing or unreadable: not usable either way; keep looking
+    }
+  };
+  const checkMapKind = async (): Promise<void> => {
+    if (kindTimer || closed || (await isRegularMap())) return;
+    let delay = Math.max(t.debounceMs, MAP_POLL_MIN_MS);
+    const poll = async () => {
+      kindTimer = undefined;
+      if (closed) return;
+      if (await isRegularMap()) {
+        await restartMapWatcher();
+        return;
+      }
+      delay = Math.min(delay * 2, MAP_POLL_MAX_MS);
+      arm();
+    };
+    const arm = () => {
+      if (closed || kindTimer) return;
+      kindTimer = setTimeout(() => void poll(), delay);
+      kindTimer.unref();
+    };
+    arm();
+  };
+
+  const startMapWatcher = (): FSWatcher => {
+    const w = watch(mapDir, {
+      ignoreInitial: true,
+      depth: 0,
+      // Only the map itself and cookies matter here; the directory may hold the config and more.
+      ignored: (p: string) => p !== mapDir && p !== t.mapFile && !isCookie(p),
+    });
+    w.on('all', (_event, path) => {
+      if (seeCookie(path)) return;
+      if (path !== t.mapFile) return;
+      // Every kind of event counts, addDir and unlinkDir too: the map may have become a directory.
+      mapHint();
+      void checkMapKind();
+    });
+    w.on('error', onError);
+    return w;
+  };
+  let mapWatcher: FSWatcher = startMapWatcher();
+  const restartMapWatcher = async (): Promise<void> => {
+    if (closed) return;
+    const old = mapWatcher;
+    mapWatcher = startMapWatcher();
+    await old.close();
+    await readyOf(mapWatcher);
+    if (!closed) mapHint(); // whatever changed while no watcher was ready
+  };
 
   // The component tree: one inotify watch per directory (dir-watch.ts), not one per file.
   const tree: DirWatch = watchComponentDirs({
@@ -93,9 +153,9 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     onError,
   });
 
-  const readyOf = (w: FSWatcher) => new Promise<void>((res) => w.once('ready', () => res()));
   const ready = Promise.all([readyOf(mapWatcher), tree.ready]).then(() => {
     isReady = true;
+    void checkMapKind(); // a map that is not a regular file at start is watched the same way
   });
 
   async function cookieIn(dir: string, timeoutMs: number): Promise<void> {
@@ -108,12 +168,15 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
         res();
       });
     });
+    // A reconcile's temp sweep must not remove a cookie while its event is awaited.
+    liveTemps.add(path);
     try {
       await writeFile(path, '');
       await seen;
     } finally {
       cookies.delete(name);
       await unlink(path).catch(() => undefined);
+      liveTemps.delete(path);
     }
   }
 
@@ -129,7 +192,9 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
       await Promise.all([cookieIn(mapDir, timeoutMs), cookieIn(t.componentsDir, timeoutMs)]);
     },
     async close() {
+      closed = true;
       if (trailing) clearTimeout(trailing);
+      if (kindTimer) clearTimeout(kindTimer);
       tree.close();
       await mapWatcher.close();
     },

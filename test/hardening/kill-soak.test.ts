@@ -32,13 +32,11 @@ describe('random SIGKILLs while a person answers', () => {
     expect(figures.addedGoals).toBe(3);
   }, 90_000);
 
-  // BUG: src/reconcile/reconcile.ts sweeps temps in the map's directory, the request and
-  // quarantine directories and each `<type>s` directory, but not in componentsDir itself, where
-  // `status --sync` (src/watch/watcher.ts syncCookie → cookieIn(componentsDir)) writes its
-  // `.jitd-tmp.cookie-*` files. A jitd killed during a `status --sync` leaves that cookie behind
-  // for good (invariant 2: no temporary file of jitd's survives a restart). Fix: add
-  // componentsDir to the directories sweepTemps visits (cookies are jitd temps by name).
-  it.fails('removes `.jitd-tmp.cookie-*` files that a killed daemon left in the map directory and the components root', async () => {
+  // `status --sync` writes `.jitd-tmp.cookie-*` files in the map's directory and in componentsDir
+  // itself; the start-up sweep removes those a killed daemon left in both (invariant 2), while a
+  // run-time sweep spares the cookies still being watched. Found by this test: componentsDir was
+  // not swept; fixed in reconcile.ts (scan.rootHasTemps) and watcher.ts (cookies in liveTemps).
+  it('removes `.jitd-tmp.cookie-*` files that a killed daemon left in the map directory and the components root', async () => {
     lib = await makeHardLib();
     await mkdir(lib.componentsDir, { recursive: true });
     await writeFile(join(lib.componentsDir, '.jitd-tmp.cookie-0123456789ab'), '');

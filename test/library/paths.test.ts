@@ -2,14 +2,18 @@
  * Stays in its lane (invariant 6): component paths never resolve outside componentsDir —
  * unsafe names are refused, and symlinks pointing out are found by their real path.
  */
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import { componentPath, escapesRoot, isInside, typeDir, UnsafePathError } from '../../src/library/paths.js';
 import { publishComponent } from '../../src/install/publish-component.js';
-import { scanComponents } from '../../src/reconcile/scan-components.js';
+import { compose } from '../../src/library/compose.js';
+import { parseGoalMap } from '../../src/library/goal-map.js';
+import { generatedName } from '../../src/library/names.js';
+import { listTypeDir, scanComponents } from '../../src/reconcile/scan-components.js';
 
 let root: string;
 let components: string;
@@ -76,6 +80,64 @@ describe('escapesRoot', () => {
     const scan = await scanComponents(nodeFs, components);
     expect(scan.refused).toEqual([join(components, 'personas')]);
     expect(scan.index.dirs().sort()).toEqual(['formats', 'protocols', 'real-formats']);
+  });
+});
+
+describe('symlinks under generated names, and type directories, pointing outside', () => {
+  it('the scan and listTypeDir leave out a generated-name symlink that points outside, and keep a person\'s', async () => {
+    const planted = join(components, 'protocols', generatedName('X', 'protocol'));
+    await symlink(join(outside, 'secret.txt'), planted);
+    try {
+      const scan = await scanComponents(nodeFs, components);
+      expect(scan.index.has('protocol', generatedName('X', 'protocol'))).toBe(false);
+      expect(scan.index.has('protocol', 'leak.txt')).toBe(true); // compose refuses it at read time
+      expect(await listTypeDir(nodeFs, join(components, 'protocols'))).not.toContain(generatedName('X', 'protocol'));
+    } finally {
+      await unlink(planted);
+    }
+  });
+
+  it('listTypeDir lists a type directory that points outside as empty, and follows one that stays inside', async () => {
+    await writeFile(join(outside, 'personas', 'p.txt'), 'outside\n');
+    try {
+      expect(await listTypeDir(nodeFs, join(components, 'personas'))).toEqual([]);
+      await writeFile(join(components, 'real-formats', 'f.txt'), 'inside\n');
+      expect(await listTypeDir(nodeFs, join(components, 'formats'))).toEqual(['f.txt']);
+    } finally {
+      await rm(join(outside, 'personas', 'p.txt'), { force: true });
+      await rm(join(components, 'real-formats', 'f.txt'), { force: true });
+    }
+  });
+});
+
+describe('compose', () => {
+  it('refuses a FIFO (directly or through a symlink) without blocking, and reads the regular files', async () => {
+    const fifo = join(components, 'protocols', 'pipe.txt');
+    execFileSync('mkfifo', [fifo]);
+    await symlink(fifo, join(components, 'protocols', 'to-pipe.txt'));
+    await writeFile(join(components, 'protocols', 'ok.txt'), 'Fine.\n');
+    try {
+      const map = parseGoalMap(JSON.stringify({ G: { protocol: 'pipe.txt' }, H: { protocol: 'to-pipe.txt' }, I: { protocol: 'ok.txt' } }));
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('compose blocked on a FIFO')), 2000).unref());
+      const [g, h, i] = (await Promise.race([Promise.all(['G', 'H', 'I'].map((goal) => compose(nodeFs, components, map, goal))), timeout])) as Awaited<ReturnType<typeof compose>>[];
+      expect(g!.parts.map((p) => p.status)).toEqual(['refused']);
+      expect(h!.parts.map((p) => p.status)).toEqual(['refused']);
+      expect(i!.text).toBe('Fine.\n');
+    } finally {
+      for (const n of ['pipe.txt', 'to-pipe.txt', 'ok.txt']) await rm(join(components, 'protocols', n), { force: true });
+    }
+  });
+
+  it('checks the kind first on a layer without the non-blocking read', async () => {
+    const fifo = join(components, 'protocols', 'pipe2.txt');
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const { readRegularFile: _r, ...plain } = nodeFs;
+      const map = parseGoalMap(JSON.stringify({ G: { protocol: 'pipe2.txt' } }));
+      expect((await compose(plain, components, map, 'G')).parts.map((p) => p.status)).toEqual(['refused']);
+    } finally {
+      await rm(fifo, { force: true });
+    }
   });
 });
 

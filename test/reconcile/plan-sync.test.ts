@@ -99,4 +99,17 @@ describe('planSync', () => {
     expect(plan.create.map((r) => r.goal)).toEqual(['A', 'B']);
     expect(new Set(plan.create.map((r) => r.id)).size).toBe(2);
   });
+
+  it('leaves the entries of an unreadable type directory alone: nothing created, rolled forward or withdrawn', () => {
+    const ix = index('personas/sre.txt');
+    ix.markUnreadable('protocols');
+    const r = req('GOAL', 'protocol', 'p.txt', { state: 'waiting' });
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt'), E('OTHER', 'protocol', 'q.txt'), E('GOAL', 'persona', 'sre.txt')], ix, records(r));
+    expect(plan.create).toEqual([]);
+    expect(plan.rollForward).toEqual([]);
+    expect(plan.withdraw).toEqual([]);
+    expect(plan.referenced).toEqual(new Set([refKey('persona', 'sre.txt')]));
+    ix.setDir('protocols', ['p.txt']);
+    expect(planSync([E('GOAL', 'protocol', 'p.txt')], ix, records(r)).resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
+  });
 });

@@ -4,6 +4,7 @@
  * unparsable map makes it write nothing at all.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
 import { liveTemps } from '../../src/fsio/temp-files.js';
 import { reconcile, type ReconcileOptions } from '../../src/reconcile/reconcile.js';
 import { RequestStore } from '../../src/requests/request-store.js';
@@ -210,5 +211,68 @@ describe('reconcile', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('removes `status --sync` cookies left in componentsDir itself, and spares one still watched', async () => {
+    const fs = library();
+    const stale = `${COMP}/.jitd-tmp.cookie-0123456789ab`;
+    const live = `${COMP}/.jitd-tmp.cookie-ba9876543210`;
+    fs.writeFile(stale, '');
+    fs.writeFile(live, '');
+    liveTemps.add(live);
+    try {
+      const { report } = await run(fs);
+      expect(report.tempsRemoved).toEqual([stale]);
+      expect(fs.exists(stale)).toBe(false);
+      expect(fs.exists(live)).toBe(true);
+    } finally {
+      liveTemps.delete(live);
+    }
+  });
+
+  it('does not adopt a symlink under a generated name that points outside: the entry is requested instead', async () => {
+    const fs = library();
+    fs.writeFile('/elsewhere/secret.txt', 'not ours');
+    fs.symlink('/elsewhere/secret.txt', `${COMP}/personas/${G}`);
+    const { report, store } = await run(fs);
+    expect(report.applied?.rolledForward).toEqual([]);
+    expect(mapOf(fs).DIAGNOSE_ROOT_CAUSE.persona).toBe('sre.txt');
+    expect(store.get(requestId('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'))?.state).toBe('waiting');
+    expect(report.orphans?.quarantined).toEqual([]);
+    expect(fs.read('/elsewhere/secret.txt')).toBe('not ours');
+  });
+
+  it('still adopts a symlink under a generated name that stays inside componentsDir', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/shared.txt`, 'An SRE.\n');
+    fs.symlink(`${COMP}/personas/shared.txt`, `${COMP}/personas/${G}`);
+    const { report } = await run(fs);
+    expect(report.applied?.rolledForward).toEqual([`DIAGNOSE_ROOT_CAUSE.persona: sre.txt -> ${G}`]);
+  });
+
+  it('reports a type directory it cannot read, leaves its entries alone and reconciles the rest', async () => {
+    const mem = library({ A: { protocol: 'rca.txt', persona: 'sre.txt' }, B: { protocol: 'missing.txt' } });
+    mem.writeFile(`${COMP}/personas/autogen_persona_for_gone.txt`, 'would be an orphan');
+    const waiting = newRequest('A', 'persona', 'sre.txt');
+    mem.writeFile(`${STATE}/requests/${waiting.id}.json`, JSON.stringify(waiting));
+    const classify = libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE });
+    const personas = `${COMP}/personas`;
+    const fs = faultFs(mem, { classify: (p) => (p === personas ? 'personas' : classify(p)), faults: [{ at: 'readdir:personas', fault: { error: 'EACCES' } }] });
+    const store = new RequestStore(fs, STATE);
+    await store.load();
+    const { report } = await reconcile({ fs, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store });
+    expect(report.unreadableDirs).toEqual([expect.objectContaining({ dir: personas, code: 'EACCES' })]);
+    expect(store.get(waiting.id)?.state).toBe('waiting'); // neither withdrawn nor resolved
+    expect(store.all().map((r) => `${r.goal}.${r.type}`).sort()).toEqual(['A.persona', 'B.protocol']);
+    expect(report.orphans?.quarantined).toEqual([]);
+    expect(mem.exists(`${COMP}/personas/autogen_persona_for_gone.txt`)).toBe(true);
+  });
+
+  it('still fails as a whole on an error that is not about one directory (a simulated crash)', async () => {
+    const mem = library();
+    const fs = faultFs(mem, { classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }), crashAt: 'before:readdir:component#1' });
+    const store = new RequestStore(mem, STATE);
+    await store.load();
+    await expect(reconcile({ fs, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store })).rejects.toThrow(/simulated crash/);
   });
 });

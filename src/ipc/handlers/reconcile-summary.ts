@@ -24,6 +24,7 @@ export function summarizeReconcile(report: ReconcileReport): ReconcileSummary {
       unreferenced: orphans?.unreferenced.length ?? 0,
     },
     refusedDirs: few(report.refusedDirs),
+    unreadableDirs: few(report.unreadableDirs?.map((u) => `${u.dir} (${u.code})`)),
     toGenerate: report.toGenerate.length,
     retryLater: report.retryLater.length,
     mapError: report.mapError ?? null,

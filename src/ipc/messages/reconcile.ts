@@ -18,6 +18,8 @@ export interface ReconcileSummary {
   withdrawn: number;
   orphans: { quarantined: number; deleted: number; kept: number; unreferenced: number };
   refusedDirs: string[];
+  /** Type directories that could not be read (`<path> (<errno>)`); their entries were left alone. */
+  unreadableDirs: string[];
   toGenerate: number;
   retryLater: number;
   /** Why the reconcile stopped after reading the map, if it did. */
