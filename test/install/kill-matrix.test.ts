@@ -109,9 +109,9 @@ interface Point {
 
 let trace: string[] = [];
 let points: Point[] = [];
-/** Position of the answer's acknowledgement, of the component's link. */
+/** Position of the answer's acknowledgement, of the staged output's rename (it is then on disk). */
 let answerDurableAt = -1;
-let linkAt = -1;
+let stagedAt = -1;
 
 beforeAll(async () => {
   if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` (npm test builds first)');
@@ -129,7 +129,9 @@ beforeAll(async () => {
     if (line === '#answer-acknowledged') answerDurableAt = trace.length - 1;
     if (!line.startsWith('#')) trace.push(line);
   }
-  linkAt = trace.findIndex((s) => s.startsWith('link:component#'));
+  stagedAt = trace.findIndex((s) => s.startsWith('rename:staged#'));
+  expect(stagedAt, 'the model output is staged before it is installed').toBeGreaterThan(answerDurableAt);
+  expect(trace.findIndex((s) => s.startsWith('link:component#'))).toBeGreaterThan(stagedAt);
   points = pointsOf(trace);
   results = await runMatrix();
 }, 180_000);
@@ -141,8 +143,8 @@ interface PointResult {
 }
 let results: PointResult[] = [];
 
-async function runPoint(p: Point, from?: Case, linkAt_ = linkAt, answerAt = answerDurableAt): Promise<PointResult> {
-  const linkAt = linkAt_;
+async function runPoint(p: Point, from?: Case, stagedAt_ = stagedAt, answerAt = answerDurableAt): Promise<PointResult> {
+  const stagedAt = stagedAt_;
   const answerDurableAt = answerAt;
   const c = await freshCase(from);
   const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name });
@@ -179,7 +181,7 @@ async function runPoint(p: Point, from?: Case, linkAt_ = linkAt, answerAt = answ
   if (askedAfter - askedBefore > 1 || askedAfter < 1) problems.push(`asked ${askedBefore} times before the crash and ${askedAfter - askedBefore} after`);
   // Invariant 3: a generated component is never paid for twice.
   if (callsAfter - callsBefore > 1) problems.push(`the model was called ${callsAfter - callsBefore} times in recovery`);
-  if (p.at >= linkAt && callsAfter !== callsBefore) problems.push('the model was called again although the component was already published');
+  if (p.at >= stagedAt && callsAfter !== callsBefore) problems.push('the model was called again although its output was already staged');
   const result: PointResult = { point: p.name, problems };
   const state = JSON.parse(recover.stdout.trim().split('\n').pop() || '{}') as { states?: { goal: string; state: string }[] };
   const mine = state.states?.filter((s) => s.goal === GOAL) ?? [];
@@ -217,15 +219,15 @@ afterAll(async () => {
 describe('kill -9 at every step of the protocol', () => {
   it('the traced run names every write, fsync, rename/link and directory fsync of request, answer, component and map', () => {
     const mutating = trace.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
-    for (const step of ['open:request#1', 'write:request#1', 'fsync:request#1', 'rename:request#1', 'fsyncdir:request#1', 'mkdir:component#1', 'fsyncdir:components-root#1', 'open:component#1', 'write:component#1', 'fsync:component#1', 'link:component#1', 'unlink:component#1', 'fsyncdir:component#1', 'open:map#1', 'write:map#1', 'fsync:map#1', 'rename:map#1', 'fsyncdir:map#1']) {
+    for (const step of ['open:request#1', 'write:request#1', 'fsync:request#1', 'rename:request#1', 'fsyncdir:request#1', 'open:staged#1', 'write:staged#1', 'fsync:staged#1', 'rename:staged#1', 'fsyncdir:staged#1', 'mkdir:component#1', 'fsyncdir:components-root#1', 'open:component#1', 'write:component#1', 'fsync:component#1', 'link:component#1', 'unlink:component#1', 'fsyncdir:component#1', 'open:map#1', 'write:map#1', 'fsync:map#1', 'rename:map#1', 'fsyncdir:map#1']) {
       expect(mutating).toContain(step);
     }
     expect(answerDurableAt).toBeGreaterThan(0);
-    expect(linkAt).toBeGreaterThan(answerDurableAt);
+    expect(stagedAt).toBeGreaterThan(answerDurableAt);
     console.log(`kill matrix: ${points.length} crash points over ${mutating.length} steps:\n  ${mutating.join(' ')}`);
   });
 
-  it('after SIGKILL at each point, a restart converges: component once, map repointed, person\'s entries kept, nothing left over, nobody asked twice, no repeated model call after publishing', () => {
+  it('after SIGKILL at each point, a restart converges: component once, map repointed, person\'s entries kept, nothing left over, nobody asked twice, no repeated model call once its output is staged', () => {
     const failures = results.filter((r) => r.problems.length).map((r) => `${r.point}: ${r.problems.join('; ')}`);
     console.log(`kill matrix: ${results.length} crash points run, ${failures.length} failing`);
     expect(results.length).toBe(points.length);

@@ -1,0 +1,92 @@
+/**
+ * Staged model output (invariant 3: a crash after generation does not pay for a second call).
+ *
+ * The moment a model call returns, its text is durable-put to `<stateDir>/staged/<id>.txt`,
+ * before it waits for the install lane (which may be busy with a long reconcile, or parked for
+ * hours behind a map that does not parse). An answered request with a staged output is installed
+ * from it — at the next start, after a failed install, on `jitctl retry` — and the model is not
+ * asked again. The file is removed once the request is done; the reconciler prunes any other.
+ *
+ * A staged file is complete or absent (durable put: temp, fsync, rename, directory fsync), so
+ * its presence alone says the output is whole.
+ */
+import { join } from 'node:path';
+import { durablePut } from '../fsio/durable-put.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import { isJitdTemp } from '../fsio/temp-files.js';
+
+const SUFFIX = '.txt';
+
+export class StagedOutputs {
+  /** `<stateDir>/staged`. */
+  readonly dir: string;
+  private readonly ids = new Set<string>();
+
+  constructor(
+    private readonly fs: FsLayer,
+    stateDir: string,
+  ) {
+    this.dir = join(stateDir, 'staged');
+  }
+
+  private pathOf(id: string): string {
+    return join(this.dir, `${id}${SUFFIX}`);
+  }
+
+  /**
+   * Lists what is staged (start-up, with the lock held). A temp left by a crash mid-staging is
+   * not an output; the reconciler's sweep removes it.
+   */
+  async load(): Promise<void> {
+    await ensureDurableDir(this.fs, this.dir, 0o700);
+    this.ids.clear();
+    for (const e of await readdirOrEmpty(this.fs, this.dir)) {
+      if (e.kind === 'file' && e.name.endsWith(SUFFIX) && !isJitdTemp(e.name)) this.ids.add(e.name.slice(0, -SUFFIX.length));
+    }
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** Makes `content` durable as request `id`'s output; resolves once it is on disk. */
+  async put(id: string, content: string): Promise<void> {
+    await durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o600 });
+    this.ids.add(id);
+  }
+
+  /** The staged output of `id`, or undefined if there is none (or it vanished). */
+  async read(id: string): Promise<string | undefined> {
+    if (!this.ids.has(id)) return undefined;
+    const bytes = await readFileOrNull(this.fs, this.pathOf(id));
+    if (!bytes) this.ids.delete(id);
+    return bytes?.toString('utf8');
+  }
+
+  /**
+   * Forgets `id`'s output. Not made durable: a file that survives a power cut belongs to a
+   * request that is done, and the next prune removes it.
+   */
+  async remove(id: string): Promise<void> {
+    if (!this.ids.delete(id)) return;
+    await this.fs.unlink(this.pathOf(id)).catch((err: unknown) => {
+      if (!hasCode(err, 'ENOENT')) throw err;
+    });
+  }
+
+  /** Removes every staged output whose request `keep` rejects (gone, done, reopened...). */
+  async prune(keep: (id: string) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const id of [...this.ids]) {
+      if (keep(id)) continue;
+      await this.remove(id);
+      removed.push(id);
+    }
+    return removed;
+  }
+}
