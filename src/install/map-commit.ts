@@ -56,7 +56,8 @@ async function readMapReusing(fs: FsLayer, mapFile: string, snapshot: MapSnapsho
   return bytes.equals(snapshot.bytes) ? { bytes, map: snapshot.map } : { bytes, map: parseGoalMap(bytes.toString('utf8')) };
 }
 
-export type RepointOutcome = 'applied' | 'already' | 'entry-changed';
+/** `target-missing`: the file a repoint would name is not there (only with `hooks.present`). */
+export type RepointOutcome = 'applied' | 'already' | 'entry-changed' | 'target-missing';
 
 export interface CommitResult {
   outcomes: RepointOutcome[];
@@ -91,6 +92,12 @@ export async function commitRepoints(
      * of parsing again (a large map costs ~200 ms to parse). It is never modified.
      */
     snapshot?: MapSnapshot;
+    /**
+     * Whether the file a repoint names is there. Asked before each attempt and again just
+     * before the rename: a roll-forward must never name a file a person deleted meanwhile
+     * (invariant 1). Without it the caller vouches for the files (it has just published them).
+     */
+    present?: (r: Repoint) => Promise<boolean>;
   } = {},
 ): Promise<CommitResult> {
   for (let restarts = 0; ; restarts++) {
@@ -99,7 +106,10 @@ export async function commitRepoints(
     // goals repointed are copied, in place in a shallow copy of the map (key order kept).
     const json: Record<string, unknown> = { ...map.json };
     const applied = new Map<string, Map<string, string>>();
+    const missing = new Set<Repoint>();
+    if (hooks.present) for (const r of repoints) if (!(await hooks.present(r))) missing.add(r);
     const outcomes = repoints.map((r): RepointOutcome => {
+      if (missing.has(r)) return 'target-missing';
       const goal = json[r.goal];
       if (typeof goal !== 'object' || goal === null || Array.isArray(goal)) return 'entry-changed';
       const current = (goal as Record<string, unknown>)[r.type];
@@ -126,6 +136,9 @@ export async function commitRepoints(
           if (!now.equals(bytes)) throw new MapChangedUnderUs();
           const after = (await fs.lstat(mapFile)).identity;
           if (before !== after) throw new MapChangedUnderUs();
+          if (hooks.present) {
+            for (const [i, r] of repoints.entries()) if (outcomes[i] === 'applied' && !(await hooks.present(r))) throw new MapChangedUnderUs();
+          }
           return after;
         },
       });

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { durablePut } from '../fsio/durable-put.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { TargetExistsError } from '../fsio/errors.js';
-import type { FsLayer } from '../fsio/fs-layer.js';
+import { lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { componentPath, escapesRoot, UnsafePathError } from '../library/paths.js';
 
 export type PublishOutcome = 'published' | 'existed';
@@ -36,7 +36,10 @@ export async function publishComponent(
     await durablePut(fs, path, content, { mode: 'create', fileMode: 0o644, ...(opts.deferDirSync ? { deferDirSync: true } : {}) });
     return 'published';
   } catch (err) {
-    if (err instanceof TargetExistsError) return 'existed';
-    throw err;
+    if (!(err instanceof TargetExistsError)) throw err;
+    // Adopted only if it is a file: a directory, FIFO or dangling link there is no component.
+    const st = await lstatOrNull(fs, path);
+    if (st?.kind === 'file') return 'existed';
+    throw new UnsafePathError(`${path} exists and is not a regular file (${st?.kind ?? 'vanished'}); move it away and retry`);
   }
 }

@@ -3,12 +3,12 @@
  * interrupted installs rolled forward with one group-committed map write. Starting generation
  * is left to the caller (the job pipeline), which receives `plan.generate`.
  */
-import type { FsLayer } from '../fsio/fs-layer.js';
+import { lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import type { ParsedMap } from '../library/goal-map.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { syncDirOrDie } from '../fsio/durable-put.js';
-import { typeDir } from '../library/paths.js';
-import { commitRepoints } from '../install/map-commit.js';
+import { componentPath, escapesRoot, typeDir } from '../library/paths.js';
+import { commitRepoints, type Repoint } from '../install/map-commit.js';
 import { newRequest, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { SyncPlan } from './plan-sync.js';
@@ -37,6 +37,19 @@ function done(r: Request, resolution: 'adopted' | 'person'): Request {
   return { ...rest, state: 'done', resolution };
 }
 
+/** A regular file, or a symlink that resolves to something inside componentsDir. */
+async function adoptable(ctx: ApplyContext, path: string): Promise<boolean> {
+  const st = await lstatOrNull(ctx.fs, path);
+  if (st?.kind === 'file') return true;
+  if (st?.kind !== 'symlink') return false;
+  try {
+    await ctx.fs.realpath(path); // a dangling link names nothing
+  } catch {
+    return false;
+  }
+  return (await escapesRoot(ctx.fs, ctx.componentsDir, path)) === undefined;
+}
+
 export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<ApplySummary> {
   const { store } = ctx;
   const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], reopened: 0, withdrawn: 0 };
@@ -48,14 +61,19 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       await ensureDurableDir(ctx.fs, dir, 0o755);
       await syncDirOrDie(ctx.fs, dir);
     }
+    // The plan comes from the in-memory index, which may lag the disk (a person reverting the
+    // entry and deleting the generated file): only a file on disk is adopted.
+    const present = (r: Repoint) => adoptable(ctx, componentPath(ctx.componentsDir, r.type, r.to));
     const result = await commitRepoints(
       ctx.fs,
       ctx.mapFile,
       plan.rollForward.map((x) => x.repoint),
-      ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite } : {},
+      ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite, present } : { present },
     );
     for (const [i, item] of plan.rollForward.entries()) {
-      if (result.outcomes[i] === 'entry-changed') continue; // a person changed it meanwhile: theirs wins
+      const outcome = result.outcomes[i];
+      // A person changed the entry meanwhile (theirs wins), or the file is gone (nothing to adopt).
+      if (outcome === 'entry-changed' || outcome === 'target-missing') continue;
       const { goal, type, from, to } = item.repoint;
       summary.rolledForward.push(`${goal}.${type}: ${from} -> ${to}`);
       const base = item.request ?? newRequest(goal, type, from);

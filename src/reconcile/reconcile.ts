@@ -14,18 +14,17 @@
  * It answers a report of what it did. Generation for answered requests is started by the
  * caller from `plan.generate`.
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FsLayer } from '../fsio/fs-layer.js';
-import type { ParsedMap } from '../library/goal-map.js';
-import { readMap } from '../install/map-file.js';
+import { readMap, readMapBytes } from '../install/map-file.js';
+import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { Request } from '../requests/request.js';
 import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js';
 import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
-import { planSync, type SyncPlan } from './plan-sync.js';
+import { planSync, refKey, type SyncPlan } from './plan-sync.js';
 import { scanComponents, type ComponentIndex, type UnreadableDir } from './scan-components.js';
 import { sweepTemps } from './sweep-temps.js';
-import { join } from 'node:path';
 
 export interface ReconcileOptions {
   fs: FsLayer;
@@ -66,16 +65,39 @@ export interface ReconcileResult {
   index?: ComponentIndex;
 }
 
+/**
+ * What the orphan pass must spare: the files named by the map read at the start, and by the map
+ * as it is now if it changed since (jitd's roll-forward, or a person's save naming a generated
+ * file meanwhile). Undefined — skip the pass this time — if the map no longer parses.
+ */
+async function stillReferenced(fs: FsLayer, mapFile: string, readBytes: Buffer, referenced: Set<string>): Promise<ReadonlySet<string> | undefined> {
+  let now;
+  try {
+    const bytes = await readMapBytes(fs, mapFile);
+    if (bytes.equals(readBytes)) return referenced;
+    now = parseGoalMap(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const all = new Set(referenced);
+  for (const e of now.entries) all.add(refKey(e.type, e.filename));
+  return all;
+}
+
 export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
   const { fs } = opts;
   const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [] };
 
+  // jitd's own state directories hold nothing the map decides: their temps go in any case.
+  const stateDirs = [opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), join(opts.stateDir, 'staged')];
   let snapshot;
   try {
     snapshot = await readMap(fs, opts.mapFile);
   } catch (err) {
-    // An unparsable or missing map: write nothing at all (not even the sweep), report why.
+    // An unparsable or missing map: touch nothing of the library (it is never "repaired"),
+    // only jitd's own temp files beside it and in its state, and report why.
     report.mapError = (err as Error).message;
+    report.tempsRemoved = await sweepTemps(fs, [dirname(opts.mapFile), ...stateDirs], opts.mapFile);
     return { report };
   }
 
@@ -86,9 +108,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     fs,
     [
       dirname(opts.mapFile),
-      opts.store.dir,
-      join(opts.stateDir, 'quarantine', 'components'),
-      join(opts.stateDir, 'staged'),
+      ...stateDirs,
       // `status --sync` cookies live in componentsDir itself; a killed daemon leaves them there.
       ...(scan.rootHasTemps ? [opts.componentsDir] : []),
       ...scan.withTemps.map((d) => join(opts.componentsDir, d)),
@@ -102,7 +122,8 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
   report.applied = await applyPlan(applyCtx, plan);
-  report.orphans = await handleOrphans(fs, opts.componentsDir, opts.stateDir, scan.index, plan.referenced, opts.orphans);
+  const referenced = await stillReferenced(fs, opts.mapFile, snapshot.bytes, plan.referenced);
+  if (referenced) report.orphans = await handleOrphans(fs, opts.componentsDir, opts.stateDir, scan.index, referenced, opts.orphans);
   report.toGenerate = plan.generate;
   report.retryLater = plan.retryLater;
   return { report, map: snapshot.map, mapBytes: snapshot.bytes, index: scan.index };

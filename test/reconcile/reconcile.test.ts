@@ -150,14 +150,44 @@ describe('reconcile', () => {
   it.each([
     ['unparsable', '{ "DIAGNOSE_ROOT_CAUSE": '],
     ['not an object', '[1,2]'],
-  ])('with an %s map it writes nothing at all (not even the temp sweep) and reports why', async (_what, text) => {
+  ])('with an %s map it touches nothing of the library, removes only its own temps beside the map and in its state, and reports why', async (_what, text) => {
     const fs = library(text);
-    fs.writeFile('/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6', 'x');
+    const temps = ['/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6', `${STATE}/requests/.jitd-tmp.abc.json.a1b2c3d4e5f6`, `${STATE}/staged/.jitd-tmp.abc.txt.a1b2c3d4e5f6`];
+    for (const t of temps) fs.writeFile(t, 'x');
     fs.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'x');
+    fs.writeFile(`${COMP}/protocols/.jitd-tmp.autogen_protocol_for_x.txt.a1b2c3d4e5f6`, 'x');
     const { report } = await run(fs);
     expect(report.mapError).toMatch(/map/);
-    expect(fs.log).toEqual([]);
+    expect(report.tempsRemoved.sort()).toEqual([...temps].sort());
+    expect(fs.log.filter((o) => o.t !== 'unlink' && o.t !== 'syncdir')).toEqual([]);
     expect(fs.read(MAP)).toBe(text);
+    expect(fs.exists(`${COMP}/protocols/autogen_protocol_for_gone.txt`)).toBe(true);
+  });
+
+  it('does not roll forward onto a generated file that is gone from disk though the index still lists it', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+    // The scan sees the file; a person deletes it before the map write (a revert + rm).
+    const faulty = faultFs(fs, { classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }), hooks: { 'before:open:map#1': () => fs.unlink(`${COMP}/personas/${G}`) } });
+    const store = new RequestStore(fs, STATE);
+    await store.load();
+    const { report } = await reconcile({ fs: faulty, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store });
+    expect(report.applied?.rolledForward).toEqual([]);
+    expect(mapOf(fs).DIAGNOSE_ROOT_CAUSE.persona).toBe('sre.txt');
+  });
+
+  it('spares a generated file that a person\'s save made during the reconcile names (the orphan pass re-reads the map)', async () => {
+    const fs = library();
+    fs.writeFile(`${COMP}/personas/sre.txt`, 'An SRE.\n');
+    fs.writeFile(`${COMP}/protocols/autogen_protocol_for_kept.txt`, 'kept\n');
+    const saved = { DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, KEPT: { protocol: 'autogen_protocol_for_kept.txt' } };
+    // The first read is the reconcile's snapshot; the person saves right after it.
+    const faulty = faultFs(fs, { classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }), hooks: { 'after:read:map#1': () => fs.writeFile(MAP, JSON.stringify(saved)) } });
+    const store = new RequestStore(fs, STATE);
+    await store.load();
+    const { report } = await reconcile({ fs: faulty, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store });
+    expect(report.orphans?.quarantined).toEqual([]);
+    expect(fs.read(`${COMP}/protocols/autogen_protocol_for_kept.txt`)).toBe('kept\n');
   });
 
   it('with the map missing it writes nothing and reports it', async () => {
