@@ -1,0 +1,199 @@
+/**
+ * From a model's output to an installed component (invariants 1 and 3). The output is staged
+ * durably the moment it arrives (staged-output.ts), then waits here until the lane is free;
+ * outputs that are ready together are installed as one batch with one map write (group commit,
+ * install-batch.ts). A map that is unusable right now parks the batch in memory — its outputs
+ * are staged, so a restart meanwhile does not pay for them again — until a sync finds the map
+ * usable. Afterwards each request is closed, or recorded as failed with its description kept.
+ */
+import type { Logger } from 'pino';
+import { FsyncFailedError } from '../fsio/errors.js';
+import type { FsLayer } from '../fsio/fs-layer.js';
+import type { Config } from '../library/config.js';
+import { MapParseError, type ParsedMap } from '../library/goal-map.js';
+import { UnsafePathError } from '../library/paths.js';
+import { installBatch, mapLimit, type InstallItem, type InstallOutcome } from '../install/install-batch.js';
+import { MapUnavailableError } from '../install/map-file.js';
+import type { ComponentIndex } from '../reconcile/scan-components.js';
+import { publicView, type Request } from '../requests/request.js';
+import type { RequestStore } from '../requests/request-store.js';
+import type { StagedOutputs } from '../requests/staged-output.js';
+import type { EngineEvent } from './events.js';
+import type { GenerationPool } from './generation-pool.js';
+import type { Lane } from './lane.js';
+
+export interface InstallQueueDeps {
+  fs: FsLayer;
+  config: Config;
+  store: RequestStore;
+  staged: StagedOutputs;
+  pool: GenerationPool;
+  lane: Lane;
+  log: Logger;
+  emit(e: EngineEvent): void;
+  /** The engine's component index (an install adds to it). */
+  index(): ComponentIndex;
+  /** The map as the engine last parsed it: an install then parses only a changed map. */
+  lastParsed(): { sha256: string; map: ParsedMap } | undefined;
+  /** Bytes jitd is about to write to the map (its own write must not set off work). */
+  onMapWrite(bytes: Buffer, parsed: ParsedMap): void;
+  onMapUnusable(message: string): void;
+  onWriteError(what: string, err: unknown): void;
+  onWriteOk(): void;
+  recordFailure(id: string, error: string, retryable: boolean): Promise<void>;
+  onFatal?(err: unknown): void;
+}
+
+export class InstallQueue {
+  private ready: InstallItem[] = [];
+  /** Outputs waiting for the map to become usable again (deleted, or mid-save). */
+  private parked: InstallItem[] = [];
+  private queued = false;
+
+  constructor(private readonly d: InstallQueueDeps) {}
+
+  /** Counts for `status`. */
+  stats() {
+    return { staged: this.d.staged.size, readyToInstall: this.ready.length, parked: this.parked.length };
+  }
+
+  /** True while an install batch is queued on the lane. */
+  get busy(): boolean {
+    return this.queued;
+  }
+
+  /**
+   * The model answered: make its output durable first (a crash from here on does not pay for
+   * the call again), then queue the install. Staging runs beside the lane, which may be busy
+   * for seconds with a reconcile. If staging fails (a full disk), the install still proceeds
+   * from memory; only a failed fsync stops the daemon.
+   */
+  stageThenInstall(r: Request, content: string): void {
+    this.d.lane.track(
+      this.d.staged.put(r.id, content).then(
+        () => this.queue({ request: r, content }),
+        (err: unknown) => {
+          if (err instanceof FsyncFailedError) return this.d.onFatal?.(err);
+          this.d.log.warn({ err, request: r.id }, 'could not stage the model output; installing it from memory');
+          this.queue({ request: r, content });
+        },
+      ),
+    );
+  }
+
+  /** An answered request needs its component: installed from its staged output if there is one, else generated. */
+  generate(r: Request): void {
+    if (!this.d.staged.has(r.id)) {
+      this.d.pool.enqueue(r);
+      return;
+    }
+    if (this.ready.some((x) => x.request.id === r.id) || this.parked.some((x) => x.request.id === r.id)) return;
+    this.d.lane.track(
+      this.d.staged.read(r.id).then(
+        (content) => (content === undefined ? this.d.pool.enqueue(r) : this.queue({ request: r, content })),
+        (err: unknown) => {
+          this.d.log.warn({ err, request: r.id }, 'could not read the staged output; generating again');
+          this.d.pool.enqueue(r);
+        },
+      ),
+    );
+  }
+
+  /** The map is usable again: parked outputs go back in line. */
+  unpark(): void {
+    for (const item of this.parked.splice(0)) this.queue(item);
+  }
+
+  /** Removes staged outputs of requests that no longer have an answer to install. */
+  async pruneStaged(): Promise<void> {
+    const keep = (id: string) => {
+      const r = this.d.store.get(id);
+      return r !== undefined && r.description !== undefined && (r.state === 'answered' || r.state === 'generating' || r.state === 'installing' || r.state === 'failed');
+    };
+    const removed = await this.d.staged.prune(keep);
+    if (removed.length) this.d.log.info({ requests: removed }, 'staged outputs of closed requests removed');
+  }
+
+  private queue(item: InstallItem): void {
+    if (this.ready.some((x) => x.request.id === item.request.id)) return;
+    this.ready.push(item);
+    if (this.queued) return;
+    this.queued = true;
+    this.d.lane.background('install', async () => {
+      this.queued = false;
+      // A request can be handed over twice (a reconcile and its sync both plan it, each reading
+      // its staged output); the second finds it closed by the first.
+      const batch = this.ready.splice(0).filter((it) => {
+        const now = this.d.store.get(it.request.id);
+        return now !== undefined && now.state !== 'done' && now.state !== 'rejected';
+      });
+      if (batch.length) await this.install(batch);
+    });
+  }
+
+  private async install(batch: InstallItem[]): Promise<void> {
+    const { store, config } = this.d;
+    for (const it of batch) store.setTransient(it.request.id, 'installing');
+    try {
+      const lastParsed = this.d.lastParsed();
+      const outcomes = await installBatch(
+        { fs: this.d.fs, mapFile: config.mapFile, componentsDir: config.componentsDir, store, onMapWrite: this.d.onMapWrite, ...(lastParsed ? { lastParsed } : {}) },
+        batch,
+      );
+      // Closing the requests: independent record files, so their fsyncs may overlap.
+      await mapLimit(outcomes, 4, (o) => this.close(o));
+      if (outcomes.some((o) => o.result === 'installed')) this.d.onWriteOk();
+    } catch (err) {
+      if (err instanceof MapParseError || err instanceof MapUnavailableError) {
+        this.parked.push(...batch);
+        this.d.onMapUnusable(err.message);
+        return;
+      }
+      if (err instanceof FsyncFailedError) throw err;
+      // The map could not be written: everything in the batch stays answered, and any
+      // component already published is rolled forward by the next sync.
+      this.d.onWriteError('install', err);
+      for (const it of batch) {
+        const r = store.get(it.request.id);
+        if (r) await store.save({ ...r, state: 'answered', lastError: (err as Error).message }, { durable: false });
+      }
+    }
+  }
+
+  private async close(o: InstallOutcome): Promise<void> {
+    const { store, staged, log } = this.d;
+    const r = store.get(o.id);
+    // Closed meanwhile (a sync saw the map already naming its file, or it was rejected).
+    if (!r || r.state === 'done' || r.state === 'rejected') return;
+    switch (o.result) {
+      case 'installed': {
+        const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
+        const done: Request = { ...rest, state: 'done', resolution: o.adoptedExisting ? 'adopted' : 'generated' };
+        await store.save(done, { durable: false });
+        await staged.remove(r.id);
+        this.d.index().add(`${r.type}s`, r.generatedName);
+        log.info({ request: r.id, goal: r.goal, type: r.type, path: o.path, from: r.filename, to: r.generatedName }, 'installed');
+        this.d.emit({ type: 'request.installed', request: publicView(done), path: o.path });
+        return;
+      }
+      case 'resolved-by-person': {
+        const done: Request = { ...r, state: 'done', resolution: 'person' };
+        await store.save(done, { durable: false });
+        await staged.remove(r.id);
+        this.d.index().add(`${r.type}s`, r.filename);
+        this.d.emit({ type: 'request.resolved', request: publicView(done), how: 'person' });
+        return;
+      }
+      case 'entry-gone':
+        // The answer is kept (dormant): if the entry comes back, nobody is asked again.
+        await store.save({ ...r, state: 'answered' }, { durable: false });
+        log.info({ request: r.id }, 'map entry changed while generating; answer kept, nothing installed');
+        return;
+      case 'error':
+        // A path that resolves outside the library stays unsafe until a person fixes the tree:
+        // retrying on a timer would only fail again. Anything else (a full disk) is retried.
+        await this.d.recordFailure(r.id, o.error.message, !(o.error instanceof UnsafePathError));
+        return;
+    }
+  }
+}
