@@ -20,7 +20,6 @@ import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { componentPath } from '../library/paths.js';
 import type { Request } from '../requests/request.js';
-import type { RequestStore } from '../requests/request-store.js';
 import { commitRepoints } from './map-commit.js';
 import { readMap, readMapBytes, type MapSnapshot } from './map-file.js';
 import { publishComponent } from './publish-component.js';
@@ -40,7 +39,6 @@ export interface InstallContext {
   fs: FsLayer;
   mapFile: string;
   componentsDir: string;
-  store: RequestStore;
   /** Called with the bytes jitd is about to write to the map, and their parse. */
   onMapWrite?: (bytes: Buffer, parsed: ParsedMap) => void;
   /**

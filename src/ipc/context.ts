@@ -6,16 +6,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../library/config.js';
 import type { Engine } from '../jobs/engine.js';
+import type { WatcherStatus } from '../watch/watcher.js';
 
-export interface WatcherStatus {
-  /** e.g. `chokidar` */
-  backend: string;
-  ready: boolean;
-  /** The last watcher error (ENOSPC/EMFILE from inotify...), if any. */
-  error?: string;
-  /** What jitd does instead while the watcher is impaired (e.g. periodic rescans). */
-  fallback?: string;
-}
+export type { WatcherStatus };
 
 export interface DaemonContext {
   engine: Engine;

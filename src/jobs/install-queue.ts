@@ -137,7 +137,7 @@ export class InstallQueue {
     try {
       const lastParsed = this.d.lastParsed();
       const outcomes = await installBatch(
-        { fs: this.d.fs, mapFile: config.mapFile, componentsDir: config.componentsDir, store, onMapWrite: this.d.onMapWrite, ...(lastParsed ? { lastParsed } : {}) },
+        { fs: this.d.fs, mapFile: config.mapFile, componentsDir: config.componentsDir, onMapWrite: this.d.onMapWrite, ...(lastParsed ? { lastParsed } : {}) },
         batch,
       );
       // Closing the requests: independent record files, so their fsyncs may overlap.

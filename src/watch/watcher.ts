@@ -24,7 +24,6 @@ import { lstat, writeFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { liveTemps } from '../fsio/temp-files.js';
-import type { WatcherStatus } from '../ipc/context.js';
 import { watchComponentDirs, type DirWatch } from './dir-watch.js';
 import { COOKIE_PREFIX, isCookie } from './ignore-rules.js';
 
@@ -32,6 +31,17 @@ import { COOKIE_PREFIX, isCookie } from './ignore-rules.js';
 const MAP_POLL_MIN_MS = 100;
 /** ...up to this. */
 const MAP_POLL_MAX_MS = 2000;
+
+/** The watcher's health, as `jitctl status` shows it. */
+export interface WatcherStatus {
+  /** e.g. `chokidar` */
+  backend: string;
+  ready: boolean;
+  /** The last watcher error (ENOSPC/EMFILE from inotify...), if any. */
+  error?: string;
+  /** What jitd does instead while the watcher is impaired (e.g. periodic rescans). */
+  fallback?: string;
+}
 
 export interface WatchTargets {
   mapFile: string;

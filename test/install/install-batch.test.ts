@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
 import { installBatch } from '../../src/install/install-batch.js';
-import { RequestStore } from '../../src/requests/request-store.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import { MemFs } from '../support/mem-fs.js';
 
@@ -30,7 +29,7 @@ describe('installBatch', () => {
     const fs = lib();
     const a = answered('A', 'a.txt');
     const b = answered('B', 'b.txt');
-    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP, store: new RequestStore(fs, STATE) }, [
+    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [
       { request: a, content: 'A\n' },
       { request: b, content: 'B\n' },
     ]);
@@ -48,7 +47,7 @@ describe('installBatch', () => {
   it('a file the person wrote meanwhile resolves the request without installing anything', async () => {
     const fs = lib();
     fs.writeFile(`${COMP}/personas/a.txt`, 'mine\n');
-    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP, store: new RequestStore(fs, STATE) }, [{ request: answered('A', 'a.txt'), content: 'A\n' }]);
+    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [{ request: answered('A', 'a.txt'), content: 'A\n' }]);
     expect(out[0]?.result).toBe('resolved-by-person');
     expect(JSON.parse(fs.read(MAP) as string)).toEqual(BASE);
     expect(fs.walk(`${COMP}/personas`)).toEqual([`${COMP}/personas/a.txt`]);
@@ -57,7 +56,7 @@ describe('installBatch', () => {
   it('an entry the person changed before the install is left alone (entry-gone), nothing published', async () => {
     const fs = lib();
     fs.writeFile(MAP, `${JSON.stringify({ ...BASE, A: { persona: 'other.txt' } }, null, 2)}\n`);
-    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP, store: new RequestStore(fs, STATE) }, [{ request: answered('A', 'a.txt'), content: 'A\n' }]);
+    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [{ request: answered('A', 'a.txt'), content: 'A\n' }]);
     expect(out[0]?.result).toBe('entry-gone');
     expect(fs.walk(`${COMP}`)).toEqual([`${COMP}/protocols/keep.txt`]);
   });
@@ -67,7 +66,7 @@ describe('installBatch', () => {
     const personsMap = { ...BASE, A: { persona: 'their_choice.txt' } };
     const fs = faultFs(mem, { classify, hooks: { 'after:fsyncdir:component#1': () => mem.writeFile(MAP, `${JSON.stringify(personsMap, null, 2)}\n`) } });
     const a = answered('A', 'a.txt');
-    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP, store: new RequestStore(mem, STATE) }, [{ request: a, content: 'A\n' }]);
+    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [{ request: a, content: 'A\n' }]);
     expect(out[0]?.result).toBe('entry-gone');
     expect(JSON.parse(mem.read(MAP) as string)).toEqual(personsMap);
     expect(mem.exists(`${COMP}/personas/${a.generatedName}`)).toBe(false);
@@ -77,7 +76,7 @@ describe('installBatch', () => {
     const fs = lib();
     const a = answered('A', 'a.txt');
     fs.writeFile(`${COMP}/personas/${a.generatedName}`, 'from the earlier attempt\n');
-    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP, store: new RequestStore(fs, STATE) }, [{ request: a, content: 'A\n' }]);
+    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [{ request: a, content: 'A\n' }]);
     expect(out[0]).toMatchObject({ result: 'installed', adoptedExisting: true });
     expect(fs.read(`${COMP}/personas/${a.generatedName}`)).toBe('from the earlier attempt\n');
     expect(JSON.parse(fs.read(MAP) as string).A.persona).toBe(a.generatedName);
@@ -88,7 +87,7 @@ describe('installBatch', () => {
     const fs = faultFs(mem, { classify, faults: [{ at: 'write:component#1', fault: { error: 'ENOSPC' } }] });
     const a = answered('A', 'a.txt');
     const b = answered('B', 'b.txt');
-    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP, store: new RequestStore(mem, STATE) }, [
+    const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [
       { request: a, content: 'A\n' },
       { request: b, content: 'B\n' },
     ]);
