@@ -1,7 +1,12 @@
 /**
  * Where jitctl finds the daemon: `--socket`, else `--config` (the socket path from that config),
  * else `JITD_SOCKET`, else `JITD_CONFIG`, else `config/jitd.json` under the current directory if
- * it exists. Nothing to go on is a usage error saying what to pass.
+ * it exists. Nothing to go on is a usage error (exit 2) saying what to pass; a path that has no
+ * listening socket is the client's DaemonUnreachableError (exit 3).
+ *
+ * A config is resolved in jitctl's own environment, as jitd would resolve it there: a login
+ * shell has no systemd RUNTIME_DIRECTORY/STATE_DIRECTORY, so a service config meant for
+ * `jitctl --config` names its `socketPath` explicitly (the README's /etc/jitd/jitd.json does).
  */
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -2,7 +2,8 @@
  * Shared helpers of the hardening tests (not a test file). A library built inside an *outer*
  * directory that also holds a sentinel tree: anything jitd writes outside its three places lands
  * in the outer directory (or, through a symlink, in the sentinel), where a before/after snapshot
- * sees it. Real daemons are started with the shared `startDaemon`; `jitctl` is the built one.
+ * sees it. Real daemons are started with the shared `startDaemon` (the built jitd, or the test entry
+ * point jitd-under-test.mjs when a JITD_TEST_* fault variable is passed); `jitctl` is the built one.
  */
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
@@ -142,7 +143,7 @@ export async function pendingJson(lib: HardLib, states?: string[]): Promise<Pend
   return JSON.parse(r.stdout);
 }
 
-/** Starts the built jitd on `lib`. */
+/** Starts the built jitd on `lib` (through jitd-under-test.mjs when `env` sets a JITD_TEST_* variable). */
 export const start = (lib: HardLib, env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> => startDaemon(lib.configFile, lib.socketPath, env);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,6 +1,8 @@
 /**
  * Real processes for end-to-end tests: the built `jitd` and `jitctl` from dist/ (npm test
- * builds first). Nothing is mocked here; the daemon runs on a temp library.
+ * builds first). Nothing is mocked here; the daemon runs on a temp library. A daemon started
+ * with a JITD_TEST_* variable (fault injection) runs the test entry point
+ * test/support/jitd-under-test.mjs instead, since the production bin ignores those variables.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -8,6 +10,17 @@ import { resolve } from 'node:path';
 
 export const JITD = resolve('dist/bin/jitd.js');
 export const JITCTL = resolve('dist/bin/jitctl.js');
+/** The built daemon with fault-fs from JITD_TEST_CRASH_AT / JITD_TEST_FAULT / JITD_TEST_TRACE. */
+export const JITD_UNDER_TEST = resolve('test/support/jitd-under-test.mjs');
+
+/** Whether `env` asks for fault injection (a JITD_TEST_* variable with a value). */
+export const wantsFaults = (env: NodeJS.ProcessEnv): boolean =>
+  Object.entries(env).some(([k, v]) => k.startsWith('JITD_TEST_') && v !== undefined);
+
+export interface StartOptions {
+  /** The script to run; default {@link JITD}, or {@link JITD_UNDER_TEST} when `env` wants faults. */
+  bin?: string;
+}
 
 export interface RunningDaemon {
   child: ChildProcess;
@@ -29,9 +42,10 @@ function canConnect(path: string): Promise<boolean> {
   });
 }
 
-/** Spawns jitd and resolves once its socket accepts connections (or it exited). */
-export async function startDaemon(configFile: string, socketPath: string, env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [JITD, '--config', configFile], {
+/** Spawns jitd without waiting for anything (start-up itself is under test). */
+export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): RunningDaemon {
+  const bin = opts.bin ?? (wantsFaults(env) ? JITD_UNDER_TEST : JITD);
+  const child = spawn(process.execPath, [bin, '--config', configFile], {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -50,11 +64,6 @@ export async function startDaemon(configFile: string, socketPath: string, env: N
   );
   let exited = false;
   void exit.then(() => (exited = true));
-  const deadline = Date.now() + 30_000;
-  while (!exited && Date.now() < deadline) {
-    if (logs.some((l) => l.includes('"jitd ready"')) && (await canConnect(socketPath))) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
   return {
     child,
     logs,
@@ -65,6 +74,19 @@ export async function startDaemon(configFile: string, socketPath: string, env: N
       return exit;
     },
   };
+}
+
+/** Spawns jitd and resolves once its socket accepts connections (or it exited). */
+export async function startDaemon(configFile: string, socketPath: string, env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<RunningDaemon> {
+  const d = spawnDaemon(configFile, env, opts);
+  let exited = false;
+  void d.exit.then(() => (exited = true));
+  const deadline = Date.now() + 30_000;
+  while (!exited && Date.now() < deadline) {
+    if (d.logs.some((l) => l.includes('"jitd ready"')) && (await canConnect(socketPath))) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return d;
 }
 
 export interface CliResult {

@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -194,6 +194,33 @@ describe(`jitd in the environment jitd.service gives it${SKIP}`, () => {
     expect(daemon.child.exitCode, daemon.stderr.join('')).toBeNull();
     expect((await lstat(l.socketPath)).mode & 0o777).toBe(0o600);
     expect((await stat(l.runtimeDir)).mode & 0o777).toBe(0o700);
+    expect(await daemon.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+
+  // `jitctl --config` runs in a login shell, without the RUNTIME_DIRECTORY systemd gives jitd:
+  // only an explicit socketPath (as in the README's /etc/jitd/jitd.json) points both at one socket.
+  built('jitctl --config on the README config (explicit socketPath) reaches the service from a plain shell', async () => {
+    const l = await serviceLayout({ socketGroup: PRIMARY_GROUP, provider: { kind: 'template' } }, undefined);
+    const readme = { ...JSON.parse(await readFile(l.configFile, 'utf8')), socketPath: l.socketPath };
+    await writeFile(l.configFile, JSON.stringify(readme, null, 2));
+    daemon = await startDaemon(l.configFile, l.socketPath, l.env);
+    expect(daemon.child.exitCode, daemon.stderr.join('')).toBeNull();
+    expect((await lstat(l.socketPath)).mode & 0o777).toBe(0o660);
+    expect((await stat(l.runtimeDir)).mode & 0o777).toBe(0o750);
+    const shell = { STATE_DIRECTORY: undefined, RUNTIME_DIRECTORY: undefined, JITD_SOCKET: undefined, JITD_CONFIG: undefined };
+    const st = await jitctl(['--config', l.configFile, '--json', 'status'], { env: shell });
+    expect(st.code, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout).pid).toBe(daemon.child.pid);
+    expect(await daemon.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+
+  built('jitctl --config on a config without socketPath cannot see $RUNTIME_DIRECTORY: exit 3 naming the path it tried', async () => {
+    const l = await serviceLayout({ provider: { kind: 'template' } }, undefined);
+    daemon = await startDaemon(l.configFile, l.socketPath, l.env);
+    const shell = { STATE_DIRECTORY: undefined, RUNTIME_DIRECTORY: undefined, JITD_SOCKET: undefined, JITD_CONFIG: undefined };
+    const st = await jitctl(['--config', l.configFile, 'status'], { env: shell });
+    expect(st.code).toBe(3);
+    expect(st.stderr).toContain(join(l.root, '.jitd', 'jitd.sock'));
     expect(await daemon.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
