@@ -31,6 +31,7 @@ import { acquireLibraryLock } from '../lock/library-lock.js';
 import { VERSION } from '../version.js';
 import { startWatcher, type LibraryWatcher } from '../watch/watcher.js';
 import { coalesce } from './coalesce.js';
+import { repeatUntilDone, type Repeater } from './repeat.js';
 import { createLogger } from './logger.js';
 import { notifyReady, notifyStopping } from './sd-notify.js';
 
@@ -50,6 +51,8 @@ export interface RunDaemonOptions {
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** How often an impaired watcher (a directory it could not watch) is rescanned and retried. */
+const IMPAIRED_RETRY_MS = 30_000;
 
 /**
  * Starts jitd for `configFile`; throws (ConfigError, LockHeldError...) if it cannot start.
@@ -108,6 +111,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
   let watcher: LibraryWatcher | undefined;
   let server: ControlServer | undefined;
   let periodic: NodeJS.Timeout | undefined;
+  let impaired: Repeater | undefined;
   let stopping: Promise<void> | undefined;
   // Stops whatever has been started so far: the same sequence for a ready daemon and for one
   // asked to stop during start-up.
@@ -116,6 +120,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       log.info(ready ? 'stopping' : 'stopping before ready');
       await notifyStopping({ onError: notifyFailed });
       if (periodic) clearInterval(periodic);
+      impaired?.stop();
       await server?.close();
       await watcher?.close();
       await engine?.stop();
@@ -160,6 +165,18 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     // An error of each of N watched directories (ENOSPC, EMFILE) must not queue N full
     // reconciles: one that has not started yet covers them all.
     const watcherErrorReconcile = coalesce(() => eng.reconcileNow('watcher-error'));
+    // While a directory is unwatched (the inotify limit reached, EMFILE), events from it are
+    // lost: rescan and try to watch again every 30 s until every directory is watched.
+    impaired = repeatUntilDone(
+      IMPAIRED_RETRY_MS,
+      async () => {
+        const still = (await watcher?.rearm()) ?? 0;
+        background(still ? 'watcher-impaired' : 'watcher-recovered');
+        if (!still) log.info('every directory is watched again');
+        return still > 0;
+      },
+      (err) => log.warn({ err }, 'could not watch the library again; retrying'),
+    );
     const w = startWatcher(
       { mapFile: config.mapFile, componentsDir: config.componentsDir, stateDir: config.stateDir, debounceMs: config.debounceMs },
       {
@@ -169,6 +186,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
         onError: (err) => {
           log.warn({ err }, 'watcher error; running a full reconcile');
           hint(watcherErrorReconcile);
+          impaired?.start();
         },
       },
     );

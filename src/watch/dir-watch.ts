@@ -44,6 +44,11 @@ export interface DirWatch {
   ready: Promise<void>;
   /** Directories watched now (one inotify watch each). */
   watched(): number;
+  /**
+   * Tries again to watch every directory whose watch failed (ENOSPC: the inotify limit; EMFILE)
+   * and asks for a rescan of each one it now watches; answers how many are still unwatched.
+   */
+  rearm(): Promise<number>;
   close(): void;
 }
 
@@ -56,6 +61,8 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
   let rootWatcher: FSWatcher | undefined;
   let parentWatcher: FSWatcher | undefined;
   let closed = false;
+  /** Type directories whose watch could not be started or died (not: the directory is gone). */
+  const failed = new Set<string>();
 
   const fail = (err: unknown) => {
     if (!closed) o.onError(err instanceof Error ? err : new Error(String(err)));
@@ -82,17 +89,22 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
     })();
   };
 
-  /** Starts fs.watch on `path`; answers undefined if it is gone, reports any other failure. */
-  const startWatch = (path: string, listener: (event: string, name: string | null) => void): FSWatcher | undefined => {
+  /**
+   * Starts fs.watch on `path`; answers undefined if it is gone or the watch failed. A failure
+   * (at start or later) is reported, and `onDead` lets the caller mark the directory for rearm().
+   */
+  const startWatch = (path: string, listener: (event: string, name: string | null) => void, onDead?: () => void): FSWatcher | undefined => {
     try {
       const w = watch(path, { persistent: true, encoding: 'utf8' }, listener);
       w.on('error', (err) => {
         if (GONE.has(code(err) ?? '')) return; // the directory went away; its parent's event handles it
+        onDead?.();
         fail(err);
       });
       return w;
     } catch (err) {
       if (GONE.has(code(err) ?? '')) return undefined;
+      onDead?.();
       fail(err);
       return undefined;
     }
@@ -103,7 +115,13 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
   const watchTypeDir = (dirName: string): void => {
     typeDirs.get(dirName)?.close();
     typeDirs.delete(dirName);
+    failed.delete(dirName);
     const dir = join(root, dirName);
+    const dead = () => {
+      typeDirs.get(dirName)?.close();
+      typeDirs.delete(dirName);
+      failed.add(dirName);
+    };
     const w = startWatch(dir, (event, name) => {
       if (closed) return;
       if (!name) {
@@ -129,7 +147,7 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
         }
         if (!closed) o.onComponent(dirName, name, present);
       });
-    });
+    }, dead);
     if (w) typeDirs.set(dirName, w);
   };
 
@@ -168,6 +186,7 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
         return;
       }
       const w = typeDirs.get(name);
+      failed.delete(name);
       if (w) {
         w.close();
         typeDirs.delete(name);
@@ -263,6 +282,19 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
   return {
     ready,
     watched: () => typeDirs.size + (rootWatcher ? 1 : 0) + (parentWatcher ? 1 : 0),
+    async rearm() {
+      if (closed) return 0;
+      if (!rootWatcher && !parentWatcher) await startRoot();
+      for (const name of [...failed]) {
+        if (!(await isDir(join(root, name)))) {
+          failed.delete(name); // gone meanwhile: nothing to watch
+          continue;
+        }
+        watchTypeDir(name);
+        if (typeDirs.has(name) && !closed) o.onTypeDir(name); // events were lost while unwatched
+      }
+      return failed.size + (rootWatcher || parentWatcher ? 0 : 1);
+    },
     close() {
       closed = true;
       rootWatcher?.close();

@@ -41,6 +41,8 @@ export interface WatcherStatus {
   error?: string;
   /** What jitd does instead while the watcher is impaired (e.g. periodic rescans). */
   fallback?: string;
+  /** Directories still unwatched after the last try to watch them again. */
+  unwatched?: number;
 }
 
 export interface WatchTargets {
@@ -63,6 +65,11 @@ export interface LibraryWatcher {
   status(): WatcherStatus;
   /** Resolves once events for every change made before the call have been delivered. */
   syncCookie(timeoutMs?: number): Promise<void>;
+  /**
+   * Tries again to watch the directories whose watch failed; answers how many are still
+   * unwatched (0: healthy again, and the error is cleared from `status`).
+   */
+  rearm(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -70,6 +77,8 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
   const mapDir = dirname(t.mapFile);
   const cookies = new Map<string, () => void>();
   let lastError: string | undefined;
+  /** Directories whose watch failed, as of the last rearm(). */
+  let unwatched = 0;
   let isReady = false;
   let trailing: NodeJS.Timeout | undefined;
 
@@ -195,8 +204,14 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     status: () => ({
       backend: 'chokidar (map) + fs.watch per directory (components)',
       ready: isReady,
-      ...(lastError ? { error: lastError, fallback: 'full reconcile after each watcher error, and periodically' } : {}),
+      ...(lastError ? { error: lastError, fallback: 'full reconcile after each watcher error, then every 30 s (and a new try to watch) until every directory is watched again' } : {}),
+      ...(unwatched ? { unwatched } : {}),
     }),
+    async rearm() {
+      unwatched = await tree.rearm();
+      if (unwatched === 0) lastError = undefined;
+      return unwatched;
+    },
     async syncCookie(timeoutMs = 5000) {
       await ready;
       await Promise.all([cookieIn(mapDir, timeoutMs), cookieIn(t.componentsDir, timeoutMs)]);
