@@ -383,6 +383,13 @@ export function socketClient(socketPath) {
       for (const p of pending.values()) p.rej(err);
       pending.clear();
     });
+    // The daemon may close a connection without an error (a dropped client): fail what is
+    // pending rather than leave it hanging, and let the caller see it.
+    socket.on('close', () => {
+      const err = Object.assign(new Error('control connection closed'), { code: 'ECLOSED' });
+      for (const p of pending.values()) p.rej(err);
+      pending.clear();
+    });
     socket.once('error', reject);
     socket.once('connect', () => {
       resolvePromise({

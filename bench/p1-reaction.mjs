@@ -8,8 +8,8 @@
 import * as fsp from 'node:fs/promises';
 import { QUICK, fmt, makeLibrary, now, percentile, report, rmrf, runScript, saveByRename, sleep, startBaseline, startDaemon, subscribe, workDir } from './lib.mjs';
 
-const SAVES = QUICK ? 30 : 200;
-const IN_PLACE = QUICK ? 3 : 10;
+const SAVES = QUICK ? 20 : 200;
+const IN_PLACE = QUICK ? 2 : 10;
 const GAP_MS = 70; // > chokidar's 50 ms swallow window, so the baseline sees every save
 const BASE_GOALS = 200;
 

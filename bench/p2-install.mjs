@@ -31,6 +31,16 @@ function countingFs(mapFile) {
       if (to === mapFile) counts.mapWrites++;
       return nodeFs.rename(from, to);
     },
+    // The map commit renames through renameIfUnchanged (guarded rename) when the layer has it;
+    // count those too, or the map writes read 0.
+    ...(nodeFs.renameIfUnchanged
+      ? {
+          async renameIfUnchanged(from, to, identity) {
+            if (to === mapFile) counts.mapWrites++;
+            return nodeFs.renameIfUnchanged(from, to, identity);
+          },
+        }
+      : {}),
     async syncDir(p) {
       counts.dirFsyncs++;
       return nodeFs.syncDir(p);
