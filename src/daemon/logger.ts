@@ -3,8 +3,8 @@
  * key is never logged: fields that could carry it are redacted by path, and as a last line of
  * defence every output line is scrubbed of the key's literal value.
  */
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 
 const REDACT_PATHS = [
   'apiKey',
@@ -42,6 +42,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     ...(scrub ? { hooks: { streamWrite: scrub } } : {}),
   };
   if (!opts.destination && (process.stdout as { isTTY?: boolean }).isTTY) {
+    // Loaded only for a terminal: a service (stdout to the journal) does not pay its ~35 ms.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(base, pretty({ colorize: !process.env.NO_COLOR, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino(base, out as pino.DestinationStream);

@@ -32,8 +32,8 @@ export interface StatInfo {
   /** Permission bits (0o7777), where the layer knows them. */
   mode?: number;
   /**
-   * Which version of the file this is (device, inode, size, mtime and ctime in ns), where the
-   * layer knows it: any write, rename over or touch of the path changes it.
+   * Which version of the file this is (device, inode, size and mtime in ns), where the layer
+   * knows it: any write to the file, or a rename over the path, changes it.
    */
   identity?: string;
 }

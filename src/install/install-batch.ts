@@ -27,6 +27,8 @@ import { publishComponent } from './publish-component.js';
 export interface InstallItem {
   request: Request;
   content: string;
+  /** The durable staged copy of `content`, if any: the component may be published as a link to it. */
+  stagedPath?: string;
 }
 
 export type InstallOutcome =
@@ -92,7 +94,10 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
     try {
       if (!entryStillNames(map.json, r)) return { id: r.id, result: 'entry-gone' };
       if (await lstatOrNull(fs, componentPath(ctx.componentsDir, r.type, r.filename))) return { id: r.id, result: 'resolved-by-person' };
-      const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, { deferDirSync: true });
+      const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, {
+        deferDirSync: true,
+        ...(item.stagedPath ? { stagedFrom: item.stagedPath } : {}),
+      });
       return { item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' };
     } catch (err) {
       // A failed fsync is fatal for the daemon, never a per-item failure to retry later.

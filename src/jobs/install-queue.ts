@@ -71,7 +71,7 @@ export class InstallQueue {
   stageThenInstall(r: Request, content: string): void {
     this.d.lane.track(
       this.d.staged.put(r.id, content).then(
-        () => this.queue({ request: r, content }),
+        () => this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id) }),
         (err: unknown) => {
           if (err instanceof FsyncFailedError) return this.d.onFatal?.(err);
           this.d.log.warn({ err, request: r.id }, 'could not stage the model output; installing it from memory');
@@ -90,7 +90,7 @@ export class InstallQueue {
     if (this.ready.some((x) => x.request.id === r.id) || this.parked.some((x) => x.request.id === r.id)) return;
     this.d.lane.track(
       this.d.staged.read(r.id).then(
-        (content) => (content === undefined ? this.d.pool.enqueue(r) : this.queue({ request: r, content })),
+        (content) => (content === undefined ? this.d.pool.enqueue(r) : this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id) })),
         (err: unknown) => {
           this.d.log.warn({ err, request: r.id }, 'could not read the staged output; generating again');
           this.d.pool.enqueue(r);

@@ -11,7 +11,7 @@
  * its presence alone says the output is whole.
  */
 import { join } from 'node:path';
-import { durablePut } from '../fsio/durable-put.js';
+import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
@@ -22,6 +22,9 @@ export class StagedOutputs {
   /** `<stateDir>/staged`. */
   readonly dir: string;
   private readonly ids = new Set<string>();
+  /** The directory fsync not yet started, which puts that renamed meanwhile join. */
+  private nextSync: Promise<void> | undefined;
+  private runningSync: Promise<void> | undefined;
 
   constructor(
     private readonly fs: FsLayer,
@@ -30,7 +33,8 @@ export class StagedOutputs {
     this.dir = join(stateDir, 'staged');
   }
 
-  private pathOf(id: string): string {
+  /** Where `id`'s output is staged (whether or not it is). */
+  pathOf(id: string): string {
     return join(this.dir, `${id}${SUFFIX}`);
   }
 
@@ -56,8 +60,30 @@ export class StagedOutputs {
 
   /** Makes `content` durable as request `id`'s output; resolves once it is on disk. */
   async put(id: string, content: string): Promise<void> {
-    await durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o600 });
+    // The component's own mode: the install may publish this very inode by a hard link (the
+    // directory, 0700, keeps it private until then).
+    await durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true });
+    await this.syncDir();
     this.ids.add(id);
+  }
+
+  /**
+   * Group commit of the directory fsync: one started after a put's rename covers that rename, so
+   * puts that finish while a sync runs share the next one (outputs of concurrent model calls, a
+   * burst of installs) instead of paying one each (measured: BENCHMARKS.md, P2).
+   */
+  private syncDir(): Promise<void> {
+    this.nextSync ??= (async () => {
+      await this.runningSync?.catch(() => undefined);
+      this.nextSync = undefined;
+      this.runningSync = syncDirOrDie(this.fs, this.dir);
+      try {
+        await this.runningSync;
+      } finally {
+        this.runningSync = undefined;
+      }
+    })();
+    return this.nextSync;
   }
 
   /** The staged output of `id`, or undefined if there is none (or it vanished). */

@@ -90,9 +90,11 @@ interface Step {
   label: string;
 }
 const STEPS: Step[] = [
-  { at: 'open:component', label: 'component temp create' },
-  { at: 'write:component', label: 'component write' },
-  { at: 'fsync:component', label: 'component fsync' },
+  { at: 'open:staged', label: 'staged output temp create' },
+  { at: 'write:staged', label: 'staged output write' },
+  { at: 'fsync:staged', label: 'staged output fsync' },
+  { at: 'rename:staged', label: 'staged output rename' },
+  { at: 'fsyncdir:staged', label: 'staged output directory fsync' },
   { at: 'link:component', label: 'component link (publish)' },
   { at: 'fsyncdir:component', label: 'component directory fsync' },
   { at: 'open:map', label: 'map temp create' },

@@ -81,10 +81,10 @@ describe('staged model output', () => {
     await e2.stop();
   });
 
-  it('retries a failed install from the staged output, not the model (ENOSPC on the component temp)', async () => {
+  it('retries a failed install from the staged output, not the model (ENOSPC on the component link)', async () => {
     lib = await makeLibrary();
     const paths = { mapFile: lib.mapFile, componentsDir: lib.componentsDir, stateDir: lib.stateDir };
-    const fs = faultFs(nodeFs, { classify: libraryClassifier(paths), faults: [{ at: 'open:component#1', fault: { error: 'ENOSPC' } }] });
+    const fs = faultFs(nodeFs, { classify: libraryClassifier(paths), faults: [{ at: 'link:component#1', fault: { error: 'ENOSPC' } }] });
     const provider = countingProvider();
     const engine = await engineFor(lib, provider, fs);
     const id = waitingId(engine);

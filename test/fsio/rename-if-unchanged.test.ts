@@ -1,0 +1,63 @@
+/**
+ * The map's publish step (invariant 4): `nodeFs.renameIfUnchanged` replaces the map only if it is
+ * still the version the caller checked, and never destroys a version it did not expect — with
+ * renameat2(RENAME_EXCHANGE) through the native helper, which must be built on Linux.
+ */
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exchangeSync } from '../../src/fsio/exchange.js';
+import { nodeFs } from '../../src/fsio/node-fs.js';
+
+let dir: string;
+let map: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'jitd-rename-'));
+  map = join(dir, 'goal_map.json');
+  await writeFile(map, 'base\n');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const identity = async (p: string) => (await nodeFs.lstat(p)).identity as string;
+
+describe('renameIfUnchanged', () => {
+  it.runIf(process.platform === 'linux')('has the renameat2(RENAME_EXCHANGE) helper built (npm install builds src/fsio/native)', () => {
+    expect(exchangeSync, 'src/fsio/native/build/Release/exchange.node is missing: npm install needs make, g++ and python3').toBeTypeOf('function');
+    const a = join(dir, 'a');
+    expect(() => exchangeSync!(a, map)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('replaces the target that is still the version checked, and leaves no temp behind', async () => {
+    const seen = await identity(map);
+    const temp = join(dir, '.jitd-tmp.goal_map.json.aaaaaaaaaaaa');
+    await writeFile(temp, 'ours\n');
+    await nodeFs.renameIfUnchanged!(temp, map, seen);
+    expect(await readFile(map, 'utf8')).toBe('ours\n');
+    expect(await readdir(dir)).toEqual(['goal_map.json']);
+  });
+
+  it("keeps a person's save that landed after the check (ETARGETCHANGED), and jitd's version stays at its temp name", async () => {
+    const seen = await identity(map);
+    // The person saves editor-style after jitd's last check.
+    await writeFile(join(dir, 'person.swp'), 'person\n');
+    await rename(join(dir, 'person.swp'), map);
+    const temp = join(dir, '.jitd-tmp.goal_map.json.bbbbbbbbbbbb');
+    await writeFile(temp, 'ours\n');
+    await expect(nodeFs.renameIfUnchanged!(temp, map, seen)).rejects.toMatchObject({ code: 'ETARGETCHANGED' });
+    expect(await readFile(map, 'utf8')).toBe('person\n');
+    expect(await readFile(temp, 'utf8')).toBe('ours\n');
+  });
+
+  it('notices an in-place write to the same file after the check', async () => {
+    const seen = await identity(map);
+    await new Promise((r) => setTimeout(r, 5)); // a later mtime, whatever the clock's grain
+    await writeFile(map, 'edited in place\n');
+    const temp = join(dir, '.jitd-tmp.goal_map.json.cccccccccccc');
+    await writeFile(temp, 'ours\n');
+    await expect(nodeFs.renameIfUnchanged!(temp, map, seen)).rejects.toMatchObject({ code: 'ETARGETCHANGED' });
+    expect(await readFile(map, 'utf8')).toBe('edited in place\n');
+  });
+});
