@@ -19,6 +19,7 @@
 import type { Logger } from 'pino';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import type { FsLayer } from '../fsio/fs-layer.js';
+import { exchangeSync } from '../fsio/exchange.js';
 import { nodeFs } from '../fsio/node-fs.js';
 import { FsyncFailedError } from '../fsio/errors.js';
 import { createProvider } from '../generation/create-provider.js';
@@ -97,7 +98,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     removeSignalHandlers();
     throw err;
   }
-  log.info({ version: VERSION, config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
+  log.info({ version: VERSION, mapPublish: exchangeSync ? 'renameat2 exchange' : 'guarded rename (the native helper is not built)', config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
 
   let exit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((res) => (exit = res));
