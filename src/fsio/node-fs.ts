@@ -39,7 +39,13 @@ let exchangeWorks = true;
  */
 function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identity: string): void {
   const ours = lstatSync(from, { bigint: true }).ino;
-  exchange(from, to); // ENOSYS/EINVAL here: nothing changed
+  try {
+    exchange(from, to); // ENOSYS/EINVAL here: nothing changed
+  } catch (err) {
+    // The map is gone (a person deleted or is replacing it): not ours to recreate unseen.
+    if (hasCode(err, 'ENOENT')) throw changedError(to);
+    throw err;
+  }
   if (identityOf(lstatSync(from, { bigint: true })) === identity) return;
   exchange(from, to);
   if (lstatSync(from, { bigint: true }).ino !== ours) exchange(from, to);

@@ -61,3 +61,21 @@ describe('renameIfUnchanged', () => {
     expect(await readFile(map, 'utf8')).toBe('edited in place\n');
   });
 });
+
+describe('renameIfUnchanged on a map deleted after the check', () => {
+  it('does not recreate it: ETARGETCHANGED, and the commit starts again (and finds no map)', async () => {
+    const dir2 = await mkdtemp(join(tmpdir(), 'jitd-rename-'));
+    try {
+      const m = join(dir2, 'goal_map.json');
+      await writeFile(m, 'base\n');
+      const seen = (await nodeFs.lstat(m)).identity as string;
+      await rm(m);
+      const temp = join(dir2, '.jitd-tmp.goal_map.json.dddddddddddd');
+      await writeFile(temp, 'ours\n');
+      await expect(nodeFs.renameIfUnchanged!(temp, m, seen)).rejects.toMatchObject({ code: 'ETARGETCHANGED' });
+      expect(await readdir(dir2)).toEqual(['.jitd-tmp.goal_map.json.dddddddddddd']);
+    } finally {
+      await rm(dir2, { recursive: true, force: true });
+    }
+  });
+});
