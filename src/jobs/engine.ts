@@ -191,6 +191,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       }
       const { report } = result;
       this.lastReconcile = report;
+      // Every write it needed went through: an earlier write error is over.
+      if (!report.mapError) this.writeError = undefined;
       if (report.mapError) {
         this.setMapError(report.mapError);
       } else {

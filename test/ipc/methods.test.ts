@@ -2,7 +2,7 @@
  * Every method through a real socket against the real engine on a temp library: results,
  * durability of answers, paging, event streams, and the engine's refusals as error codes.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlClient, DaemonRequestError } from '../../src/ipc/client.js';
@@ -200,6 +200,33 @@ describe('control methods', () => {
     const s = await client.call('reconcile');
     expect(s).toMatchObject({ tempsRemoved: 0, rolledForward: 0, created: 0, mapError: null, orphans: { quarantined: 0, deleted: 0, kept: 0 } });
     expect(typeof s.at).toBe('string');
+  });
+
+  it('reconcile answers EDISK when a full disk stops it part-way, and status shows the write error', async () => {
+    let full = false;
+    const { client, fx } = await start({
+      // ENOSPC on every map temp once the test says the disk is full.
+      wrapFs: (fs) => ({
+        ...fs,
+        createExclusive: (path, mode) =>
+          full && path.includes('goal_map.json') ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) : fs.createExclusive(path, mode),
+      }),
+    });
+    // An interrupted install: the generated file exists, the map still names the missing one.
+    await writeFile(join(fx.root, 'components', 'protocols', generatedName(MISSING_GOAL, 'protocol')), 'generated\n');
+    full = true;
+    const err = await client.call('reconcile').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DaemonRequestError);
+    expect((err as DaemonRequestError).code).toBe('EDISK');
+    expect((err as Error).message).toMatch(/ENOSPC/);
+    const st = await client.call('status');
+    expect(st.writeError).toMatch(/ENOSPC/);
+    expect(JSON.parse(await readFile(join(fx.root, 'config', 'goal_map.json'), 'utf8'))[MISSING_GOAL].protocol).toBe(MISSING_FILE);
+    // Room again: the next reconcile rolls the install forward and clears the error.
+    full = false;
+    await client.call('reconcile');
+    expect((await client.call('status')).writeError).toBeNull();
+    expect(JSON.parse(await readFile(join(fx.root, 'config', 'goal_map.json'), 'utf8'))[MISSING_GOAL].protocol).toBe(generatedName(MISSING_GOAL, 'protocol'));
   });
 
   it('retry regenerates a failed request from its kept description', async () => {

@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { FsLayer } from '../../src/fsio/fs-layer.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import { templateProvider } from '../../src/generation/template.js';
 import type { Provider } from '../../src/generation/provider.js';
@@ -39,6 +40,8 @@ export interface FixtureOptions {
   /** Changes to the context handed to the server (e.g. a throwing watcherStatus). */
   context?: Partial<DaemonContext>;
   socketGroup?: string;
+  /** Wraps the real file system (fault injection). */
+  wrapFs?: (fs: FsLayer, config: Config) => FsLayer;
 }
 
 export interface DaemonFixture {
@@ -66,7 +69,7 @@ export async function startDaemonFixture(opts: FixtureOptions = {}): Promise<Dae
   await writeFile(join(configDir, 'jitd.json'), JSON.stringify({ log: { level: 'silent' } }, null, 2));
   const config = await loadConfig(join(configDir, 'jitd.json'), {});
   const log = pino({ level: 'silent' });
-  const engine = new Engine({ fs: nodeFs, config, provider: opts.provider ?? templateProvider, log });
+  const engine = new Engine({ fs: opts.wrapFs ? opts.wrapFs(nodeFs, config) : nodeFs, config, provider: opts.provider ?? templateProvider, log });
   await engine.start();
   const ctx: DaemonContext = {
     engine,

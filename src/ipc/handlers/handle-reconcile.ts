@@ -13,6 +13,8 @@ export const handleReconcile = defineHandler({
   params: ReconcileParams,
   async handle(ctx) {
     const report = await ctx.engine.reconcileNow('jitctl reconcile');
+    // Stopped part-way by a write error (a full disk): nothing half-done, but not a reconcile.
+    if (report.error) throw new JitdError('EDISK', `the reconcile stopped part-way and will be retried: ${report.error}`);
     const unreadable = report.unreadableDirs ?? [];
     if (unreadable.length) {
       const which = unreadable.map((u) => `${u.dir}: ${u.message}`).join('; ');
