@@ -54,30 +54,22 @@ function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identit
 
 /**
  * The fallback without RENAME_EXCHANGE: check, then rename, synchronously and back to back (two
- * async calls would leave an event-loop turn and a thread-pool hop between them). The barrier
- * first — a rename of our own temp within the same directory takes the directory's lock, so it
- * waits for any rename into it already in flight. What remains: a save whose rename starts in
- * the gap and is then held up in the kernel (by a journal commit) is replaced unseen; measured in
- * the person-edits test, about one save in a thousand without the exchange.
+ * async calls would leave an event-loop turn and a thread-pool hop between them). It cannot see
+ * an editor's rename that is in flight at the check — held up in the kernel, for milliseconds,
+ * by a journal commit — and that save is then replaced unseen: about one save in a thousand in
+ * the person-edits test (an extra same-directory rename first, to wait for renames in flight,
+ * made no measurable difference).
  */
 function guardedRename(from: string, to: string, identity: string): void {
-  const barrier = `${from}.b`;
-  renameSync(from, barrier);
   let now: string;
   try {
     now = identityOf(lstatSync(to, { bigint: true }));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      renameSync(barrier, from);
-      throw err;
-    }
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     now = 'absent';
   }
-  if (now !== identity) {
-    renameSync(barrier, from); // the caller removes its temp by its own name
-    throw changedError(to);
-  }
-  renameSync(barrier, to);
+  if (now !== identity) throw changedError(to);
+  renameSync(from, to);
 }
 
 export const nodeFs: FsLayer = {
