@@ -60,7 +60,7 @@ function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identit
  * the person-edits test (an extra same-directory rename first, to wait for renames in flight,
  * made no measurable difference).
  */
-function guardedRename(from: string, to: string, identity: string): void {
+export function guardedRename(from: string, to: string, identity: string): void {
   let now: string;
   try {
     now = identityOf(lstatSync(to, { bigint: true }));

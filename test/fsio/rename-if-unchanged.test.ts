@@ -79,3 +79,28 @@ describe('renameIfUnchanged on a map deleted after the check', () => {
     }
   });
 });
+
+describe('guardedRename (the fallback without the exchange helper)', () => {
+  it('renames over a target that is still the version checked, and refuses one that changed', async () => {
+    const { guardedRename } = await import('../../src/fsio/node-fs.js');
+    const dir3 = await mkdtemp(join(tmpdir(), 'jitd-rename-'));
+    try {
+      const m = join(dir3, 'goal_map.json');
+      await writeFile(m, 'base\n');
+      const t1 = join(dir3, '.jitd-tmp.goal_map.json.eeeeeeeeeeee');
+      await writeFile(t1, 'ours\n');
+      guardedRename(t1, m, (await nodeFs.lstat(m)).identity as string);
+      expect(await readFile(m, 'utf8')).toBe('ours\n');
+
+      const seen = (await nodeFs.lstat(m)).identity as string;
+      await writeFile(join(dir3, 'p.swp'), 'person\n');
+      await rename(join(dir3, 'p.swp'), m);
+      const t2 = join(dir3, '.jitd-tmp.goal_map.json.ffffffffffff');
+      await writeFile(t2, 'ours again\n');
+      expect(() => guardedRename(t2, m, seen)).toThrow(expect.objectContaining({ code: 'ETARGETCHANGED' }));
+      expect(await readFile(m, 'utf8')).toBe('person\n');
+    } finally {
+      await rm(dir3, { recursive: true, force: true });
+    }
+  });
+});
