@@ -51,10 +51,10 @@ export interface FsLayer {
   /** rename(2): atomically replaces `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
   /**
-   * rename(2) over `to` only if `to` still has `identity` (see {@link StatInfo.identity});
-   * otherwise nothing is renamed and this throws an error with code `ETARGETCHANGED`. The check
-   * and the rename run back to back with nothing else between them. Optional: a layer without
-   * it gets a plain rename after the caller's last check.
+   * Replaces `to` by `from` only if `to` still has `identity` (see {@link StatInfo.identity});
+   * otherwise `to` keeps the version it has and this throws an error with code `ETARGETCHANGED`
+   * (node-fs.ts: a renameat2 exchange, or a check and a rename back to back). Optional: a layer
+   * without it gets a plain rename after the caller's last check.
    */
   renameIfUnchanged?(from: string, to: string, identity: string): Promise<void>;
   /** link(2): creates `to` only if it does not exist (EEXIST otherwise); never clobbers. */

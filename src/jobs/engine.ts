@@ -399,7 +399,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     for (;;) {
       await this.lane.drain();
       await this.pool.onIdle();
-      if (this.lane.isIdle && this.pool.busy() === 0 && !this.installs.busy) return;
+      if (this.lane.isIdle && this.pool.busy() === 0) return;
     }
   }
 }

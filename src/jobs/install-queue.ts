@@ -57,11 +57,6 @@ export class InstallQueue {
     return { staged: this.d.staged.size, readyToInstall: this.ready.length, parked: this.parked.length };
   }
 
-  /** True while an install batch is queued on the lane. */
-  get busy(): boolean {
-    return this.queued;
-  }
-
   /**
    * The model answered: make its output durable first (a crash from here on does not pay for
    * the call again), then queue the install. Staging runs beside the lane, which may be busy
