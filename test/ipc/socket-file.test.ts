@@ -6,7 +6,6 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonContext } from '../../src/ipc/context.js';
 import { startControlServer } from '../../src/ipc/server.js';
