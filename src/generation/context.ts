@@ -138,14 +138,20 @@ export interface Candidate {
  */
 export function rankCandidates(target: ContextTarget, files: Iterable<string>, goalsByFile: ReadonlyMap<string, string[]>): Candidate[] {
   const typeWords = new Set([...nameWords(target.type), ...nameWords(`${target.type}s`)]);
-  const query = new Set([...nameWords(target.goal), ...nameWords(target.filename)].filter((w) => !typeWords.has(w)));
+  const queryList = [...new Set([...nameWords(target.goal), ...nameWords(target.filename)])].filter((w) => !typeWords.has(w));
   const out: Candidate[] = [];
   for (const filename of files) {
     if (filename === target.filename || filename === target.generatedName) continue;
     const goals = goalsByFile.get(filename) ?? [];
-    const words = nameWords(filename);
-    for (const g of goals) for (const w of nameWords(g)) words.add(w);
-    const overlap = [...query].filter((w) => words.has(w));
+    // Fast path: a stem that is not even a substring of the lowercased names cannot be shared,
+    // so most files of a large directory cost one lowercase and a few `includes`.
+    const haystack = goals.length ? `${filename} ${goals.join(' ')}`.toLowerCase() : filename.toLowerCase();
+    let overlap: string[] = [];
+    if (queryList.some((w) => haystack.includes(w))) {
+      const words = nameWords(filename);
+      for (const g of goals) for (const w of nameWords(g)) words.add(w);
+      overlap = queryList.filter((w) => words.has(w));
+    }
     out.push({ filename, goals, overlap });
   }
   return out.sort(
