@@ -110,6 +110,20 @@ describe('preview', () => {
 });
 
 describe("a failed request's lastError", () => {
+  it('names an instruction file that cannot be used, without calling the model; preview says the same', async () => {
+    const id = await start();
+    await mkdir(join(dirname(d!.config.configFile), 'prompts', 'protocol.md'), { recursive: true });
+    await client!.call('answer', { id, text: 'five whys' });
+    await d!.engine.idle();
+    const r = d!.engine.store.get(id)!;
+    expect(r.state).toBe('failed');
+    expect(r.lastError).toContain(join(dirname(d!.config.configFile), 'prompts', 'protocol.md'));
+    expect(r.lastError).toMatch(/not a regular file/);
+    expect(r.description).toBe('five whys');
+    await expect(client!.call('preview', { id })).rejects.toThrow(/protocol\.md is not a regular file/);
+    expect(fake!.requests).toHaveLength(0);
+  });
+
   it("carries the server's own message in each error shape, and preview still works on it", async () => {
     const id = await start();
     const MESSAGE = 'context length exceeded: 9000 > 8192 tokens';
