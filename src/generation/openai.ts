@@ -3,16 +3,23 @@
  * OpenAI or any OpenAI-compatible server (`provider.baseURL`: llama.cpp, vLLM, Ollama...).
  * Chat completions, not the Responses API, because local servers 404 on the latter.
  *
- * Owns: the prompts, the whole-call deadline (`timeoutMs` covers the body too, not only the
- * headers as the SDK's `timeout` does), and the mapping of every failure to a GenerationError
- * that tells the person what to fix — or to an AbortError when the caller's signal fired. The
- * SDK's own retries are off; `generateWithRetry` retries. The API key never enters a message.
+ * It sends exactly the messages of `messages.ts` (what `jitctl preview` shows) and only `model`
+ * and `messages`: no parameter a local server could reject. A reply needs only `choices`
+ * (`usage`, `id`, `created` may be absent).
+ *
+ * Owns: the whole-call deadline (`timeoutMs` covers the body too, not only the headers as the
+ * SDK's `timeout` does), and the mapping of every failure to a GenerationError that tells the
+ * person what to fix, with the server's own message in whatever error shape it sent — or to an
+ * AbortError when the caller's signal fired. The SDK's own retries are off; `generateWithRetry`
+ * retries. The API key never enters a message.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { ConfigError, type ProviderConfig } from '../library/config.js';
 import { abortErrorFor } from './abort.js';
 import { cleanOutput, UnusableOutputError } from './clean-output.js';
+import { builtinInstructions, systemText } from './instructions.js';
+import { buildMessages, userMessageFor } from './messages.js';
 import { GenerationError, type GenerationInput, type Provider } from './provider.js';
 
 /** OpenAI's endpoint, used when `provider.baseURL` is not set. */
@@ -27,45 +34,84 @@ export interface OpenAIProvider extends Provider {
   readonly baseURL: string;
 }
 
-const COMMON_SYSTEM = [
-  'You write prompt components for a library of reusable prompt parts. Components are plain text;',
-  'several are concatenated, in order, into the prompt another language model receives.',
-  'Reply with ONE reusable component and nothing else: no preamble, no explanation, no closing',
-  'remarks, no Markdown code fences around it. Address the model that will receive the prompt',
-  'directly, keep the component self-contained, and keep it general enough to reuse for its goal.',
-].join(' ');
-
-const TYPE_SYSTEM: Record<string, string> = {
-  protocol:
-    'This component is a PROTOCOL: a procedure. Write a one-line title, then numbered steps the model ' +
-    'follows in order, each an imperative sentence or two, including when to stop, verify or escalate.',
-  persona:
-    'This component is a PERSONA: who the model is. Begin with "You are ...", then its expertise, ' +
-    'priorities, tone and boundaries, in a few short lines or bullets.',
-  format:
-    'This component is a FORMAT: the exact shape of the answer. Give an output skeleton (headings, ' +
-    'fields or JSON keys with <placeholders>) and short rules for filling it in.',
-};
-
-/** The system prompt for a component type. */
+/** The system prompt for a component type, with jitd's built-in instructions. */
 export function systemPromptFor(type: string): string {
-  const specific =
-    TYPE_SYSTEM[type.toLowerCase()] ??
-    `This component is of type "${type}": write the plain-text instructions that part of a prompt needs, clear and concise.`;
-  return `${COMMON_SYSTEM}\n\n${specific}`;
+  return systemText(builtinInstructions(type));
 }
 
-/** The user message: the description with the goal, type and missing file name as context. */
+/** The user message for a request without library context. */
 export function userPromptFor(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description'>): string {
-  return [
-    `Goal: ${input.goal}`,
-    `Component type: ${input.type}`,
-    `File name the library expects: ${input.filename}`,
-    'Description from the person who asked for this component:',
-    input.description.trim(),
-    '',
-    `Write the ${input.type} component now.`,
-  ].join('\n');
+  return userMessageFor(input);
+}
+
+/** Where the body of a failed call is kept for its error message (one slot per call). */
+interface ErrorBodySlot {
+  text?: string;
+}
+const errorBodies = new AsyncLocalStorage<ErrorBodySlot>();
+/** Error bodies are read up to this size: enough for any server's message. */
+const MAX_ERROR_BODY_CHARS = 16_384;
+
+/**
+ * The SDK's fetch, keeping the body of an error response for {@link serverMessage}: the SDK's
+ * APIError keeps `error.message` or `error` (a string) of a JSON body and the text of a plain
+ * one, but drops any other JSON shape (vLLM's older `{"object":"error","message":…}`, FastAPI's
+ * `{"detail":…}`), whose message the person then never sees.
+ */
+const fetchKeepingErrorBody = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const res = await fetch(input, init);
+  const slot = errorBodies.getStore();
+  if (!res.ok && slot) {
+    slot.text = await res
+      .clone()
+      .text()
+      .then((t) => t.slice(0, MAX_ERROR_BODY_CHARS))
+      .catch(() => undefined);
+  }
+  return res;
+};
+
+const stripHtml = (text: string) =>
+  /^\s*</.test(text) ? text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ') : text;
+
+/**
+ * The server's own words for a failed call, from the error body in any of the shapes servers
+ * send: `{"error":{"message":…}}` (OpenAI, llama.cpp, newer vLLM), `{"error":"…"}` (Ollama),
+ * `{"message":…}` (older vLLM), `{"detail":…}` (FastAPI), or a plain-text / HTML body (a proxy).
+ * Falls back to what the SDK's APIError kept when the body was not captured. Empty when the
+ * server said nothing.
+ */
+export function serverMessage(body: string | undefined, err?: APIError): string {
+  const pick = (j: unknown): string | undefined => {
+    if (typeof j === 'string') return j;
+    if (typeof j !== 'object' || j === null) return undefined;
+    const o = j as Record<string, unknown>;
+    if (typeof o.error === 'string') return o.error;
+    const inner = o.error as { message?: unknown } | undefined;
+    if (typeof inner?.message === 'string') return inner.message;
+    if (typeof o.message === 'string') return o.message;
+    if (typeof o.detail === 'string') return o.detail;
+    if (Array.isArray(o.detail)) {
+      const msgs = o.detail.map((d) => (typeof d === 'string' ? d : (d as { msg?: unknown })?.msg)).filter((m) => typeof m === 'string');
+      if (msgs.length) return msgs.join('; ');
+    }
+    return undefined;
+  };
+  if (body !== undefined && body.trim() !== '') {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return stripHtml(body).trim();
+    }
+    return pick(json) ?? body.trim();
+  }
+  if (!err) return '';
+  const kept = pick({ error: err.error });
+  if (kept) return kept;
+  // A plain-text body the SDK kept as its message, after the status: "502 Bad gateway".
+  const m = /^\d{3} (.*)$/s.exec(err.message);
+  return m && m[1] !== 'status code (no body)' ? m[1]! : '';
 }
 
 /** Milliseconds from `retry-after-ms` (ms) or `retry-after` (seconds or an HTTP date). */
@@ -104,6 +150,7 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
     timeout: cfg.timeoutMs,
     maxRetries: 0,
     logLevel: 'off', // stdout carries pino's JSON lines only
+    fetch: fetchKeepingErrorBody,
   });
 
   /** Replaces the key wherever it might appear (a server echoing it, say). */
@@ -111,16 +158,14 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
   const fail = (message: string, retryable: boolean, extra?: { cause?: unknown; retryAfterMs?: number | undefined; status?: number }) =>
     new GenerationError(redact(message), retryable, extra);
 
-  const serverDetail = (err: APIError): string => {
-    const body = err.error as { message?: unknown } | undefined;
-    const raw = typeof body?.message === 'string' ? body.message : '';
-    const oneLine = redact(raw).replace(/\s+/g, ' ').trim();
+  const serverDetail = (err: APIError, body: string | undefined): string => {
+    const oneLine = redact(serverMessage(body, err)).replace(/\s+/g, ' ').trim();
     return oneLine ? ` (server said: ${oneLine.length > 240 ? `${oneLine.slice(0, 240)}…` : oneLine})` : '';
   };
 
-  const mapStatus = (err: APIError & { status: number }): GenerationError => {
+  const mapStatus = (err: APIError & { status: number }, body: string | undefined): GenerationError => {
     const s = err.status;
-    const detail = serverDetail(err);
+    const detail = serverDetail(err, body);
     const retryAfterMs = parseRetryAfter(err.headers);
     const opts = { status: s, retryAfterMs };
     if (s === 401) {
@@ -161,11 +206,11 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
   const unreadable = (why: string, cause?: unknown) =>
     fail(`the server returned an unreadable answer (${why}); check that ${baseURL} is an OpenAI-compatible API`, true, { cause });
 
-  const mapError = (err: unknown, caller: AbortSignal, deadline: AbortSignal): Error => {
+  const mapError = (err: unknown, caller: AbortSignal, deadline: AbortSignal, body: string | undefined): Error => {
     if (caller.aborted) return abortErrorFor(caller);
     if (err instanceof GenerationError) return err;
     if (deadline.aborted || err instanceof APIConnectionTimeoutError) return timedOut();
-    if (err instanceof APIError && typeof err.status === 'number') return mapStatus(err as APIError & { status: number });
+    if (err instanceof APIError && typeof err.status === 'number') return mapStatus(err as APIError & { status: number }, body);
     if (err instanceof APIConnectionError) {
       const cause = err.cause as { message?: string; cause?: { code?: string; message?: string } } | undefined;
       const inner = cause?.cause;
@@ -193,15 +238,16 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
       // openai's `timeout` stops at the response headers; this deadline also covers the body.
       const deadline = AbortSignal.timeout(cfg.timeoutMs);
       const signal = AbortSignal.any([caller, deadline]);
-      const messages: ChatCompletionMessageParam[] = [
-        { role: 'system', content: systemPromptFor(input.type) },
-        { role: 'user', content: userPromptFor(input) },
-      ];
+      // Exactly what `jitctl preview` shows: plain system and user messages, string content.
+      const messages = buildMessages(input);
       let completion: unknown;
+      const slot: ErrorBodySlot = {};
       try {
-        completion = await client.chat.completions.create({ model: cfg.model, messages }, { signal, maxRetries: 0 });
+        completion = await errorBodies.run(slot, () =>
+          client.chat.completions.create({ model: cfg.model, messages }, { signal, maxRetries: 0 }),
+        );
       } catch (err) {
-        throw mapError(err, caller, deadline);
+        throw mapError(err, caller, deadline, slot.text);
       }
       if (caller.aborted) throw abortErrorFor(caller);
 

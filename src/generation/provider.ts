@@ -4,6 +4,7 @@
  * `failed` state belong to the pipeline, which reads {@link GenerationError.retryable}.
  */
 import { JitdError } from '../fsio/errors.js';
+import type { GenerationContext } from './context.js';
 
 export interface GenerationInput {
   goal: string;
@@ -15,6 +16,13 @@ export interface GenerationInput {
   description: string;
   /** Aborted on shutdown, cancellation or the job's deadline. */
   signal: AbortSignal;
+  /**
+   * What the model sees of the library (context.ts): siblings, examples, the library's own
+   * instructions. Without it the messages carry the request alone, with the built-in instructions.
+   */
+  context?: GenerationContext;
+  /** For a regeneration (SPEC §8): the previous candidate and the person's feedback on it. */
+  regeneration?: { previous: string; feedback?: string };
 }
 
 export interface Provider {

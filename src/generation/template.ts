@@ -1,8 +1,11 @@
 /**
- * The `template` provider: offline, deterministic, no network. It writes a type-aware scaffold
- * from the person's description (numbered steps for a protocol, a role statement for a persona,
- * an output skeleton for a format, a generic shape otherwise), clearly marked as a scaffold to
- * refine. Same input, same output.
+ * The `template` provider: offline, deterministic, no network. It writes a scaffold from the
+ * person's description, clearly marked as a scaffold to refine (its first line is
+ * {@link SCAFFOLD_MARKER}, which also keeps scaffolds out of the examples of later generations).
+ * Where the library context has a same-type example with sections, the scaffold follows that
+ * layout (the library's house style); otherwise a type-aware shape (numbered steps for a
+ * protocol, a role statement for a persona, an output skeleton for a format, a generic shape
+ * otherwise). Same input, same output.
  */
 import { throwIfAborted } from './abort.js';
 import { normalizeText } from './clean-output.js';
@@ -77,28 +80,110 @@ function genericBody(goal: string, words: string, type: string, description: str
   ];
 }
 
-/** Builds the scaffold text for `input` (pure; the provider wraps it). */
-export function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description'>): string {
+/** A section of an example: its heading line as written and the shape of what follows it. */
+export interface ExampleSection {
+  heading: string;
+  /** The section's body: numbered steps, bullets, or prose. */
+  shape: 'numbered' | 'bullets' | 'text';
+  /** How many steps or bullets it has (1 for prose). */
+  items: number;
+}
+
+const ATX_HEADING = /^#{1,6}\s+\S/;
+// "Steps:" / "Review the change in this order:": a short line of its own that ends in a colon.
+const LABEL_HEADING = /^(?![-*+]\s|\d+[.)]\s)\S[^\n]{0,58}:$/;
+const CAPS_HEADING = /^[A-Z][A-Z0-9 &/_-]{2,40}:?$/;
+const NUMBERED = /^\s*\d+[.)]\s/;
+const BULLET = /^\s*[-*+•]\s/;
+
+/** True for a line that reads as a section heading (Markdown `#`, `Label:`, `CAPS`). */
+export function isHeading(line: string): boolean {
+  const t = line.trimEnd();
+  return ATX_HEADING.test(t) || LABEL_HEADING.test(t) || CAPS_HEADING.test(t);
+}
+
+/** The sections of a component's text, in order (empty when it has no headings). */
+export function sectionsOf(text: string): ExampleSection[] {
+  const sections: ExampleSection[] = [];
+  let current: { heading: string; body: string[] } | undefined;
+  const flush = () => {
+    if (!current) return;
+    const numbered = current.body.filter((l) => NUMBERED.test(l)).length;
+    const bullets = current.body.filter((l) => BULLET.test(l)).length;
+    const shape = numbered ? 'numbered' : bullets ? 'bullets' : 'text';
+    sections.push({ heading: current.heading, shape, items: Math.max(1, numbered || bullets) });
+  };
+  for (const line of text.split('\n')) {
+    if (isHeading(line)) {
+      flush();
+      current = { heading: line.trimEnd(), body: [] };
+    } else if (current && line.trim()) {
+      current.body.push(line);
+    }
+  }
+  flush();
+  return sections;
+}
+
+/** The words of a heading, for its placeholders: `## Root cause:` → `root cause`. */
+const headingWords = (heading: string) =>
+  heading.replace(/^#+\s*/, '').replace(/:$/, '').trim().toLowerCase() || 'this section';
+
+/** A body with the example's section layout, each section a placeholder of the same shape. */
+function followedBody(goal: string, words: string, type: string, description: string, sections: ExampleSection[]): string[] {
+  const body = [`${type} for ${goal} (${words}).`, '', `Purpose: ${description}`];
+  for (const s of sections) {
+    const what = headingWords(s.heading);
+    body.push('', s.heading);
+    const n = Math.min(s.items, 8);
+    if (s.shape === 'numbered') for (let i = 1; i <= n; i++) body.push(`${i}. <step ${i} of "${what}" for ${words}>`);
+    else if (s.shape === 'bullets') for (let i = 1; i <= n; i++) body.push(`- <point ${i} of "${what}" for ${words}>`);
+    else body.push(`<what "${what}" says for ${words}>`);
+  }
+  return body;
+}
+
+/** The most relevant example with a section layout to follow (two headings or more). */
+function layoutExample(input: Pick<GenerationInput, 'context'>): { filename: string; sections: ExampleSection[] } | undefined {
+  for (const x of input.context?.examples ?? []) {
+    const sections = sectionsOf(x.text);
+    if (sections.length >= 2) return { filename: x.filename, sections };
+  }
+  return undefined;
+}
+
+/**
+ * Builds the scaffold text for `input` (pure; the provider wraps it). With library context, it
+ * follows the section layout (headings, and under each numbered steps, bullets or prose) of
+ * the most relevant same-type example that has one; otherwise the type's built-in shape.
+ */
+export function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description' | 'context'>): string {
   const description = normalizeText(input.description).trim();
   const goal = input.goal.trim();
   const type = input.type.trim();
   const words = goalWords(goal);
-  const header = [SCAFFOLD_MARKER, `# goal: ${goal} · type: ${type} · file: ${input.filename}`, ''];
+  const header = [SCAFFOLD_MARKER, `# goal: ${goal} · type: ${type} · file: ${input.filename}`];
+  const layout = layoutExample(input);
   let body: string[];
-  switch (type.toLowerCase()) {
-    case 'protocol':
-      body = protocolBody(goal, words, description);
-      break;
-    case 'persona':
-      body = personaBody(goal, words, description);
-      break;
-    case 'format':
-      body = formatBody(goal, words, description);
-      break;
-    default:
-      body = genericBody(goal, words, type, description);
+  if (layout) {
+    header.push(`# layout: follows the sections of ${layout.filename}`);
+    body = followedBody(goal, words, type, description, layout.sections);
+  } else {
+    switch (type.toLowerCase()) {
+      case 'protocol':
+        body = protocolBody(goal, words, description);
+        break;
+      case 'persona':
+        body = personaBody(goal, words, description);
+        break;
+      case 'format':
+        body = formatBody(goal, words, description);
+        break;
+      default:
+        body = genericBody(goal, words, type, description);
+    }
   }
-  return `${normalizeText([...header, ...body].join('\n')).trimEnd()}\n`;
+  return `${normalizeText([...header, '', ...body].join('\n')).trimEnd()}\n`;
 }
 
 /** The offline provider (`provider.kind: "template"`). */

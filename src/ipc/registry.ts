@@ -5,6 +5,7 @@ import { handleAnswer } from './handlers/handle-answer.js';
 import { handleCompose } from './handlers/handle-compose.js';
 import { handlePending } from './handlers/handle-pending.js';
 import { handlePing } from './handlers/handle-ping.js';
+import { handlePreview } from './handlers/handle-preview.js';
 import { handleReconcile } from './handlers/handle-reconcile.js';
 import { handleReject } from './handlers/handle-reject.js';
 import { handleRetry } from './handlers/handle-retry.js';
@@ -23,6 +24,7 @@ const table: { [M in Method]: MessageHandler<M, any> } = {
   reconcile: handleReconcile,
   compose: handleCompose,
   subscribe: handleSubscribe,
+  preview: handlePreview,
 };
 
 /** The handler of `method`, or undefined for an unknown method. */

@@ -25,6 +25,7 @@ import { publicView, requestId, type Request, type RequestState } from '../reque
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
 import type { Provider } from '../generation/provider.js';
+import { gatherContext, type GenerationContext } from '../generation/context.js';
 import type { EngineEvent } from './events.js';
 import { GenerationPool } from './generation-pool.js';
 import { InstallQueue } from './install-queue.js';
@@ -78,6 +79,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       provider: opts.provider,
       config: opts.config.provider,
       concurrency: opts.config.generation.concurrency,
+      context: (r) => this.generationContext(r),
       log: opts.log,
       onStart: (r) => {
         this.store.setTransient(r.id, 'generating');
@@ -367,6 +369,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   /** Retries a failed request now (from its staged output if it has one). */
   retry(idOrPrefix: string): Promise<Request> {
     return this.commands.retry(idOrPrefix);
+  }
+
+  /** What the model sees of the library for `r` (SPEC §8); `jitctl preview` shows the same. */
+  generationContext(r: Pick<Request, 'goal' | 'type' | 'filename' | 'generatedName'>): Promise<GenerationContext> {
+    const { config } = this.opts;
+    const { contextBytes, promptsDir } = config.generation;
+    return gatherContext({ fs: this.opts.fs, componentsDir: config.componentsDir, promptsDir, contextBytes, map: this.map, index: this.index }, r);
   }
 
   /** Counts for `jitctl status`. */

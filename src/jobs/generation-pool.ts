@@ -10,6 +10,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { ProviderConfig } from '../library/config.js';
 import { isAbortError } from '../generation/abort.js';
+import type { GenerationContext } from '../generation/context.js';
 import { GenerationError, type Provider } from '../generation/provider.js';
 import { generateWithRetry } from '../generation/retry.js';
 import type { Request } from '../requests/request.js';
@@ -19,6 +20,8 @@ export interface PoolOptions {
   config: ProviderConfig;
   concurrency: number;
   log: Logger;
+  /** The library context for a request (generation/context.ts), built once per job, before the first attempt. */
+  context?: (r: Request) => Promise<GenerationContext>;
   onStart: (r: Request) => void;
   onOutput: (r: Request, content: string) => void;
   onFailure: (r: Request, error: string, retryable: boolean) => void;
@@ -53,9 +56,11 @@ export class GenerationPool {
     this.opts.onStart(r);
     const { log, provider, config } = this.opts;
     try {
+      // Every attempt sends the same messages: the context is read once, as the job starts.
+      const context = await this.opts.context?.(r);
       const content = await generateWithRetry(
         provider,
-        { goal: r.goal, type: r.type, filename: r.filename, description: r.description ?? '', signal },
+        { goal: r.goal, type: r.type, filename: r.filename, description: r.description ?? '', signal, ...(context ? { context } : {}) },
         {
           maxRetries: config.maxRetries,
           onRetry: (attempt, err, delayMs) =>

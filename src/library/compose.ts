@@ -36,12 +36,32 @@ export class UnknownGoalError extends JitdError {
  * Reads a component that is a regular file. Throws NotRegularFileError for anything else, and
  * Node's ENOENT for a missing one.
  */
-async function readRegular(fs: FsLayer, path: string): Promise<Buffer> {
+export async function readRegular(fs: FsLayer, path: string): Promise<Buffer> {
   if (fs.readRegularFile) return fs.readRegularFile(path);
   // A layer without the non-blocking read: check the kind of what the path resolves to first.
   const st = await fs.lstat(await fs.realpath(path));
   if (st.kind !== 'file') throw new NotRegularFileError(path, st.kind === 'dir' ? 'dir' : 'other');
   return fs.readFile(path);
+}
+
+/**
+ * Reads one component `<type>s/<filename>` as compose does: `ok` with its text, `missing` (absent
+ * or a directory), or `refused` (it resolves outside componentsDir, or is a FIFO, socket or
+ * device). Never blocks on a FIFO. Used by compose and by generation's library context.
+ */
+export async function readPart(fs: FsLayer, componentsDir: string, type: string, filename: string): Promise<ComposedPart> {
+  const path = componentPath(componentsDir, type, filename);
+  const part = { type, filename, path };
+  if (await escapesRoot(fs, componentsDir, path)) return { ...part, status: 'refused' };
+  try {
+    const text = (await readRegular(fs, path)).toString('utf8');
+    return { ...part, status: 'ok', text };
+  } catch (err) {
+    if (err instanceof NotRegularFileError) return { ...part, status: err.kind === 'dir' ? 'missing' : 'refused' };
+    if (hasCode(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) return { ...part, status: 'missing' };
+    if (hasCode(err, 'ENXIO')) return { ...part, status: 'refused' }; // a Unix socket
+    throw err;
+  }
 }
 
 /**
@@ -53,23 +73,7 @@ export async function compose(fs: FsLayer, componentsDir: string, map: ParsedMap
   const entries = map.entries.filter((e) => e.goal === goal);
   if (!entries.length && !Object.hasOwn(map.json, goal)) throw new UnknownGoalError(goal);
   const parts: ComposedPart[] = [];
-  for (const e of entries) {
-    const path = componentPath(componentsDir, e.type, e.filename);
-    const part = { type: e.type, filename: e.filename, path };
-    if (await escapesRoot(fs, componentsDir, path)) {
-      parts.push({ ...part, status: 'refused' });
-      continue;
-    }
-    try {
-      const text = (await readRegular(fs, path)).toString('utf8');
-      parts.push({ ...part, status: 'ok', text });
-    } catch (err) {
-      if (err instanceof NotRegularFileError) parts.push({ ...part, status: err.kind === 'dir' ? 'missing' : 'refused' });
-      else if (hasCode(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) parts.push({ ...part, status: 'missing' });
-      else if (hasCode(err, 'ENXIO')) parts.push({ ...part, status: 'refused' }); // a Unix socket
-      else throw err;
-    }
-  }
+  for (const e of entries) parts.push(await readPart(fs, componentsDir, e.type, e.filename));
   const text = parts
     .filter((p) => p.status === 'ok')
     .map((p) => (p.text ?? '').replace(/\n+$/, ''))

@@ -28,6 +28,13 @@ const ProviderSchema = z
 const GenerationSchema = z
   .object({
     concurrency: z.int().min(1).max(64).default(2),
+    /**
+     * Budget, in UTF-8 bytes, of the library context sent with a request: the goal's other
+     * components and the same-type examples (SPEC §8). What does not fit is left out whole.
+     */
+    contextBytes: z.int().min(0).max(4_194_304).default(32_768),
+    /** The library's own generator instructions (`system.md`, `<type>.md`); relative to the config. */
+    promptsDir: z.string().min(1).default('prompts'),
   })
   .strict();
 
@@ -53,6 +60,7 @@ export const ConfigSchema = z
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
+export type GenerationConfig = z.infer<typeof GenerationSchema>;
 
 /** The configuration with every path absolute. */
 export interface Config extends Omit<RawConfig, 'stateDir' | 'socketPath'> {
@@ -115,6 +123,7 @@ export function resolveConfig(json: unknown, configFile: string, env: ConfigEnv 
     configFile: resolve(configFile),
     mapFile: abs(raw.mapFile),
     componentsDir: abs(raw.componentsDir),
+    generation: { ...raw.generation, promptsDir: abs(raw.generation.promptsDir) },
     stateDir,
     socketPath,
   };

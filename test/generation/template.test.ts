@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/generation/abort.js';
 import type { GenerationInput } from '../../src/generation/provider.js';
-import { SCAFFOLD_MARKER, templateProvider } from '../../src/generation/template.js';
+import { isScaffold } from '../../src/generation/context.js';
+import { SCAFFOLD_MARKER, sectionsOf, templateProvider } from '../../src/generation/template.js';
+import { contextFor } from '../support/library-context.js';
+import { makeLibrary } from '../support/library-fixture.js';
 
 const DESCRIPTION = 'walk from the symptom down to the first cause, checking evidence at each level';
 
@@ -79,5 +82,69 @@ describe('template provider', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(templateProvider.generate(input('protocol', { signal: ac.signal }))).rejects.toSatisfy(isAbortError);
+  });
+});
+
+describe('template provider with library context', () => {
+  const EXAMPLE = [
+    '## When to use',
+    'Whenever an alert fires twice in an hour.',
+    '',
+    '## Steps',
+    '1. Scope the impact.',
+    '2. Find the first change.',
+    '3. Confirm with a metric.',
+    '',
+    '## Report',
+    '- what broke',
+    '- why',
+    '',
+  ].join('\n');
+
+  async function withLibrary<T>(components: Record<string, string>, fn: (lib: Awaited<ReturnType<typeof makeLibrary>>) => Promise<T>): Promise<T> {
+    const lib = await makeLibrary({
+      map: { DIAGNOSE_ROOT_CAUSE: { protocol: 'root_cause_analysis_drilldown.txt' }, TRIAGE_ALERTS: { protocol: 'alert_triage.txt' } },
+      components,
+    });
+    try {
+      return await fn(lib);
+    } finally {
+      await lib.cleanup();
+    }
+  }
+
+  it("follows the section layout of a same-type example: its headings, in order, each with a placeholder of the same shape", async () => {
+    const out = await withLibrary({ 'protocols/alert_triage.txt': EXAMPLE }, async (lib) =>
+      templateProvider.generate({ ...input('protocol'), filename: 'root_cause_analysis_drilldown.txt', context: await contextFor(lib, 'DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt') }),
+    );
+    expect(out.split('\n')[0]).toBe(SCAFFOLD_MARKER);
+    expect(out).toContain('# layout: follows the sections of alert_triage.txt');
+    expect(out.split('\n').filter((l) => l.startsWith('## '))).toEqual(['## When to use', '## Steps', '## Report']);
+    const after = (heading: string) => out.split('\n').slice(out.split('\n').indexOf(heading) + 1);
+    expect(after('## Steps').slice(0, 3)).toEqual([
+      '1. <step 1 of "steps" for diagnose root cause>',
+      '2. <step 2 of "steps" for diagnose root cause>',
+      '3. <step 3 of "steps" for diagnose root cause>',
+    ]);
+    expect(after('## Report').slice(0, 2)).toEqual(['- <point 1 of "report" for diagnose root cause>', '- <point 2 of "report" for diagnose root cause>']);
+    expect(out).toContain(DESCRIPTION);
+    // Its own output is a scaffold: never an example for the next generation.
+    expect(isScaffold(out)).toBe(true);
+  });
+
+  it('keeps the built-in shape when no example has sections to follow', async () => {
+    const out = await withLibrary({ 'protocols/alert_triage.txt': 'Just one paragraph of prose, no headings.\n' }, async (lib) =>
+      templateProvider.generate({ ...input('protocol'), context: await contextFor(lib, 'DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt') }),
+    );
+    expect(out).not.toContain('# layout:');
+    expect(out).toBe(await templateProvider.generate(input('protocol')));
+  });
+
+  it('reads Markdown headings, "Label:" lines and CAPS lines as headings, and not list items or sentences', () => {
+    const sections = sectionsOf(['CONTEXT', 'Some prose.', 'Follow these steps:', '1. a', '2. b', '- Note: not a heading:', 'A sentence that goes on and on and on and on and on and ends with a colon:'].join('\n'));
+    expect(sections).toEqual([
+      { heading: 'CONTEXT', shape: 'text', items: 1 },
+      { heading: 'Follow these steps:', shape: 'numbered', items: 2 },
+    ]);
   });
 });

@@ -66,6 +66,26 @@ export function apiError(message: string, type = 'invalid_request_error', code: 
   return { error: { message, type, param: null, code } };
 }
 
+/**
+ * A chat.completion body with only what a minimal local server sends: `choices` (no `id`,
+ * `object`, `created`, `model` or `usage`).
+ */
+export function bareCompletion(content: string): unknown {
+  return { choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] };
+}
+
+/**
+ * The error bodies OpenAI-compatible servers send, each carrying `message` as the server's own
+ * words: OpenAI / llama.cpp / newer vLLM (`{"error":{"message"}}`), Ollama (`{"error":"…"}`), a
+ * plain-text body (a proxy, some servers), and older vLLM (`{"object":"error","message"}`).
+ */
+export const ERROR_SHAPES: Record<'object' | 'string' | 'plain-text' | 'top-level-message', (status: number, message: string) => FakeResponse> = {
+  object: (status, message) => ({ status, json: apiError(message) }),
+  string: (status, message) => ({ status, json: { error: message } }),
+  'plain-text': (status, message) => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: message }),
+  'top-level-message': (status, message) => ({ status, json: { object: 'error', message, type: 'BadRequestError', param: null, code: status } }),
+};
+
 export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   const queue: FakeResponse[] = [];
   const requests: RecordedRequest[] = [];

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { answerCommand } from './answer.js';
 import { composeCommand } from './compose.js';
 import { pendingCommand } from './pending.js';
+import { previewCommand } from './preview.js';
 import { promptCommand } from './prompt.js';
 import { reconcileCommand } from './reconcile.js';
 import { rejectCommand } from './reject.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   reconcileCommand,
   composeCommand,
+  previewCommand,
 ];
 
 /** The command named `name`, if any. */

@@ -5,6 +5,7 @@
 import type { ComposeParams, ComposeResult } from './compose.js';
 import type { PendingParams, PendingResult } from './pending.js';
 import type { PingParams, PingResult } from './ping.js';
+import type { PreviewParams, PreviewResult } from './preview.js';
 import type { ReconcileParams, ReconcileResult } from './reconcile.js';
 import type { AnswerParams, AnswerResult } from './answer.js';
 import type { RejectParams, RejectResult } from './reject.js';
@@ -22,6 +23,7 @@ export interface MethodTable {
   reconcile: { params: ReconcileParams; result: ReconcileResult };
   compose: { params: ComposeParams; result: ComposeResult };
   subscribe: { params: SubscribeParams; result: SubscribeResult };
+  preview: { params: PreviewParams; result: PreviewResult };
 }
 
 export type Method = keyof MethodTable;
