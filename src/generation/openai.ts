@@ -46,7 +46,7 @@ export function userPromptFor(input: Pick<GenerationInput, 'goal' | 'type' | 'fi
 
 /** Where the body of a failed call is kept for its error message (one slot per call). */
 interface ErrorBodySlot {
-  text?: string;
+  text?: string | undefined;
 }
 const errorBodies = new AsyncLocalStorage<ErrorBodySlot>();
 /** Error bodies are read up to this size: enough for any server's message. */

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createOpenAIProvider } from '../../src/generation/openai.js';
 import { ControlClient } from '../../src/ipc/client.js';
 import { DESCRIPTION_PLACEHOLDER } from '../../src/ipc/messages/preview.js';
-import { MISSING_FILE, MISSING_GOAL, startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
+import { MISSING_GOAL, startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
 import { completion, ERROR_SHAPES, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 
 let fake: FakeOpenAI | undefined;
