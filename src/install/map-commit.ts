@@ -3,7 +3,8 @@
  * is on disk at the moment of writing, so a person's edits are never overwritten.
  *
  *   1. read the map bytes B and parse them (unparsable: write nothing, report);
- *   2. apply each repoint `(goal, type): from -> to` only where the entry still says `from`;
+ *   2. apply each repoint `(goal, type): from -> to` only where the entry still says `from`,
+ *      as a byte-exact edit of B: the file-name string is replaced, nothing else (map-edit.ts);
  *   3. durable-put the result, and just before the rename re-read the map (with an lstat on
  *      either side, so the bytes belong to one version V of the file): if it is no longer B, a
  *      person saved meanwhile — drop the temp and start again from 1;
@@ -18,8 +19,9 @@
 import { durablePut } from '../fsio/durable-put.js';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { JitdError, TargetChangedError } from '../fsio/errors.js';
-import { detectIndent, parseGoalMap, serializeGoalMap, type ParsedMap } from '../library/goal-map.js';
+import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { filenameProblem } from '../library/names.js';
+import { editMapBytes } from './map-edit.js';
 import { readMap, readMapBytes, type MapSnapshot } from './map-file.js';
 
 export interface Repoint {
@@ -114,13 +116,23 @@ export async function commitRepoints(
       const current = (goal as Record<string, unknown>)[r.type];
       if (current === r.to) return 'already';
       if (current !== r.from) return 'entry-changed';
-      json[r.goal] = { ...(goal as Record<string, unknown>), [r.type]: r.to };
-      const types = applied.get(r.goal) ?? new Map<string, string>();
-      applied.set(r.goal, types.set(r.type, r.to));
       return 'applied';
     });
+    // The edit of the text: only the file-name strings change. An entry the scan cannot locate
+    // (not possible for text JSON.parse accepted, but never guessed at) is left as it is.
+    const edit = editMapBytes(
+      bytes,
+      repoints.filter((_, i) => outcomes[i] === 'applied'),
+    );
+    for (const m of edit.missed) outcomes[repoints.indexOf(m)] = 'entry-changed';
+    for (const [i, r] of repoints.entries()) {
+      if (outcomes[i] !== 'applied') continue;
+      json[r.goal] = { ...(json[r.goal] as Record<string, unknown>), [r.type]: r.to };
+      const types = applied.get(r.goal) ?? new Map<string, string>();
+      applied.set(r.goal, types.set(r.type, r.to));
+    }
     if (!outcomes.includes('applied')) return { outcomes, restarts };
-    const next = Buffer.from(serializeGoalMap(json, detectIndent(bytes.toString('utf8'))), 'utf8');
+    const next = edit.bytes;
     // The person's file keeps its permission bits (a team may edit a group-writable map).
     const mode = (await fs.lstat(mapFile)).mode;
     if (hooks.beforeWrite) hooks.beforeWrite(next, repointedParse(map, json, applied) ?? parseGoalMap(next.toString('utf8')));
