@@ -137,7 +137,7 @@ export async function commitRepoints(
     const mode = (await fs.lstat(mapFile)).mode;
     if (hooks.beforeWrite) hooks.beforeWrite(next, repointedParse(map, json, applied) ?? parseGoalMap(next.toString('utf8')));
     try {
-      await durablePut(fs, mapFile, next, {
+      const replaced = await durablePut(fs, mapFile, next, {
         mode: 'replace',
         fileMode: 0o644,
         ...(mode !== undefined ? { exactMode: mode } : {}),
@@ -153,6 +153,7 @@ export async function commitRepoints(
           return after;
         },
       });
+      await replaced?.kept?.close();
       return { outcomes, written: next, restarts };
     } catch (err) {
       if ((err instanceof MapChangedUnderUs || err instanceof TargetChangedError) && restarts < MAX_RESTARTS) continue;

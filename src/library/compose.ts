@@ -33,18 +33,6 @@ export class UnknownGoalError extends JitdError {
 }
 
 /**
- * Reads a component that is a regular file. Throws NotRegularFileError for anything else, and
- * Node's ENOENT for a missing one.
- */
-async function readRegular(fs: FsLayer, path: string): Promise<Buffer> {
-  if (fs.readRegularFile) return fs.readRegularFile(path);
-  // A layer without the non-blocking read: check the kind of what the path resolves to first.
-  const st = await fs.lstat(await fs.realpath(path));
-  if (st.kind !== 'file') throw new NotRegularFileError(path, st.kind === 'dir' ? 'dir' : 'other');
-  return fs.readFile(path);
-}
-
-/**
  * Assembles `goal`'s prompt from its components, in map order. Parts that are missing (or a
  * directory) are left out; parts that resolve outside componentsDir or are not regular files
  * are refused. Throws UnknownGoalError for a goal the map does not have.
@@ -61,7 +49,7 @@ export async function compose(fs: FsLayer, componentsDir: string, map: ParsedMap
       continue;
     }
     try {
-      const text = (await readRegular(fs, path)).toString('utf8');
+      const text = (await fs.readRegularFile(path)).toString('utf8');
       parts.push({ ...part, status: 'ok', text });
     } catch (err) {
       if (err instanceof NotRegularFileError) parts.push({ ...part, status: err.kind === 'dir' ? 'missing' : 'refused' });

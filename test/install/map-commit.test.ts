@@ -31,7 +31,7 @@ describe('commitRepoints', () => {
     expect(result.outcomes).toEqual(['applied']);
     expect(fs.read(MAP)).toBe(text({ ...BASE, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } }, 4));
     expect(result.written?.toString()).toBe(fs.read(MAP));
-    expect(fs.log.map((o) => o.t)).toEqual(['create', 'write', 'fsync', 'rename', 'syncdir']);
+    expect(fs.log.map((o) => o.t)).toEqual(['create', 'write', 'fsync', 'exchange', 'unlink', 'syncdir']);
   });
 
   it('restarts when a person saves between jitd\'s read and its rename, and keeps their edit with jitd\'s change on top', async () => {
@@ -64,7 +64,7 @@ describe('commitRepoints', () => {
     ]);
     expect(result.outcomes).toEqual(['applied', 'entry-changed', 'already', 'entry-changed']);
     expect(read(fs)).toEqual({ A: { protocol: 'autogen_protocol_for_a.txt' }, B: { protocol: 'b.txt' }, C: { protocol: 'autogen_protocol_for_c.txt' } });
-    expect(fs.log.filter((o) => o.t === 'rename')).toHaveLength(1);
+    expect(fs.log.filter((o) => o.t === 'exchange')).toHaveLength(1);
   });
 
   it('writes nothing when no repoint applies', async () => {

@@ -40,13 +40,33 @@ interface RunMarks {
   ackAt: number;
   /** Log length once the generated component's directory was fsynced after its link. */
   publishedAt: number;
+  /** The map's publish: log indices of its temp's create and of its exchange. */
+  mapTempAt: number;
+  exchangeAt: number;
+  /** Log length when the map directory's fsync after the exchange returned (jitd holds the map write durable). */
+  mapDurableAt: number;
 }
 
 /** Runs the whole flow once on `fs` (through `layer`, which may wrap it) and records marks. */
 async function recordRun(fs: MemFs, layer: FsLayer = fs): Promise<RunMarks> {
   const provider = countingProvider();
   let ackAt = -1;
-  const { asked } = await runToDone(layer, provider, { afterAnswer: () => (ackAt = fs.log.length) });
+  let mapDurableAt = Number.POSITIVE_INFINITY;
+  const mapDir = MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'));
+  // Where jitd believes the map write durable: its directory fsync after the exchange returned
+  // (also when a negative control's layer skipped the fsync).
+  const noting: FsLayer = Object.create(layer, {
+    syncDir: {
+      value: async (p: string) => {
+        await layer.syncDir(p);
+        if (p === mapDir && mapDurableAt === Number.POSITIVE_INFINITY && fs.log.some((o) => o.t === 'exchange' && o.path === MAP_FILE)) mapDurableAt = fs.log.length;
+      },
+    },
+  });
+  for (const k of ['createExclusive', 'readFile', 'readRegularFile', 'rename', 'renameIfUnchanged', 'link', 'unlink', 'mkdirp', 'readdir', 'lstat', 'realpath'] as const) {
+    Object.defineProperty(noting, k, { value: (layer[k] as (...a: unknown[]) => unknown).bind(layer) });
+  }
+  const { asked } = await runToDone(noting, provider, { afterAnswer: () => (ackAt = fs.log.length) });
   expect(asked).toBe(1);
   expect(provider.calls).toBe(1);
   expect(mapNamesGenerated(fs)).toBe(true);
@@ -54,7 +74,14 @@ async function recordRun(fs: MemFs, layer: FsLayer = fs): Promise<RunMarks> {
   const linkAt = fs.log.findIndex((op) => op.t === 'link' && op.path === GENERATED_PATH);
   expect(linkAt).toBeGreaterThan(ackAt);
   const syncAt = fs.log.findIndex((op, i) => i > linkAt && op.t === 'syncdir' && op.path === `${COMPONENTS}/personas`);
-  return { ackAt, publishedAt: syncAt < 0 ? Number.POSITIVE_INFINITY : syncAt + 1 };
+  // The map is published by the exchange, as in production, never by a plain rename.
+  const exchangeAt = fs.log.findIndex((op) => op.t === 'exchange' && op.path === MAP_FILE);
+  expect(exchangeAt).toBeGreaterThan(linkAt);
+  expect(fs.log.some((op) => op.t === 'rename' && op.path === MAP_FILE)).toBe(false);
+  const mapTempAt = fs.log.findLastIndex((op, i) => i < exchangeAt && op.t === 'create' && op.path.includes('.jitd-tmp.goal_map.json'));
+  expect(mapTempAt).toBeGreaterThan(linkAt);
+  expect(fs.keptOpen).toBe(0);
+  return { ackAt, publishedAt: syncAt < 0 ? Number.POSITIVE_INFINITY : syncAt + 1, mapTempAt, exchangeAt, mapDurableAt };
 }
 
 /** Recovers one crash image and answers every invariant it breaks (empty: none). */
@@ -62,6 +89,8 @@ async function violationsOf(image: MemFs, k: number, marks: RunMarks): Promise<s
   const v: string[] = [];
   // Invariant 1 holds in the raw image already: a power cut never leaves a dangling pointer.
   v.push(...mapViolations(image, CONTENT).map((m) => `image: ${m}`));
+  // Invariant 5: a map write jitd holds durable (the exchange's directory fsync returned) survives.
+  if (k >= marks.mapDurableAt && !mapNamesGenerated(image)) v.push('invariant 5: the map write was acknowledged durable, and the power cut lost it');
 
   const store = new RequestStore(image, STATE);
   const loaded = await store.load();
@@ -95,33 +124,41 @@ async function violationsOf(image: MemFs, k: number, marks: RunMarks): Promise<s
 
 async function explore(fs: MemFs, marks: RunMarks, seedBase: number) {
   let states = 0;
+  /** States after an operation of the map's exchange publish: its temp's create up to the directory fsync. */
+  let exchangeStates = 0;
+  let exchangePoints = 0;
   const violations: string[] = [];
   for (let k = 0; k <= fs.log.length; k++) {
     const images = fs.crashStates(seedBase + k * 7919, STATES_PER_POINT, { at: k });
+    const overExchange = k > marks.mapTempAt && k <= Math.min(marks.mapDurableAt, fs.log.length);
+    if (overExchange) exchangePoints++;
     for (const [i, image] of images.entries()) {
       states++;
+      if (overExchange) exchangeStates++;
       const op = k > 0 ? fs.log[k - 1] : undefined;
       for (const m of await violationsOf(image, k, marks)) {
         violations.push(`after op ${k} (${op ? `${op.t} ${op.path}` : 'start'}), state ${i}: ${m}`);
       }
     }
   }
-  return { states, points: fs.log.length + 1, violations };
+  return { states, points: fs.log.length + 1, violations, exchangeStates, exchangePoints };
 }
 
-/** The same layer with every directory fsync turned into a no-op. */
-function withoutDirSync(fs: MemFs): FsLayer {
+/** The same layer with the directory fsyncs `drop` selects turned into no-ops (default: all). */
+function withoutDirSync(fs: MemFs, drop: (path: string) => boolean = () => true): FsLayer {
   return {
     createExclusive: (p, m) => fs.createExclusive(p, m),
     readFile: (p) => fs.readFile(p),
+    readRegularFile: (p) => fs.readRegularFile(p),
     rename: (a, b) => fs.rename(a, b),
+    renameIfUnchanged: (a, b, id) => fs.renameIfUnchanged(a, b, id),
     link: (a, b) => fs.link(a, b),
     unlink: (p) => fs.unlink(p),
     mkdirp: (p, m) => fs.mkdirp(p, m),
     readdir: (p) => fs.readdir(p),
     lstat: (p) => fs.lstat(p),
     realpath: (p) => fs.realpath(p),
-    syncDir: async () => undefined,
+    syncDir: async (p) => (drop(p) ? undefined : fs.syncDir(p)),
   };
 }
 
@@ -129,12 +166,23 @@ describe('power loss during an install (simulated, seeded)', () => {
   it('after every operation of a full install, every crash image recovers with SPEC §4 intact', async () => {
     const fs = makeMemLibrary();
     const marks = await recordRun(fs);
-    const { states, points, violations } = await explore(fs, marks, 1);
+    const { states, points, violations, exchangeStates, exchangePoints } = await explore(fs, marks, 1);
     console.log(
-      `power-loss: ${points} crash points (every operation of the install: ${fs.log.length} ops), ${states} crash states explored, ${violations.length} violations`,
+      `power-loss: ${points} crash points (every operation of the install: ${fs.log.length} ops), ${states} crash states explored, ${violations.length} violations; over the map's exchange publish (temp create .. exchange .. directory fsync): ${exchangePoints} points, ${exchangeStates} states`,
     );
     expect(violations.slice(0, 10)).toEqual([]);
     expect(states).toBeGreaterThanOrEqual(points * 30);
+    expect(exchangeStates).toBeGreaterThanOrEqual(5 * STATES_PER_POINT);
+  });
+
+  it("negative control: the same run without the exchange's directory fsync loses an acknowledged map write", async () => {
+    const fs = makeMemLibrary();
+    const mapDir = MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'));
+    const marks = await recordRun(fs, withoutDirSync(fs, (p) => p === mapDir));
+    const { states, violations, exchangeStates } = await explore(fs, marks, 4);
+    const lost = violations.filter((m) => m.includes('invariant 5'));
+    console.log(`power-loss negative control (no directory fsync after the exchange): ${states} states (${exchangeStates} over the exchange publish), ${violations.length} violations, e.g. ${lost[0]}`);
+    expect(lost.length).toBeGreaterThan(0);
   });
 
   it('negative control: the same run without directory fsyncs produces violating crash states', async () => {
