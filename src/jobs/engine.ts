@@ -16,6 +16,7 @@ import { FsyncFailedError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
 import { parseGoalMap, type MapEntry, type ParsedMap } from '../library/goal-map.js';
 import { isGeneratedName } from '../library/names.js';
+import { InPlaceSaves } from '../install/in-place-saves.js';
 import { readMapBytes } from '../install/map-file.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { planSync } from '../reconcile/plan-sync.js';
@@ -57,6 +58,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   writeError: string | undefined;
   lastReconcile: ReconcileReport | undefined;
   readonly startedAt = Date.now();
+  /** Watches the map versions jitd replaced, for saves through an earlier descriptor. */
+  readonly inPlaceSaves: InPlaceSaves;
 
   private readonly lane: Lane;
   private readonly pool: GenerationPool;
@@ -103,6 +106,18 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       onWriteOk: () => (this.writeError = undefined),
       recordFailure: (id, error, retryable) => this.commands.recordFailure(id, error, retryable),
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+    });
+    this.inPlaceSaves = new InPlaceSaves({
+      fs: opts.fs,
+      mapFile: opts.config.mapFile,
+      componentsDir: opts.config.componentsDir,
+      stateDir: opts.config.stateDir,
+      schedule: (what, job) => this.lane.background(what, job),
+      onRecovered: (o) => {
+        if (o.outcome === 'reapplied') opts.log.warn({ mapFile: opts.config.mapFile, bytes: o.bytes, repoints: o.repoints }, "a save through a descriptor opened before jitd's map write was re-applied, with jitd's change on top");
+        else opts.log.error({ mapFile: opts.config.mapFile, keptAt: o.path, reason: o.reason }, 'a save through an earlier descriptor could not be re-applied; its text is kept aside');
+      },
+      onError: (err) => opts.log.warn({ err }, 'watching a replaced map version failed'),
     });
     this.commands = new RequestCommands({
       store: this.store,
@@ -383,6 +398,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       missing,
       requests: byState,
       queue: { lane: this.lane.size, ...this.pool.stats(), ...this.installs.stats() },
+      inPlaceSaves: this.inPlaceSaves.stats(),
     };
   }
 
@@ -391,6 +407,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     this.stopping = true;
     this.commands.stop();
     await this.pool.stop();
+    await this.lane.drain();
+    await this.inPlaceSaves.stop();
     await this.lane.drain();
   }
 
