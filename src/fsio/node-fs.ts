@@ -26,7 +26,8 @@ function identityOf(s: BigIntStats): string {
 }
 
 const fstatBig = promisify(fstat) as unknown as (fd: number, opts: { bigint: true }) => Promise<BigIntStats>;
-const readAt = promisify(read) as unknown as (fd: number, buf: Buffer, off: number, len: number, pos: number) => Promise<number>;
+// fs.read's promisified form answers { bytesRead, buffer }.
+const readAt = promisify(read) as unknown as (fd: number, buf: Buffer, off: number, len: number, pos: number) => Promise<{ bytesRead: number }>;
 const closeFd = promisify(close);
 
 /** A replaced version held open by its descriptor `fd` (see KeptFile in fs-layer.ts). */
@@ -39,7 +40,7 @@ function keptFd(fd: number): KeptFile {
       const chunks: Buffer[] = [];
       for (let pos = 0; ; ) {
         const buf = Buffer.allocUnsafe(Math.max(65536, Number((await fstatBig(fd, { bigint: true })).size) - pos + 1));
-        const n = await readAt(fd, buf, 0, buf.length, pos);
+        const { bytesRead: n } = await readAt(fd, buf, 0, buf.length, pos);
         if (n === 0) break;
         chunks.push(buf.subarray(0, n));
         pos += n;
