@@ -21,6 +21,9 @@ import {
   STATE,
   TYPE,
   countingProvider,
+  engineOn,
+  ORIGINAL_MAP,
+  ORIGINAL_MAP_TEXT,
   expectedContent,
   leftovers,
   makeMemLibrary,
@@ -342,3 +345,56 @@ describe('power loss while the reconciler quarantines an orphan', () => {
   });
 });
 
+
+describe('power loss while an in-place save is re-applied', () => {
+  /** The person's save, made into the map version the install replaced: a new goal, the entry as it was. */
+  const PERSONS_MAP = { ...ORIGINAL_MAP, ADDED_BY_HAND: { format: 'release_notes_format.txt' } };
+  const PERSONS_TEXT = `${JSON.stringify(PERSONS_MAP, null, 2)}\n`;
+  const REAPPLIED_TEXT = PERSONS_TEXT.replace(JSON.stringify(MISSING), JSON.stringify(GENERATED_PATH.slice(GENERATED_PATH.lastIndexOf('/') + 1)));
+  const INSTALLED_TEXT = ORIGINAL_MAP_TEXT.replace(JSON.stringify(MISSING), JSON.stringify(GENERATED_PATH.slice(GENERATED_PATH.lastIndexOf('/') + 1)));
+
+  it('every crash image over the re-apply holds the installed map or the re-applied save, and the re-apply once durable', async () => {
+    const fs = makeMemLibrary();
+    const engine = engineOn(fs, countingProvider());
+    await engine.start();
+    const editor = fs.openInPlace(MAP_FILE); // the person's editor has the map open
+    const [r] = engine.store.all();
+    await engine.answer(r!.id, ANSWER);
+    await engine.idle();
+    expect(fs.read(MAP_FILE)).toBe(INSTALLED_TEXT);
+    const savedAt = fs.log.length;
+    editor.save(PERSONS_TEXT); // ftruncate + write through the descriptor opened before the install
+    for (const end = Date.now() + 10_000; engine.inPlaceSaves.stats().reapplied < 1; await new Promise((res) => setTimeout(res, 20))) {
+      if (Date.now() > end) throw new Error('the in-place save was not re-applied');
+    }
+    await engine.idle();
+    await engine.stop();
+    expect(fs.read(MAP_FILE)).toBe(REAPPLIED_TEXT);
+    expect(fs.keptOpen).toBe(0);
+    const exchangeAt = fs.log.findIndex((op, i) => i > savedAt && op.t === 'exchange' && op.path === MAP_FILE);
+    expect(exchangeAt).toBeGreaterThan(savedAt);
+    const durableAt = fs.log.findIndex((op, i) => i > exchangeAt && op.t === 'syncdir' && op.path === MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'))) + 1;
+    expect(durableAt).toBeGreaterThan(exchangeAt);
+
+    let states = 0;
+    const violations: string[] = [];
+    for (let k = savedAt; k <= fs.log.length; k++) {
+      for (const [i, image] of fs.crashStates(9000 + k, STATES_PER_POINT, { at: k }).entries()) {
+        states++;
+        const where = `after op ${k} (${fs.log[k - 1]?.t} ${fs.log[k - 1]?.path}), state ${i}`;
+        const text = image.read(MAP_FILE);
+        if (text !== INSTALLED_TEXT && text !== REAPPLIED_TEXT) violations.push(`${where}: map is neither the installed map nor the re-applied save: ${JSON.stringify(text?.slice(0, 80))}`);
+        if (k >= durableAt && text !== REAPPLIED_TEXT) violations.push(`${where}: the durable re-apply was lost`);
+        const store = new RequestStore(image, STATE);
+        await store.load();
+        const { report } = await reconcile({ fs: image, mapFile: MAP_FILE, componentsDir: COMPONENTS, stateDir: STATE, orphans: 'quarantine', store });
+        if (report.mapError) violations.push(`${where}: reconcile: ${report.mapError}`);
+        if (image.read(MAP_FILE) !== text) violations.push(`${where}: the recovery changed the map`);
+        for (const m of leftovers(image)) violations.push(`${where}: ${m}`);
+        if (image.read(GENERATED_PATH) !== CONTENT) violations.push(`${where}: the installed component is not intact`);
+      }
+    }
+    console.log(`power-loss (in-place save re-applied): ${fs.log.length - savedAt + 1} crash points from the save through the re-apply's exchange and directory fsync, ${states} states, ${violations.length} violations`);
+    expect(violations.slice(0, 10)).toEqual([]);
+  });
+});
