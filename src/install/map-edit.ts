@@ -85,9 +85,14 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
     text,
     {
       onObjectBegin: () => {
-        if (depth === 1 && goal) inGoal = true;
         pending = undefined;
         depth++;
+        if (depth === 2) {
+          inGoal = goal !== undefined;
+          // Not a goal to edit: its insides are scanned without a callback (a third of the scan's cost).
+          if (!inGoal) return false;
+        }
+        return true;
       },
       onObjectEnd: () => {
         depth--;

@@ -33,6 +33,8 @@ export interface StatusResult {
      * `<stateDir>/recovered/` because the map was saved again meanwhile; and map versions watched now.
      */
     inPlaceSaves: { detected: number; reapplied: number; keptAside: number; watching: number };
+    /** Full plans of the map since start, and map changes recognised as jitd's own write (no plan). */
+    mapSyncs: { planned: number; ownWriteSkipped: number };
   };
   provider: string;
   lastReconcile: ReconcileSummary | null;
