@@ -15,6 +15,11 @@ const num = (note, re) => {
 
 const CAUSES = [
   {
+    match: /^P7 install/,
+    cause: (r) =>
+      `an install's fixed cost (the model call of the template provider, staging the output, the component's and the map's fsyncs, the request record, the socket round trips: about 100 ms here) does not shrink with the map, so on a small map (a --quick run's 10,000 goals: a ${fmt(r.baseline, 0)} ms floor) the ratio says little; the goal is for the 50,000-goal map of the full run, where the size-dependent part (the byte-exact scan of the map, its hash and the watcher's read of jitd's own write) is measured against the same floor.`,
+  },
+  {
     match: /^P3 start-up/,
     cause: (r) => {
       const floor = r.nodeFloorMs ?? num(r.note, /bare Node floor \([^)]*\) (\d+) ms/);

@@ -8,7 +8,9 @@
  *               an error, never a silent truncation — write-file-atomic 7 gets this wrong);
  *   3. fsync    the temp file: its bytes are on disk before any name points at them;
  *   4. publish  rename(temp, target) to replace, or link(temp, target) to create without
- *               clobbering (EEXIST leaves the existing file alone), then unlink the temp;
+ *               clobbering (EEXIST leaves the existing file alone), then unlink the temp; a
+ *               guarded replace (`beforePublish` answers an identity) exchanges the two names
+ *               instead and answers the version it replaced, held open (fs-layer.ts `Replaced`);
  *   5. fsync    the directory: the new name survives a power cut.
  *
  * A crash before 4 leaves only a temp file (swept by the reconciler); after 4 the target is
@@ -17,7 +19,7 @@
  */
 import { dirname } from 'node:path';
 import { DiskWriteError, FsyncFailedError, TargetChangedError, TargetExistsError } from './errors.js';
-import { hasCode, type FsLayer, type StatInfo, type WritableFile } from './fs-layer.js';
+import { hasCode, type FsLayer, type Replaced, type StatInfo, type WritableFile } from './fs-layer.js';
 import { liveTemps, tempPathFor } from './temp-files.js';
 
 export interface PutOptions {
@@ -59,17 +61,20 @@ export async function syncDirOrDie(fs: FsLayer, dir: string): Promise<void> {
   }
 }
 
-/** Publishes `data` at `target` durably (see the module header for the protocol). */
-export async function durablePut(fs: FsLayer, target: string, data: Uint8Array | string, opts: PutOptions): Promise<void> {
+/**
+ * Publishes `data` at `target` durably (see the module header for the protocol). A guarded
+ * replace answers what it replaced; the caller must close `kept`.
+ */
+export async function durablePut(fs: FsLayer, target: string, data: Uint8Array | string, opts: PutOptions): Promise<Replaced | undefined> {
   const temp = tempPathFor(target);
   try {
-    await put(fs, target, temp, data, opts);
+    return await put(fs, target, temp, data, opts);
   } finally {
     liveTemps.delete(temp);
   }
 }
 
-async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array | string, opts: PutOptions): Promise<void> {
+async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array | string, opts: PutOptions): Promise<Replaced | undefined> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let file: WritableFile;
   try {
@@ -78,9 +83,10 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
     throw new DiskWriteError(target, err);
   }
   let published = false;
+  let replaced: Replaced | undefined;
   try {
     try {
-      if (opts.exactMode !== undefined) await file.chmod?.(opts.exactMode);
+      if (opts.exactMode !== undefined) await file.chmod(opts.exactMode);
       await writeAll(file, bytes);
     } catch (err) {
       throw new DiskWriteError(target, err);
@@ -94,7 +100,7 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
     const identity = await opts.beforePublish?.();
     try {
       if (opts.mode === 'replace') {
-        if (identity && fs.renameIfUnchanged) await fs.renameIfUnchanged(temp, target, identity);
+        if (identity) replaced = await fs.renameIfUnchanged(temp, target, identity);
         else await fs.rename(temp, target);
         published = true;
       } else {
@@ -114,5 +120,13 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
     // The link made the target; the temp name is now just a second name for the same inode.
     await fs.unlink(temp).catch(() => undefined);
   }
-  if (!opts.deferDirSync) await syncDirOrDie(fs, dirname(target));
+  if (!opts.deferDirSync) {
+    try {
+      await syncDirOrDie(fs, dirname(target));
+    } catch (err) {
+      await replaced?.kept?.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return replaced;
 }

@@ -7,8 +7,9 @@
  *
  * `faultFs(inner, plan)` wraps every operation of an {@link FsLayer} and names each one as a
  * *step* `<op>:<role>#<n>`: `op` is the operation (`open` = exclusive create of a temp, `write`,
- * `fsync`, `close`, `rename`, `link`, `unlink`, `mkdir`, `fsyncdir`, `read`, `readdir`, `lstat`,
- * `realpath`), `role` what the path is to the library (`map`, `component`, `request`, ...,
+ * `chmod`, `fsync`, `close`, `rename` (a plain or guarded replace), `link`, `unlink`, `mkdir`,
+ * `fsyncdir`, `read`, `readdir`, `lstat`, `realpath`, and on a replaced version kept open,
+ * `fstat` and `pread`), `role` what the path is to the library (`map`, `component`, `request`, ...,
  * decided by a classifier; a `.jitd-tmp.*` temp takes the role of the file it stands in for, a
  * directory the role of what it contains), and `n` counts occurrences of `<op>:<role>` from 1.
  *
@@ -26,12 +27,13 @@
  */
 import { appendFileSync } from 'node:fs';
 import { basename, dirname, join, relative, isAbsolute } from 'node:path';
-import type { FsLayer, WritableFile } from './fs-layer.js';
+import type { FsLayer, KeptFile, WritableFile } from './fs-layer.js';
 import { TEMP_PREFIX } from './temp-files.js';
 
 export type StepOp =
   | 'open'
   | 'write'
+  | 'chmod'
   | 'fsync'
   | 'close'
   | 'rename'
@@ -42,10 +44,12 @@ export type StepOp =
   | 'read'
   | 'readdir'
   | 'lstat'
-  | 'realpath';
+  | 'realpath'
+  | 'fstat'
+  | 'pread';
 
 /** Operations that change what is (or will be) on disk: the interesting crash points. */
-export const MUTATING_OPS: ReadonlySet<StepOp> = new Set(['open', 'write', 'fsync', 'rename', 'link', 'unlink', 'mkdir', 'fsyncdir']);
+export const MUTATING_OPS: ReadonlySet<StepOp> = new Set(['open', 'write', 'chmod', 'fsync', 'rename', 'link', 'unlink', 'mkdir', 'fsyncdir']);
 
 /** Classifies a path (file or directory) into a role name. */
 export type Classifier = (path: string) => string;
@@ -201,6 +205,14 @@ export function faultFs(inner: FsLayer, plan: FaultPlan = {}): FaultFs {
     return result;
   }
 
+  /** A kept version's operations are steps too, named after the path it was replaced at. */
+  const wrapKept = (kept: KeptFile, path: string): KeptFile => ({
+    identity: () => step('fstat', path, () => kept.identity()),
+    read: () => step('pread', path, () => kept.read()),
+    // Closing a descriptor is never refused: a dead layer must not leak it.
+    close: () => kept.close(),
+  });
+
   const layer: FaultFs = {
     get steps() {
       return steps;
@@ -217,18 +229,20 @@ export function faultFs(inner: FsLayer, plan: FaultPlan = {}): FaultFs {
             const len = fault && 'short' in fault ? Math.min(length, fault.short) : length;
             return file.write(data, offset, len);
           }),
+        chmod: (mode) => step('chmod', path, () => file.chmod(mode)),
         sync: () => step('fsync', path, () => file.sync()),
         close: () => step('close', path, () => file.close()),
       };
       return wrapped;
     },
     readFile: (path) => step('read', path, () => inner.readFile(path)),
-    ...(inner.readRegularFile ? { readRegularFile: (path: string) => step('read', path, () => inner.readRegularFile!(path)) } : {}),
+    readRegularFile: (path) => step('read', path, () => inner.readRegularFile(path)),
     rename: (from, to) => step('rename', to, () => inner.rename(from, to)),
     // The same step as a rename (the guard is part of it), so crash points and faults keep their names.
-    ...(inner.renameIfUnchanged
-      ? { renameIfUnchanged: (from: string, to: string, identity: string) => step('rename', to, () => inner.renameIfUnchanged!(from, to, identity)) }
-      : {}),
+    renameIfUnchanged: async (from, to, identity) => {
+      const r = await step('rename', to, () => inner.renameIfUnchanged(from, to, identity));
+      return { published: r.published, kept: r.kept && wrapKept(r.kept, to) };
+    },
     link: (from, to) => step('link', to, () => inner.link(from, to)),
     unlink: (path) => step('unlink', path, () => inner.unlink(path)),
     mkdirp: (path, mode) => step('mkdir', path, () => inner.mkdirp(path, mode)),

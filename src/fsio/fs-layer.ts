@@ -4,15 +4,17 @@
  * real one to inject crashes (SIGKILL), short writes, ENOSPC and EIO at a named step.
  *
  * The surface is the smallest that the durable-write protocol and the reconciler need; it says
- * nothing about policy. Errors are Node-style: an `Error` with an errno `code` (ENOENT, EEXIST...).
+ * nothing about policy. Every operation is required: the in-memory disk of the power-loss tests
+ * implements each one with the same durability rules, so the proofs run the path that ships.
+ * Errors are Node-style: an `Error` with an errno `code` (ENOENT, EEXIST...).
  */
 
 /** An open, write-only file created by {@link FsLayer.createExclusive}. */
 export interface WritableFile {
   /** Writes from `data[offset, offset+length)` at the current end; may write fewer bytes (a short write). */
   write(data: Uint8Array, offset: number, length: number): Promise<number>;
-  /** fchmod(2): exact permission bits, not filtered by the umask. Optional for test layers. */
-  chmod?(mode: number): Promise<void>;
+  /** fchmod(2): exact permission bits, not filtered by the umask. */
+  chmod(mode: number): Promise<void>;
   /** fsync(2): the file's data and metadata reach stable storage, or this throws. */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -29,13 +31,35 @@ export interface StatInfo {
   kind: EntryKind;
   size: number;
   mtimeMs: number;
-  /** Permission bits (0o7777), where the layer knows them. */
-  mode?: number;
+  /** Permission bits (0o7777). */
+  mode: number;
   /**
-   * Which version of the file this is (device, inode, size and mtime in ns), where the layer
-   * knows it: any write to the file, or a rename over the path, changes it.
+   * Which version of the file this is (device, inode, size and mtime in ns): any write to the
+   * file, or a rename over the path, changes it.
    */
-  identity?: string;
+  identity: string;
+}
+
+/**
+ * The version of a file that {@link FsLayer.renameIfUnchanged} replaced, held open after its
+ * last name is gone: a program that opened the file before the replace (an editor saving in
+ * place: open, ftruncate, write) still writes into it, and this is how jitd sees that write
+ * (src/install/in-place-saves.ts). Holding it costs an open file descriptor; close it.
+ */
+export interface KeptFile {
+  /** The kept version's identity now ({@link StatInfo.identity}): a write through any descriptor changes it. */
+  identity(): Promise<string>;
+  /** Its whole content now. */
+  read(): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** What a guarded replace did. */
+export interface Replaced {
+  /** The identity of the version now at the target (the one published). */
+  published: string;
+  /** The version it replaced, held open (undefined if it could not be opened, e.g. EMFILE). */
+  kept: KeptFile | undefined;
 }
 
 export interface FsLayer {
@@ -45,18 +69,19 @@ export interface FsLayer {
   /**
    * Reads `path` (following symlinks) only if it is a regular file, without ever blocking on
    * what is not (a FIFO opened for reading waits for a writer): otherwise throws
-   * `NotRegularFileError` (errors.ts). Optional: without it, callers lstat the real path first.
+   * `NotRegularFileError` (errors.ts).
    */
-  readRegularFile?(path: string): Promise<Buffer>;
+  readRegularFile(path: string): Promise<Buffer>;
   /** rename(2): atomically replaces `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
   /**
    * Replaces `to` by `from` only if `to` still has `identity` (see {@link StatInfo.identity});
    * otherwise `to` keeps the version it has and this throws an error with code `ETARGETCHANGED`
-   * (node-fs.ts: a renameat2 exchange, or a check and a rename back to back). Optional: a layer
-   * without it gets a plain rename after the caller's last check.
+   * (node-fs.ts: a renameat2 exchange, or a check and a rename back to back). Like a rename, the
+   * new entry is durable once the directory is fsynced. The name `from` is gone afterwards; the
+   * replaced version is answered held open ({@link Replaced.kept}) — the caller closes it.
    */
-  renameIfUnchanged?(from: string, to: string, identity: string): Promise<void>;
+  renameIfUnchanged(from: string, to: string, identity: string): Promise<Replaced>;
   /** link(2): creates `to` only if it does not exist (EEXIST otherwise); never clobbers. */
   link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;

@@ -3,11 +3,12 @@
  * `renameIfUnchanged`, which publishes the map, runs its few metadata syscalls synchronously,
  * back to back, because that is what keeps a person's save (invariant 4) — see there.
  */
-import { constants, lstatSync, renameSync, type BigIntStats } from 'node:fs';
+import { close, constants, fstat, fstatSync, lstatSync, openSync, read, renameSync, closeSync, type BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { NotRegularFileError } from './errors.js';
 import { exchangeSync, type ExchangeFn } from './exchange.js';
-import { hasCode, type DirEntry, type EntryKind, type FsLayer, type StatInfo, type WritableFile } from './fs-layer.js';
+import { hasCode, type DirEntry, type EntryKind, type FsLayer, type KeptFile, type StatInfo, type WritableFile } from './fs-layer.js';
 
 function kindOf(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
   if (d.isFile()) return 'file';
@@ -24,6 +25,45 @@ function identityOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
 }
 
+const fstatBig = promisify(fstat) as unknown as (fd: number, opts: { bigint: true }) => Promise<BigIntStats>;
+// fs.read's promisified form answers { bytesRead, buffer }.
+const readAt = promisify(read) as unknown as (fd: number, buf: Buffer, off: number, len: number, pos: number) => Promise<{ bytesRead: number }>;
+const closeFd = promisify(close);
+
+/** A replaced version held open by its descriptor `fd` (see KeptFile in fs-layer.ts). */
+function keptFd(fd: number): KeptFile {
+  let open = true;
+  return {
+    identity: async () => identityOf(await fstatBig(fd, { bigint: true })),
+    async read() {
+      // pread from 0 to the end, however often it is called: the file's own offset is never used.
+      const chunks: Buffer[] = [];
+      for (let pos = 0; ; ) {
+        const buf = Buffer.allocUnsafe(Math.max(65536, Number((await fstatBig(fd, { bigint: true })).size) - pos + 1));
+        const { bytesRead: n } = await readAt(fd, buf, 0, buf.length, pos);
+        if (n === 0) break;
+        chunks.push(buf.subarray(0, n));
+        pos += n;
+      }
+      return Buffer.concat(chunks);
+    },
+    async close() {
+      if (!open) return;
+      open = false;
+      await closeFd(fd);
+    },
+  };
+}
+
+/** Opens `path` read-only to keep it; undefined if it cannot be (EMFILE...): the publish still stands. */
+function openKept(path: string): KeptFile | undefined {
+  try {
+    return keptFd(openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK));
+  } catch {
+    return undefined;
+  }
+}
+
 const changedError = (to: string) => Object.assign(new Error(`${to} changed since it was checked`), { code: 'ETARGETCHANGED' });
 
 /** Cleared the first time the kernel or file system refuses RENAME_EXCHANGE. */
@@ -37,8 +77,9 @@ let exchangeWorks = true;
  * version. Synchronous, so the map shows jitd's version for microseconds at most before a
  * person's is put back (an editor reading in that instant would see jitd's).
  */
-function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identity: string): void {
-  const ours = lstatSync(from, { bigint: true }).ino;
+function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identity: string): string {
+  const oursStat = lstatSync(from, { bigint: true });
+  const ours = oursStat.ino;
   try {
     exchange(from, to); // ENOSYS/EINVAL here: nothing changed
   } catch (err) {
@@ -46,7 +87,7 @@ function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identit
     if (hasCode(err, 'ENOENT')) throw changedError(to);
     throw err;
   }
-  if (identityOf(lstatSync(from, { bigint: true })) === identity) return;
+  if (identityOf(lstatSync(from, { bigint: true })) === identity) return identityOf(oursStat);
   exchange(from, to);
   if (lstatSync(from, { bigint: true }).ino !== ours) exchange(from, to);
   throw changedError(to);
@@ -60,16 +101,38 @@ function swapIfUnchanged(exchange: ExchangeFn, from: string, to: string, identit
  * the person-edits test (an extra same-directory rename first, to wait for renames in flight,
  * made no measurable difference).
  */
-export function guardedRename(from: string, to: string, identity: string): void {
+export function guardedRename(from: string, to: string, identity: string): { published: string; kept: KeptFile | undefined } {
+  // The version to be replaced is opened first, so that it can be kept by descriptor; the
+  // descriptor must be on the very version checked.
+  let fd: number | undefined;
+  try {
+    fd = openSync(to, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    fd = undefined; // missing (checked below), or no descriptor to spare: the publish still stands
+  }
+  const drop = () => {
+    if (fd !== undefined) closeSync(fd);
+  };
   let now: string;
   try {
     now = identityOf(lstatSync(to, { bigint: true }));
   } catch (err) {
+    drop();
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     now = 'absent';
   }
-  if (now !== identity) throw changedError(to);
-  renameSync(from, to);
+  if (now !== identity || (fd !== undefined && identityOf(fstatSync(fd, { bigint: true })) !== identity)) {
+    drop();
+    throw changedError(to);
+  }
+  const published = identityOf(lstatSync(from, { bigint: true }));
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    drop();
+    throw err;
+  }
+  return { published, kept: fd === undefined ? undefined : keptFd(fd) };
 }
 
 export const nodeFs: FsLayer = {
@@ -102,20 +165,23 @@ export const nodeFs: FsLayer = {
   rename: (from, to) => fsp.rename(from, to),
   async renameIfUnchanged(from, to, identity) {
     if (exchangeSync && exchangeWorks) {
+      let published: string;
       try {
-        swapIfUnchanged(exchangeSync, from, to, identity);
+        published = swapIfUnchanged(exchangeSync, from, to, identity);
       } catch (err) {
         if (!hasCode(err, 'ENOSYS', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP')) throw err;
         exchangeWorks = false; // this kernel or file system cannot: the guarded rename from now on
         return guardedRename(from, to, identity);
       }
-      // `from` now holds the version just replaced: the one the caller based its write on.
+      // `from` now holds the version just replaced: the one the caller based its write on. It
+      // is kept open before its name goes, so a write through an earlier descriptor is seen.
+      const kept = openKept(from);
       await fsp.unlink(from).catch((err: unknown) => {
         if (!hasCode(err, 'ENOENT')) throw err;
       });
-      return;
+      return { published, kept };
     }
-    guardedRename(from, to, identity);
+    return guardedRename(from, to, identity);
   },
   link: (from, to) => fsp.link(from, to),
   unlink: (path) => fsp.unlink(path),

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { hasCode } from '../fsio/fs-layer.js';
 import { NotRegularFileError } from '../fsio/errors.js';
-import { readRegular } from '../library/compose.js';
 import { typeProblem } from '../library/names.js';
 import { GenerationError } from './provider.js';
 
@@ -79,7 +78,7 @@ export class InstructionsError extends GenerationError {
 async function readInstructionFile(fs: FsLayer, path: string): Promise<string | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await readRegular(fs, path);
+    bytes = await fs.readRegularFile(path);
   } catch (err) {
     if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
     if (err instanceof NotRegularFileError) {

@@ -41,8 +41,8 @@ export interface InstallContext {
   fs: FsLayer;
   mapFile: string;
   componentsDir: string;
-  /** Called with the bytes jitd is about to write to the map, and their parse. */
-  onMapWrite?: (bytes: Buffer, parsed: ParsedMap) => void;
+  /** Called with the bytes jitd is about to write to the map, their parse, and the map bytes they were made from. */
+  onMapWrite?: (bytes: Buffer, parsed: ParsedMap, base: Buffer) => void;
   /**
    * The caller's last parse of the map and the SHA-256 (hex) of its bytes: if the map on disk
    * still has that hash, it is used (read-only) instead of parsing the map again.
@@ -118,7 +118,7 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
     fs,
     ctx.mapFile,
     publishedNow.map(({ item: { request: r } }) => ({ goal: r.goal, type: r.type, from: r.filename, to: r.generatedName })),
-    // The commit reuses the snapshot's parse if the map has not changed since (it never modifies it).
+    // The commit reuses the snapshot's parse if the map has not changed since (and updates it to the version written).
     { snapshot, ...(ctx.onMapWrite ? { beforeWrite: ctx.onMapWrite } : {}) },
   );
   const dirsToSync = new Set<string>();

@@ -3,13 +3,16 @@
  * is on disk at the moment of writing, so a person's edits are never overwritten.
  *
  *   1. read the map bytes B and parse them (unparsable: write nothing, report);
- *   2. apply each repoint `(goal, type): from -> to` only where the entry still says `from`;
+ *   2. apply each repoint `(goal, type): from -> to` only where the entry still says `from`,
+ *      as a byte-exact edit of B: the file-name string is replaced, nothing else (map-edit.ts);
  *   3. durable-put the result, and just before the rename re-read the map (with an lstat on
  *      either side, so the bytes belong to one version V of the file): if it is no longer B, a
  *      person saved meanwhile — drop the temp and start again from 1;
  *   4. publish only if the map is still version V (`renameIfUnchanged`: on Linux an atomic
  *      renameat2 exchange that puts a racing save straight back, see node-fs.ts); a save that
- *      landed after the re-read restarts from 1 too.
+ *      landed after the re-read restarts from 1 too;
+ *   5. hand the replaced version V, still open, to the in-place save watch (in-place-saves.ts):
+ *      an editor that opened V before step 4 and writes into it afterwards is re-applied.
  *
  * Many repoints commit in one write (group commit): installs that finish together pay for one
  * map fsync. Measured with an editor saving every few ms through 40 installs: 1,834 saves in
@@ -18,8 +21,10 @@
 import { durablePut } from '../fsio/durable-put.js';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { JitdError, TargetChangedError } from '../fsio/errors.js';
-import { detectIndent, parseGoalMap, serializeGoalMap, type ParsedMap } from '../library/goal-map.js';
+import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { filenameProblem } from '../library/names.js';
+import { inPlaceSavesFor } from './in-place-saves.js';
+import { editMapBytes } from './map-edit.js';
 import { readMap, readMapBytes, type MapSnapshot } from './map-file.js';
 
 export interface Repoint {
@@ -84,11 +89,15 @@ export async function commitRepoints(
   mapFile: string,
   repoints: readonly Repoint[],
   hooks: {
-    /** Called with the bytes about to be written, and their parse (the caller need not parse them). */
-    beforeWrite?: (bytes: Buffer, parsed: ParsedMap) => void;
+    /**
+     * Called with the bytes about to be written, their parse (the caller need not parse them),
+     * and the bytes they were made from (the map as it was read).
+     */
+    beforeWrite?: (bytes: Buffer, parsed: ParsedMap, base: Buffer) => void;
     /**
      * A snapshot read earlier: if the map's bytes are still the same, its parse is reused instead
-     * of parsing again (a large map costs ~200 ms to parse). It is never modified.
+     * of parsing again (a large map costs ~200 ms to parse). Its parse is updated in place to the
+     * version written (see below): the caller must not use the snapshot afterwards.
      */
     snapshot?: MapSnapshot;
     /**
@@ -101,9 +110,11 @@ export async function commitRepoints(
 ): Promise<CommitResult> {
   for (let restarts = 0; ; restarts++) {
     const { bytes, map } = await readMapReusing(fs, mapFile, restarts === 0 ? hooks.snapshot : undefined);
-    // Copy on write: the parse read (possibly a caller's snapshot) is left as it was; only the
-    // goals repointed are copied, in place in a shallow copy of the map (key order kept).
-    const json: Record<string, unknown> = { ...map.json };
+    // The parse is updated in place to the version written (only the goals repointed are
+    // copied): a shallow copy of a 50,000-goal map costs ~50 ms, and a caller's snapshot is
+    // replaced by the written parse anyway (`beforeWrite`). After a failed write the caller
+    // compares the bytes on disk with its hash and parses them again.
+    const json: Record<string, unknown> = map.json;
     const applied = new Map<string, Map<string, string>>();
     const missing = new Set<Repoint>();
     if (hooks.present) for (const r of repoints) if (!(await hooks.present(r))) missing.add(r);
@@ -114,18 +125,29 @@ export async function commitRepoints(
       const current = (goal as Record<string, unknown>)[r.type];
       if (current === r.to) return 'already';
       if (current !== r.from) return 'entry-changed';
-      json[r.goal] = { ...(goal as Record<string, unknown>), [r.type]: r.to };
-      const types = applied.get(r.goal) ?? new Map<string, string>();
-      applied.set(r.goal, types.set(r.type, r.to));
       return 'applied';
     });
+    // The edit of the text: only the file-name strings change. An entry the scan cannot locate
+    // (not possible for text JSON.parse accepted, but never guessed at) is left as it is.
+    const edit = editMapBytes(
+      bytes,
+      repoints.filter((_, i) => outcomes[i] === 'applied'),
+    );
+    for (const m of edit.missed) outcomes[repoints.indexOf(m)] = 'entry-changed';
+    for (const [i, r] of repoints.entries()) {
+      if (outcomes[i] !== 'applied') continue;
+      json[r.goal] = { ...(json[r.goal] as Record<string, unknown>), [r.type]: r.to };
+      const types = applied.get(r.goal) ?? new Map<string, string>();
+      applied.set(r.goal, types.set(r.type, r.to));
+    }
     if (!outcomes.includes('applied')) return { outcomes, restarts };
-    const next = Buffer.from(serializeGoalMap(json, detectIndent(bytes.toString('utf8'))), 'utf8');
+    const next = edit.bytes;
     // The person's file keeps its permission bits (a team may edit a group-writable map).
     const mode = (await fs.lstat(mapFile)).mode;
-    if (hooks.beforeWrite) hooks.beforeWrite(next, repointedParse(map, json, applied) ?? parseGoalMap(next.toString('utf8')));
+    if (hooks.beforeWrite) hooks.beforeWrite(next, repointedParse(map, json, applied) ?? parseGoalMap(next.toString('utf8')), bytes);
+    let replacedIdentity = '';
     try {
-      await durablePut(fs, mapFile, next, {
+      const replaced = await durablePut(fs, mapFile, next, {
         mode: 'replace',
         fileMode: 0o644,
         ...(mode !== undefined ? { exactMode: mode } : {}),
@@ -138,9 +160,21 @@ export async function commitRepoints(
           if (hooks.present) {
             for (const [i, r] of repoints.entries()) if (outcomes[i] === 'applied' && !(await hooks.present(r))) throw new MapChangedUnderUs();
           }
+          replacedIdentity = after;
           return after;
         },
       });
+      // The version just replaced is watched a while for a write through an earlier descriptor
+      // (in-place-saves.ts), where the daemon watches this map; else it is let go.
+      const saves = inPlaceSavesFor(fs, mapFile);
+      if (replaced && saves) {
+        saves.noteCommit(
+          replaced,
+          replacedIdentity,
+          bytes,
+          repoints.filter((_, i) => outcomes[i] === 'applied'),
+        );
+      } else await replaced?.kept?.close();
       return { outcomes, written: next, restarts };
     } catch (err) {
       if ((err instanceof MapChangedUnderUs || err instanceof TargetChangedError) && restarts < MAX_RESTARTS) continue;

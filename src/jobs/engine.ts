@@ -16,6 +16,7 @@ import { FsyncFailedError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
 import { parseGoalMap, type MapEntry, type ParsedMap } from '../library/goal-map.js';
 import { isGeneratedName } from '../library/names.js';
+import { InPlaceSaves } from '../install/in-place-saves.js';
 import { readMapBytes } from '../install/map-file.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { planSync } from '../reconcile/plan-sync.js';
@@ -58,13 +59,21 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   writeError: string | undefined;
   lastReconcile: ReconcileReport | undefined;
   readonly startedAt = Date.now();
+  /** Watches the map versions jitd replaced, for saves through an earlier descriptor. */
+  readonly inPlaceSaves: InPlaceSaves;
 
   private readonly lane: Lane;
   private readonly pool: GenerationPool;
   private readonly installs: InstallQueue;
   private readonly commands: RequestCommands;
   private mapHash: string | undefined;
+  /** Hash of the map the last full plan ran on, and of jitd's own last write made on top of it. */
+  private plannedHash: string | undefined;
+  private ownWriteOnPlanned: string | undefined;
+  /** Full plans of the map, and map hints skipped as jitd's own write (status `mapSyncs`). */
+  private readonly mapSyncs = { planned: 0, ownWriteSkipped: 0 };
   private syncQueued = false;
+  private forcePlan = false;
   /** Component hints waiting for the lane: file name → type directories. */
   private pendingComponents = new Map<string, Set<string>>();
   private componentSyncQueued = false;
@@ -106,6 +115,18 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       recordFailure: (id, error, retryable) => this.commands.recordFailure(id, error, retryable),
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     });
+    this.inPlaceSaves = new InPlaceSaves({
+      fs: opts.fs,
+      mapFile: opts.config.mapFile,
+      componentsDir: opts.config.componentsDir,
+      stateDir: opts.config.stateDir,
+      schedule: (what, job) => this.lane.background(what, job),
+      onRecovered: (o) => {
+        if (o.outcome === 'reapplied') opts.log.warn({ mapFile: opts.config.mapFile, bytes: o.bytes, repoints: o.repoints }, "a save through a descriptor opened before jitd's map write was re-applied, with jitd's change on top");
+        else opts.log.error({ mapFile: opts.config.mapFile, keptAt: o.path, reason: o.reason }, 'a save through an earlier descriptor could not be re-applied; its text is kept aside');
+      },
+      onError: (err) => opts.log.warn({ err }, 'watching a replaced map version failed'),
+    });
     this.commands = new RequestCommands({
       store: this.store,
       staged: this.staged,
@@ -114,7 +135,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       lane: this.lane,
       log: opts.log,
       emit: (e) => this.emitEvent(e),
-      onRetryDue: () => void this.onMapHint(),
+      onRetryDue: () => void this.onMapHint(true),
     });
   }
 
@@ -130,10 +151,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   /** Bytes jitd is about to write to the map: its own write must not set off work. */
-  private readonly noteOwnMapWrite = (bytes: Buffer, parsed?: ParsedMap): void => {
+  private readonly noteOwnMapWrite = (bytes: Buffer, parsed?: ParsedMap, base?: Buffer): void => {
     // Remember what we wrote: the watcher's event for it then reads identical bytes and stops.
     this.mapHash = sha(bytes);
     this.map = parsed ?? parseGoalMap(bytes.toString('utf8'));
+    // Made on top of the map last planned, it holds nothing to plan: its only change is jitd's
+    // own repoint, which the writer accounts for. (On top of a person's unplanned save, it does.)
+    this.ownWriteOnPlanned = base !== undefined && this.plannedHash !== undefined && sha(base) === this.plannedHash ? this.mapHash : undefined;
   };
 
   private applyContext(): ApplyContext {
@@ -244,21 +268,26 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
    * coalesced: while one sync waits on the lane, more hints add nothing. Answers true if the
    * map parsed (or was unchanged), false if it was unusable — the caller retries after debounceMs.
    */
-  onMapHint(): Promise<boolean> {
+  onMapHint(force = false): Promise<boolean> {
+    // `force`: something besides the map changed (the component index, a retry fell due), so
+    // even jitd's own last write is planned again.
+    if (force) this.forcePlan = true;
     if (this.syncQueued || this.stopping) return Promise.resolve(this.mapError === undefined);
     this.syncQueued = true;
     // Never rejects: hints come from the watcher and timers, where nobody could handle it.
     return this.lane.run(async () => {
       this.syncQueued = false;
-      return this.syncNow();
+      const forced = this.forcePlan;
+      this.forcePlan = false;
+      return this.syncNow(forced);
     }).catch((err: unknown) => {
       if (!(err instanceof FsyncFailedError)) this.noteWriteError('sync', err);
       return false;
     });
   }
 
-  /** Reads the map and applies the plan; must run on the lane. */
-  private async syncNow(): Promise<boolean> {
+  /** Reads the map and applies the plan (unless it is jitd's own write, see noteOwnMapWrite); must run on the lane. */
+  private async syncNow(force = true): Promise<boolean> {
     let bytes: Buffer;
     try {
       bytes = await readMapBytes(this.opts.fs, this.opts.config.mapFile);
@@ -284,6 +313,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       this.emitEvent({ type: 'map.ok', goals: map.goals });
     }
     this.installs.unpark();
+    if (!force && hash === this.ownWriteOnPlanned) {
+      this.plannedHash = hash;
+      this.mapSyncs.ownWriteSkipped++;
+      return true;
+    }
+    this.plannedHash = hash;
+    this.mapSyncs.planned++;
     const records = new Map(this.store.all().map((r) => [r.id, r] as const));
     const plan = planSync(map.entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
@@ -300,10 +336,17 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
    * takes the full sync, as before; a changed map brings its own hint and full sync.
    */
   onComponentHint(dirName: string, name: string, present: boolean): void {
+    const had = this.index.filesIn(dirName)?.has(name) ?? false;
     if (present) this.index.add(dirName, name);
     else this.index.delete(dirName, name);
+    if (this.map && this.mapError === undefined) {
+      // The index knew it already, or it is the file an install of jitd's is publishing right
+      // now (which repoints the map itself): nothing to plan.
+      if (had === present) return;
+      if (present && isGeneratedName(name) && this.store.all().some((r) => r.generatedName === name && `${r.type}s` === dirName && (r.state === 'installing' || r.resolution === 'generated'))) return;
+    }
     if (isGeneratedName(name) || !this.map || this.mapError !== undefined) {
-      void this.onMapHint();
+      void this.onMapHint(true);
       return;
     }
     const dirs = this.pendingComponents.get(name);
@@ -353,7 +396,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const names = await listTypeDir(this.opts.fs, join(this.opts.config.componentsDir, dirName));
     if (names.length) this.index.setDir(dirName, names);
     else this.index.dropDir(dirName);
-    await this.onMapHint();
+    await this.onMapHint(true);
   }
 
   /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */
@@ -392,6 +435,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       missing,
       requests: byState,
       queue: { lane: this.lane.size, ...this.pool.stats(), ...this.installs.stats() },
+      inPlaceSaves: this.inPlaceSaves.stats(),
+      mapSyncs: { ...this.mapSyncs },
     };
   }
 
@@ -400,6 +445,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     this.stopping = true;
     this.commands.stop();
     await this.pool.stop();
+    await this.lane.drain();
+    await this.inPlaceSaves.stop();
     await this.lane.drain();
   }
 

@@ -33,18 +33,6 @@ export class UnknownGoalError extends JitdError {
 }
 
 /**
- * Reads a component that is a regular file. Throws NotRegularFileError for anything else, and
- * Node's ENOENT for a missing one.
- */
-export async function readRegular(fs: FsLayer, path: string): Promise<Buffer> {
-  if (fs.readRegularFile) return fs.readRegularFile(path);
-  // A layer without the non-blocking read: check the kind of what the path resolves to first.
-  const st = await fs.lstat(await fs.realpath(path));
-  if (st.kind !== 'file') throw new NotRegularFileError(path, st.kind === 'dir' ? 'dir' : 'other');
-  return fs.readFile(path);
-}
-
-/**
  * Reads one component `<type>s/<filename>` as compose does: `ok` with its text, `missing` (absent
  * or a directory), or `refused` (it resolves outside componentsDir, or is a FIFO, socket or
  * device). Never blocks on a FIFO. Used by compose and by generation's library context.
@@ -54,7 +42,7 @@ export async function readPart(fs: FsLayer, componentsDir: string, type: string,
   const part = { type, filename, path };
   if (await escapesRoot(fs, componentsDir, path)) return { ...part, status: 'refused' };
   try {
-    const text = (await readRegular(fs, path)).toString('utf8');
+    const text = (await fs.readRegularFile(path)).toString('utf8');
     return { ...part, status: 'ok', text };
   } catch (err) {
     if (err instanceof NotRegularFileError) return { ...part, status: err.kind === 'dir' ? 'missing' : 'refused' };

@@ -2,8 +2,15 @@
  * The goal map (SPEC §1): `{ "<GOAL>": { "<type>": "<filename>" } }`. Parsing never throws for
  * bad entries: each one becomes a {@link MapProblem} and is skipped; only text that is not a
  * JSON object at all, or that nests deeper than {@link MAX_MAP_DEPTH}, is a {@link MapParseError}
- * (the caller keeps its last good map). Serialising keeps the person's key order and indentation.
+ * (the caller keeps its last good map).
+ *
+ * The map is strict JSON (RFC 8259), as `JSON.parse` reads it: comments and trailing commas make
+ * it "not valid JSON"; a leading UTF-8 byte-order mark is allowed (and kept when jitd edits the
+ * map, see src/install/map-edit.ts). Duplicate keys mean what they mean to `JSON.parse`: the last
+ * occurrence wins. Entries keep the order the person wrote them in, even for goals or types that
+ * look like numbers (which a plain JavaScript object would move to the front).
  */
+import { visit } from 'jsonc-parser';
 import { JitdError } from '../fsio/errors.js';
 import { filenameProblem, typeProblem } from './names.js';
 
@@ -41,9 +48,9 @@ const MAX_GOAL_LENGTH = 1024;
 
 /**
  * Deepest nesting of arrays and objects accepted, the map itself being level 1 (a real map has
- * two). JSON.parse takes any depth, but JSON.stringify recurses and overflows the stack a few
- * thousand levels down, and a pretty-printed deep value grows quadratically: jitd could not write
- * such a map back, so it is refused whole rather than crash or balloon on the first install.
+ * two). JSON.parse takes any depth, but anything that walks such a value recursively (a
+ * debugger, a log serialiser, a person's own tooling) overflows the stack a few thousand levels
+ * down: a map like that is refused whole rather than carried around.
  */
 export const MAX_MAP_DEPTH = 64;
 
@@ -66,6 +73,7 @@ function nestsDeeperThan(value: unknown, level: number, limit: number): boolean 
  * text that is not a JSON object or that nests deeper than {@link MAX_MAP_DEPTH}.
  */
 export function parseGoalMap(text: string): ParsedMap {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -79,7 +87,8 @@ export function parseGoalMap(text: string): ParsedMap {
   const problems: MapProblem[] = [];
   const obj = json as Record<string, unknown>;
   let goals = 0;
-  for (const [goal, value] of Object.entries(obj)) {
+  const order = hasIndexKeys(obj) ? textOrder(text) : undefined;
+  for (const [goal, value] of orderedEntries(obj, order?.goals)) {
     goals++;
     if (nestsDeeperThan(value, 2, MAX_MAP_DEPTH)) {
       throw new MapParseError(`map nests deeper than ${MAX_MAP_DEPTH} levels under goal ${JSON.stringify(goal.slice(0, 80))}; jitd cannot safely write such a map back`);
@@ -92,7 +101,7 @@ export function parseGoalMap(text: string): ParsedMap {
       problems.push({ goal, message: 'expected an object of "<type>": "<filename>"' });
       continue;
     }
-    for (const [type, filename] of Object.entries(value as Record<string, unknown>)) {
+    for (const [type, filename] of orderedEntries(value as Record<string, unknown>, order?.types.get(goal))) {
       const tp = typeProblem(type);
       if (tp) {
         problems.push({ goal, type: type.slice(0, 80), message: tp });
@@ -113,17 +122,76 @@ export function parseGoalMap(text: string): ParsedMap {
   return { json: obj, entries, problems, goals };
 }
 
-/** Detects the indentation a person used (tab, or N spaces), default two spaces. */
-export function detectIndent(text: string): string | number {
-  const m = /^[{[]\s*\n([ \t]+)\S/.exec(text);
-  if (!m?.[1]) return 2;
-  return m[1].startsWith('\t') ? '\t' : m[1].length;
+/** An array-index key ("0", "10"...): JavaScript objects list these first, whatever the text says. */
+function isIndexKey(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 0x30 && c <= 0x39 && /^(?:0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1;
+}
+
+/** True if the map, or a goal in it, has a key whose text order Object.entries would not keep. */
+function hasIndexKeys(obj: Record<string, unknown>): boolean {
+  // Index keys come first in an object's key order: one glance at the first key of each object.
+  for (const goal in obj) {
+    if (isIndexKey(goal)) return true;
+    break;
+  }
+  for (const goal in obj) {
+    const v = obj[goal];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) continue;
+    for (const type in v) {
+      if (isIndexKey(type)) return true;
+      break;
+    }
+  }
+  return false;
 }
 
 /**
- * Serialises the map as a person would keep it: same indentation, trailing newline. Safe for any
- * map {@link parseGoalMap} returned (its depth is bounded).
+ * The order the keys appear in the text: goals by first occurrence, and for each goal the keys
+ * of its last occurrence (the one JSON.parse keeps). Only called on text JSON.parse accepted.
  */
-export function serializeGoalMap(json: Record<string, unknown>, indent: string | number = 2): string {
-  return `${JSON.stringify(json, null, indent)}\n`;
+function textOrder(text: string): { goals: string[]; types: Map<string, string[]> } {
+  const goals: string[] = [];
+  const seen = new Set<string>();
+  const types = new Map<string, string[]>();
+  let depth = 0;
+  let goal: string | undefined;
+  let keys: string[] | undefined;
+  visit(
+    text,
+    {
+      onObjectBegin: () => {
+        depth++;
+        if (depth === 2 && goal !== undefined) types.set(goal, (keys = []));
+      },
+      onObjectEnd: () => {
+        depth--;
+        if (depth === 1) keys = undefined;
+      },
+      onArrayBegin: () => void depth++,
+      onArrayEnd: () => void depth--,
+      onObjectProperty: (property: string) => {
+        if (depth === 1) {
+          goal = property;
+          types.delete(property);
+          if (!seen.has(property)) {
+            seen.add(property);
+            goals.push(property);
+          }
+        } else if (depth === 2 && keys && !keys.includes(property)) keys.push(property);
+      },
+    },
+    { disallowComments: true },
+  );
+  return { goals, types };
+}
+
+/** `Object.entries(obj)`, in `order` where given (own keys only; each once). */
+function orderedEntries(obj: Record<string, unknown>, order: readonly string[] | undefined): [string, unknown][] {
+  if (!order) return Object.entries(obj);
+  const out: [string, unknown][] = [];
+  for (const k of order) if (Object.hasOwn(obj, k)) out.push([k, obj[k]]);
+  // Anything the text scan did not name (it cannot happen for text JSON.parse read) still counts.
+  if (out.length !== Object.keys(obj).length) return Object.entries(obj);
+  return out;
 }

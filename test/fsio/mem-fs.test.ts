@@ -13,6 +13,48 @@ async function put(fs: MemFs, path: string, text: string, sync = true) {
 }
 
 describe('MemFs semantics', () => {
+  it('renameIfUnchanged exchanges like renameat2: only if the target is the version checked; the replaced version stays readable through the kept handle', async () => {
+    const fs = new MemFs();
+    fs.mkdirpSync('/d');
+    await put(fs, '/d/map', 'old');
+    const seen = (await fs.lstat('/d/map')).identity;
+    const editor = fs.openInPlace('/d/map'); // opened before the publish
+    await put(fs, '/d/t', 'new');
+    const r = await fs.renameIfUnchanged('/d/t', '/d/map', seen);
+    expect(fs.read('/d/map')).toBe('new');
+    expect(fs.exists('/d/t')).toBe(false);
+    expect(r.published).toBe((await fs.lstat('/d/map')).identity);
+    expect((await r.kept!.read()).toString()).toBe('old');
+    const before = await r.kept!.identity();
+    editor.save('saved in place');
+    expect(await r.kept!.identity()).not.toBe(before);
+    expect((await r.kept!.read()).toString()).toBe('saved in place');
+    expect(fs.read('/d/map')).toBe('new');
+    await r.kept!.close();
+    expect(fs.keptOpen).toBe(0);
+    // A save after the check: refused, nothing changed.
+    await put(fs, '/d/t2', 'late');
+    fs.writeFile('/d/map', 'person');
+    await expect(fs.renameIfUnchanged('/d/t2', '/d/map', r.published)).rejects.toMatchObject({ code: 'ETARGETCHANGED' });
+    expect(fs.read('/d/map')).toBe('person');
+  });
+
+  it('an exchange is durable only once its directory is fsynced, like a rename', async () => {
+    const fs = new MemFs();
+    fs.mkdirpSync('/d');
+    await put(fs, '/d/map', 'old');
+    await fs.syncDir('/d');
+    await fs.syncDir('/');
+    fs.checkpoint();
+    await put(fs, '/d/t', 'new');
+    const r = await fs.renameIfUnchanged('/d/t', '/d/map', (await fs.lstat('/d/map')).identity);
+    await r.kept?.close();
+    const before = new Set(fs.crashStates(11, 30).map((s) => s.read('/d/map')));
+    expect(before).toEqual(new Set(['old', 'new']));
+    await fs.syncDir('/d');
+    for (const s of fs.crashStates(12, 30)) expect(s.read('/d/map')).toBe('new');
+  });
+
   it('createExclusive and link refuse an existing name with EEXIST; link shares the data', async () => {
     const fs = new MemFs();
     fs.mkdirpSync('/d');

@@ -104,3 +104,31 @@ describe('guardedRename (the fallback without the exchange helper)', () => {
     }
   });
 });
+
+describe('renameIfUnchanged keeps the version it replaced open', () => {
+  it('a write through a descriptor opened before the publish is seen through the kept version (exchange and guarded rename alike)', async () => {
+    const { guardedRename } = await import('../../src/fsio/node-fs.js');
+    const { open } = await import('node:fs/promises');
+    for (const how of ['exchange', 'guarded'] as const) {
+      await writeFile(map, 'base\n');
+      const editor = await open(map, 'r+');
+      const temp = join(dir, `.jitd-tmp.goal_map.json.${how}00000000`);
+      await writeFile(temp, 'ours\n');
+      const seen = await identity(map);
+      const r = how === 'exchange' ? await nodeFs.renameIfUnchanged(temp, map, seen) : guardedRename(temp, map, seen);
+      expect(r.published).toBe(await identity(map));
+      expect((await r.kept!.read()).toString()).toBe('base\n');
+      const before = await r.kept!.identity();
+      expect(before).toBe(seen);
+      await editor.truncate(0);
+      await editor.write(Buffer.from('saved in place\n'), 0, 15, 0);
+      await editor.close();
+      expect(await r.kept!.identity()).not.toBe(before);
+      expect((await r.kept!.read()).toString()).toBe('saved in place\n');
+      expect((await r.kept!.read()).toString()).toBe('saved in place\n');
+      expect(await readFile(map, 'utf8')).toBe('ours\n');
+      expect(await readdir(dir)).toEqual(['goal_map.json']);
+      await r.kept!.close();
+    }
+  });
+});

@@ -10,7 +10,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_MAP_DEPTH, MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
+import { editMapBytes } from '../../src/install/map-edit.js';
+import { MAX_MAP_DEPTH, MapParseError, parseGoalMap } from '../../src/library/goal-map.js';
 import { filenameProblem, generatedName, shortHash } from '../../src/library/names.js';
 import { componentPath, isInside, UnsafePathError } from '../../src/library/paths.js';
 import { planSync } from '../../src/reconcile/plan-sync.js';
@@ -160,7 +161,8 @@ describe('the map pipeline under fuzzing (pure)', () => {
         cases++;
         let isObject = false;
         try {
-          const v = JSON.parse(text);
+          // A leading byte-order mark is allowed (and kept when jitd edits the map).
+          const v = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
           isObject = typeof v === 'object' && v !== null && !Array.isArray(v) && depthOf(v) <= MAX_MAP_DEPTH;
         } catch {
           isObject = false;
@@ -279,23 +281,20 @@ describe('the map pipeline under fuzzing (pure)', () => {
     );
   });
 
-  // Any map parseGoalMap accepts can be written back: a map nesting deeper than MAX_MAP_DEPTH
-  // (which JSON.parse takes but JSON.stringify overflows the stack on) is refused whole as a
-  // MapParseError, so the last good map is kept and nothing is written. Found by this test:
-  // serializeGoalMap threw RangeError on an accepted map nesting 10,000 levels under some key.
-  it('any map parseGoalMap accepts can be written back by jitd (serializeGoalMap never throws)', () => {
-    for (const depth of [MAX_MAP_DEPTH - 1, MAX_MAP_DEPTH, 10_000, 1_000_000]) {
-      const text = `{"DEEP":${deepText(depth)},"G":{"protocol":"m.txt"}}`;
-      if (depth + 1 > MAX_MAP_DEPTH) {
-        expect(() => parseGoalMap(text)).toThrow(MapParseError);
-        expect(() => parseGoalMap(text)).toThrow(/nests deeper than/);
-      } else {
-        expect(() => serializeGoalMap(parseGoalMap(text).json)).not.toThrow();
-      }
+  // Any map parseGoalMap accepts can be edited by jitd byte-exactly: every entry the parse sees
+  // is located in the text (duplicate keys, escapes and all), and the edit replaces exactly that
+  // one string token. A map nesting deeper than MAX_MAP_DEPTH is refused whole as a MapParseError.
+  it('any map parseGoalMap accepts can be repointed byte-exactly, at the occurrence JSON.parse uses', () => {
+    for (const depth of [MAX_MAP_DEPTH, 10_000, 1_000_000]) {
+      expect(() => parseGoalMap(`{"DEEP":${deepText(depth)},"G":{"protocol":"m.txt"}}`)).toThrow(/nests deeper than/);
     }
+    const TO = 'autogen_fuzzed_for_x.txt';
+    let edited = 0;
     fc.assert(
-      fc.property(textArb, fc.constantFrom(2, 4, '\t', 0), (text, indent) => {
+      fc.property(textArb, fc.nat(), fc.boolean(), (generated, pick, bom) => {
         cases++;
+        // The map as jitd reads it: UTF-8 bytes decoded (a lone surrogate in the generated string became U+FFFD).
+        const text = Buffer.from(generated, 'utf8').toString('utf8');
         let parsed;
         try {
           parsed = parseGoalMap(text);
@@ -303,12 +302,23 @@ describe('the map pipeline under fuzzing (pure)', () => {
           expect(err).toBeInstanceOf(MapParseError);
           return;
         }
-        const out = serializeGoalMap(parsed.json, indent);
-        // What jitd writes parses again to the same entries.
-        expect(parseGoalMap(out).entries).toEqual(parsed.entries);
+        if (!parsed.entries.length || text.includes(TO)) return;
+        const e = parsed.entries[pick % parsed.entries.length]!;
+        const orig = Buffer.from(bom && !text.startsWith('\ufeff') ? `\ufeff${text}` : text, 'utf8');
+        const { bytes: res, missed } = editMapBytes(orig, [{ goal: e.goal, type: e.type, from: e.filename, to: TO }]);
+        expect(missed).toEqual([]);
+        edited++;
+        const token = Buffer.from(JSON.stringify(TO));
+        const at = res.indexOf(token);
+        const rest = res.length - at - token.length;
+        expect(res.subarray(0, at).equals(orig.subarray(0, at))).toBe(true);
+        expect(res.subarray(at + token.length).equals(orig.subarray(orig.length - rest))).toBe(true);
+        expect(JSON.parse(orig.subarray(at, orig.length - rest).toString('utf8'))).toBe(e.filename);
+        expect(parseGoalMap(res.toString('utf8')).entries).toEqual(parsed.entries.map((x) => (x === e ? { ...x, filename: TO } : x)));
       }),
       { numRuns: 1500 },
     );
+    expect(edited).toBeGreaterThan(100);
   });
 });
 

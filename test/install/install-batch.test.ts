@@ -39,7 +39,7 @@ describe('installBatch', () => {
     const lastLink = fs.log.map((o) => o.t === 'link').lastIndexOf(true);
     expect(lastPersonaSync).toBeGreaterThan(lastLink);
     expect(firstMapOp).toBeGreaterThan(lastPersonaSync);
-    expect(fs.log.filter((o) => o.t === 'rename' && o.path === MAP)).toHaveLength(1);
+    expect(fs.log.filter((o) => o.t === 'exchange' && o.path === MAP)).toHaveLength(1);
     expect(JSON.parse(fs.read(MAP) as string)).toEqual({ A: { persona: a.generatedName }, B: { persona: b.generatedName }, KEEP: { protocol: 'keep.txt' } });
     expect(fs.read(`${COMP}/personas/${a.generatedName}`)).toBe('A\n');
   });

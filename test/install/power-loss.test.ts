@@ -21,6 +21,9 @@ import {
   STATE,
   TYPE,
   countingProvider,
+  engineOn,
+  ORIGINAL_MAP,
+  ORIGINAL_MAP_TEXT,
   expectedContent,
   leftovers,
   makeMemLibrary,
@@ -40,13 +43,33 @@ interface RunMarks {
   ackAt: number;
   /** Log length once the generated component's directory was fsynced after its link. */
   publishedAt: number;
+  /** The map's publish: log indices of its temp's create and of its exchange. */
+  mapTempAt: number;
+  exchangeAt: number;
+  /** Log length when the map directory's fsync after the exchange returned (jitd holds the map write durable). */
+  mapDurableAt: number;
 }
 
 /** Runs the whole flow once on `fs` (through `layer`, which may wrap it) and records marks. */
 async function recordRun(fs: MemFs, layer: FsLayer = fs): Promise<RunMarks> {
   const provider = countingProvider();
   let ackAt = -1;
-  const { asked } = await runToDone(layer, provider, { afterAnswer: () => (ackAt = fs.log.length) });
+  let mapDurableAt = Number.POSITIVE_INFINITY;
+  const mapDir = MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'));
+  // Where jitd believes the map write durable: its directory fsync after the exchange returned
+  // (also when a negative control's layer skipped the fsync).
+  const noting: FsLayer = Object.create(layer, {
+    syncDir: {
+      value: async (p: string) => {
+        await layer.syncDir(p);
+        if (p === mapDir && mapDurableAt === Number.POSITIVE_INFINITY && fs.log.some((o) => o.t === 'exchange' && o.path === MAP_FILE)) mapDurableAt = fs.log.length;
+      },
+    },
+  });
+  for (const k of ['createExclusive', 'readFile', 'readRegularFile', 'rename', 'renameIfUnchanged', 'link', 'unlink', 'mkdirp', 'readdir', 'lstat', 'realpath'] as const) {
+    Object.defineProperty(noting, k, { value: (layer[k] as (...a: unknown[]) => unknown).bind(layer) });
+  }
+  const { asked } = await runToDone(noting, provider, { afterAnswer: () => (ackAt = fs.log.length) });
   expect(asked).toBe(1);
   expect(provider.calls).toBe(1);
   expect(mapNamesGenerated(fs)).toBe(true);
@@ -54,7 +77,14 @@ async function recordRun(fs: MemFs, layer: FsLayer = fs): Promise<RunMarks> {
   const linkAt = fs.log.findIndex((op) => op.t === 'link' && op.path === GENERATED_PATH);
   expect(linkAt).toBeGreaterThan(ackAt);
   const syncAt = fs.log.findIndex((op, i) => i > linkAt && op.t === 'syncdir' && op.path === `${COMPONENTS}/personas`);
-  return { ackAt, publishedAt: syncAt < 0 ? Number.POSITIVE_INFINITY : syncAt + 1 };
+  // The map is published by the exchange, as in production, never by a plain rename.
+  const exchangeAt = fs.log.findIndex((op) => op.t === 'exchange' && op.path === MAP_FILE);
+  expect(exchangeAt).toBeGreaterThan(linkAt);
+  expect(fs.log.some((op) => op.t === 'rename' && op.path === MAP_FILE)).toBe(false);
+  const mapTempAt = fs.log.findLastIndex((op, i) => i < exchangeAt && op.t === 'create' && op.path.includes('.jitd-tmp.goal_map.json'));
+  expect(mapTempAt).toBeGreaterThan(linkAt);
+  expect(fs.keptOpen).toBe(0);
+  return { ackAt, publishedAt: syncAt < 0 ? Number.POSITIVE_INFINITY : syncAt + 1, mapTempAt, exchangeAt, mapDurableAt };
 }
 
 /** Recovers one crash image and answers every invariant it breaks (empty: none). */
@@ -62,6 +92,8 @@ async function violationsOf(image: MemFs, k: number, marks: RunMarks): Promise<s
   const v: string[] = [];
   // Invariant 1 holds in the raw image already: a power cut never leaves a dangling pointer.
   v.push(...mapViolations(image, CONTENT).map((m) => `image: ${m}`));
+  // Invariant 5: a map write jitd holds durable (the exchange's directory fsync returned) survives.
+  if (k >= marks.mapDurableAt && !mapNamesGenerated(image)) v.push('invariant 5: the map write was acknowledged durable, and the power cut lost it');
 
   const store = new RequestStore(image, STATE);
   const loaded = await store.load();
@@ -95,33 +127,41 @@ async function violationsOf(image: MemFs, k: number, marks: RunMarks): Promise<s
 
 async function explore(fs: MemFs, marks: RunMarks, seedBase: number) {
   let states = 0;
+  /** States after an operation of the map's exchange publish: its temp's create up to the directory fsync. */
+  let exchangeStates = 0;
+  let exchangePoints = 0;
   const violations: string[] = [];
   for (let k = 0; k <= fs.log.length; k++) {
     const images = fs.crashStates(seedBase + k * 7919, STATES_PER_POINT, { at: k });
+    const overExchange = k > marks.mapTempAt && k <= Math.min(marks.mapDurableAt, fs.log.length);
+    if (overExchange) exchangePoints++;
     for (const [i, image] of images.entries()) {
       states++;
+      if (overExchange) exchangeStates++;
       const op = k > 0 ? fs.log[k - 1] : undefined;
       for (const m of await violationsOf(image, k, marks)) {
         violations.push(`after op ${k} (${op ? `${op.t} ${op.path}` : 'start'}), state ${i}: ${m}`);
       }
     }
   }
-  return { states, points: fs.log.length + 1, violations };
+  return { states, points: fs.log.length + 1, violations, exchangeStates, exchangePoints };
 }
 
-/** The same layer with every directory fsync turned into a no-op. */
-function withoutDirSync(fs: MemFs): FsLayer {
+/** The same layer with the directory fsyncs `drop` selects turned into no-ops (default: all). */
+function withoutDirSync(fs: MemFs, drop: (path: string) => boolean = () => true): FsLayer {
   return {
     createExclusive: (p, m) => fs.createExclusive(p, m),
     readFile: (p) => fs.readFile(p),
+    readRegularFile: (p) => fs.readRegularFile(p),
     rename: (a, b) => fs.rename(a, b),
+    renameIfUnchanged: (a, b, id) => fs.renameIfUnchanged(a, b, id),
     link: (a, b) => fs.link(a, b),
     unlink: (p) => fs.unlink(p),
     mkdirp: (p, m) => fs.mkdirp(p, m),
     readdir: (p) => fs.readdir(p),
     lstat: (p) => fs.lstat(p),
     realpath: (p) => fs.realpath(p),
-    syncDir: async () => undefined,
+    syncDir: async (p) => (drop(p) ? undefined : fs.syncDir(p)),
   };
 }
 
@@ -129,12 +169,23 @@ describe('power loss during an install (simulated, seeded)', () => {
   it('after every operation of a full install, every crash image recovers with SPEC §4 intact', async () => {
     const fs = makeMemLibrary();
     const marks = await recordRun(fs);
-    const { states, points, violations } = await explore(fs, marks, 1);
+    const { states, points, violations, exchangeStates, exchangePoints } = await explore(fs, marks, 1);
     console.log(
-      `power-loss: ${points} crash points (every operation of the install: ${fs.log.length} ops), ${states} crash states explored, ${violations.length} violations`,
+      `power-loss: ${points} crash points (every operation of the install: ${fs.log.length} ops), ${states} crash states explored, ${violations.length} violations; over the map's exchange publish (temp create .. exchange .. directory fsync): ${exchangePoints} points, ${exchangeStates} states`,
     );
     expect(violations.slice(0, 10)).toEqual([]);
     expect(states).toBeGreaterThanOrEqual(points * 30);
+    expect(exchangeStates).toBeGreaterThanOrEqual(5 * STATES_PER_POINT);
+  });
+
+  it("negative control: the same run without the exchange's directory fsync loses an acknowledged map write", async () => {
+    const fs = makeMemLibrary();
+    const mapDir = MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'));
+    const marks = await recordRun(fs, withoutDirSync(fs, (p) => p === mapDir));
+    const { states, violations, exchangeStates } = await explore(fs, marks, 4);
+    const lost = violations.filter((m) => m.includes('invariant 5'));
+    console.log(`power-loss negative control (no directory fsync after the exchange): ${states} states (${exchangeStates} over the exchange publish), ${violations.length} violations, e.g. ${lost[0]}`);
+    expect(lost.length).toBeGreaterThan(0);
   });
 
   it('negative control: the same run without directory fsyncs produces violating crash states', async () => {
@@ -294,3 +345,56 @@ describe('power loss while the reconciler quarantines an orphan', () => {
   });
 });
 
+
+describe('power loss while an in-place save is re-applied', () => {
+  /** The person's save, made into the map version the install replaced: a new goal, the entry as it was. */
+  const PERSONS_MAP = { ...ORIGINAL_MAP, ADDED_BY_HAND: { format: 'release_notes_format.txt' } };
+  const PERSONS_TEXT = `${JSON.stringify(PERSONS_MAP, null, 2)}\n`;
+  const REAPPLIED_TEXT = PERSONS_TEXT.replace(JSON.stringify(MISSING), JSON.stringify(GENERATED_PATH.slice(GENERATED_PATH.lastIndexOf('/') + 1)));
+  const INSTALLED_TEXT = ORIGINAL_MAP_TEXT.replace(JSON.stringify(MISSING), JSON.stringify(GENERATED_PATH.slice(GENERATED_PATH.lastIndexOf('/') + 1)));
+
+  it('every crash image over the re-apply holds the installed map or the re-applied save, and the re-apply once durable', async () => {
+    const fs = makeMemLibrary();
+    const engine = engineOn(fs, countingProvider());
+    await engine.start();
+    const editor = fs.openInPlace(MAP_FILE); // the person's editor has the map open
+    const [r] = engine.store.all();
+    await engine.answer(r!.id, ANSWER);
+    await engine.idle();
+    expect(fs.read(MAP_FILE)).toBe(INSTALLED_TEXT);
+    const savedAt = fs.log.length;
+    editor.save(PERSONS_TEXT); // ftruncate + write through the descriptor opened before the install
+    for (const end = Date.now() + 10_000; engine.inPlaceSaves.stats().reapplied < 1; await new Promise((res) => setTimeout(res, 20))) {
+      if (Date.now() > end) throw new Error('the in-place save was not re-applied');
+    }
+    await engine.idle();
+    await engine.stop();
+    expect(fs.read(MAP_FILE)).toBe(REAPPLIED_TEXT);
+    expect(fs.keptOpen).toBe(0);
+    const exchangeAt = fs.log.findIndex((op, i) => i > savedAt && op.t === 'exchange' && op.path === MAP_FILE);
+    expect(exchangeAt).toBeGreaterThan(savedAt);
+    const durableAt = fs.log.findIndex((op, i) => i > exchangeAt && op.t === 'syncdir' && op.path === MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'))) + 1;
+    expect(durableAt).toBeGreaterThan(exchangeAt);
+
+    let states = 0;
+    const violations: string[] = [];
+    for (let k = savedAt; k <= fs.log.length; k++) {
+      for (const [i, image] of fs.crashStates(9000 + k, STATES_PER_POINT, { at: k }).entries()) {
+        states++;
+        const where = `after op ${k} (${fs.log[k - 1]?.t} ${fs.log[k - 1]?.path}), state ${i}`;
+        const text = image.read(MAP_FILE);
+        if (text !== INSTALLED_TEXT && text !== REAPPLIED_TEXT) violations.push(`${where}: map is neither the installed map nor the re-applied save: ${JSON.stringify(text?.slice(0, 80))}`);
+        if (k >= durableAt && text !== REAPPLIED_TEXT) violations.push(`${where}: the durable re-apply was lost`);
+        const store = new RequestStore(image, STATE);
+        await store.load();
+        const { report } = await reconcile({ fs: image, mapFile: MAP_FILE, componentsDir: COMPONENTS, stateDir: STATE, orphans: 'quarantine', store });
+        if (report.mapError) violations.push(`${where}: reconcile: ${report.mapError}`);
+        if (image.read(MAP_FILE) !== text) violations.push(`${where}: the recovery changed the map`);
+        for (const m of leftovers(image)) violations.push(`${where}: ${m}`);
+        if (image.read(GENERATED_PATH) !== CONTENT) violations.push(`${where}: the installed component is not intact`);
+      }
+    }
+    console.log(`power-loss (in-place save re-applied): ${fs.log.length - savedAt + 1} crash points from the save through the re-apply's exchange and directory fsync, ${states} states, ${violations.length} violations`);
+    expect(violations.slice(0, 10)).toEqual([]);
+  });
+});

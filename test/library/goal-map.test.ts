@@ -1,10 +1,10 @@
 /**
  * The goal map model (SPEC §1): valid entries in map order, bad entries reported and skipped
- * (never a crash, never repaired), unparsable text a typed error, and serialisation that keeps
- * the person's order and indentation.
+ * (never a crash, never repaired), unparsable text a typed error; strict JSON, with a BOM allowed
+ * and the person's key order kept even for keys that look like numbers.
  */
 import { describe, expect, it } from 'vitest';
-import { detectIndent, MAX_MAP_DEPTH, MapParseError, parseGoalMap, serializeGoalMap } from '../../src/library/goal-map.js';
+import { MAX_MAP_DEPTH, MapParseError, parseGoalMap } from '../../src/library/goal-map.js';
 
 describe('parseGoalMap', () => {
   it('lists the entries in map order', () => {
@@ -43,7 +43,6 @@ describe('parseGoalMap', () => {
     // The map is level 1, a goal's value level 2.
     const atBound = parseGoalMap(`{"DEEP":${nest(MAX_MAP_DEPTH - 1)},"G":{"protocol":"g.txt"}}`);
     expect(atBound.entries).toEqual([{ goal: 'G', type: 'protocol', filename: 'g.txt' }]);
-    expect(() => serializeGoalMap(atBound.json)).not.toThrow();
     for (const text of [
       `{"G":{"protocol":"g.txt"},"DEEP":${nest(MAX_MAP_DEPTH)}}`,
       `{"G":{"protocol":"g.txt","deep":${nest(MAX_MAP_DEPTH - 1)}}}`,
@@ -61,16 +60,27 @@ describe('parseGoalMap', () => {
   });
 });
 
-describe('serializeGoalMap', () => {
-  it('round-trips, keeping key order, the indentation the person used, and a trailing newline', () => {
-    for (const indent of [2, 4, '\t'] as const) {
-      const text = `${JSON.stringify({ Z: { protocol: 'z.txt' }, A: { persona: 'a.txt' } }, null, indent)}\n`;
-      expect(detectIndent(text)).toBe(indent);
-      expect(serializeGoalMap(parseGoalMap(text).json, detectIndent(text))).toBe(text);
-    }
+describe('parseGoalMap on text a person wrote', () => {
+  it('keeps the written order of goals and types that look like numbers (Object.entries would put them first)', () => {
+    const m = parseGoalMap('{"B":{"protocol":"b.txt"},"10":{"2":"x.txt","format":"f.txt","1":"y.txt"},"A":{"protocol":"a.txt"}}');
+    expect(m.entries.map((e) => `${e.goal}.${e.type}`)).toEqual(['B.protocol', '10.2', '10.format', '10.1', 'A.protocol']);
   });
 
-  it('defaults to two spaces for a one-line map', () => {
-    expect(detectIndent('{"A":{"protocol":"a.txt"}}')).toBe(2);
+  it('reads a duplicate key as JSON.parse does: the last occurrence wins, at the place of the first', () => {
+    const m = parseGoalMap('{"10":{"protocol":"old.txt"},"A":{"protocol":"a.txt"},"10":{"persona":"new.txt"}}');
+    expect(m.entries).toEqual([
+      { goal: '10', type: 'persona', filename: 'new.txt' },
+      { goal: 'A', type: 'protocol', filename: 'a.txt' },
+    ]);
+  });
+
+  it('accepts a UTF-8 byte-order mark', () => {
+    expect(parseGoalMap('\uFEFF{"A":{"protocol":"a.txt"}}').entries).toEqual([{ goal: 'A', type: 'protocol', filename: 'a.txt' }]);
+  });
+
+  it('refuses comments and trailing commas: the map is strict JSON', () => {
+    for (const text of ['{"A":{"protocol":"a.txt"}, // note\n}', '{"A":{"protocol":"a.txt",}}', '/* x */{"A":{}}']) {
+      expect(() => parseGoalMap(text)).toThrow(/not valid JSON/);
+    }
   });
 });

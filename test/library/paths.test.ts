@@ -127,18 +127,6 @@ describe('compose', () => {
       for (const n of ['pipe.txt', 'to-pipe.txt', 'ok.txt']) await rm(join(components, 'protocols', n), { force: true });
     }
   });
-
-  it('checks the kind first on a layer without the non-blocking read', async () => {
-    const fifo = join(components, 'protocols', 'pipe2.txt');
-    execFileSync('mkfifo', [fifo]);
-    try {
-      const { readRegularFile: _r, ...plain } = nodeFs;
-      const map = parseGoalMap(JSON.stringify({ G: { protocol: 'pipe2.txt' } }));
-      expect((await compose(plain, components, map, 'G')).parts.map((p) => p.status)).toEqual(['refused']);
-    } finally {
-      await rm(fifo, { force: true });
-    }
-  });
 });
 
 describe('isInside', () => {

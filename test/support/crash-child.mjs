@@ -6,13 +6,17 @@
  *
  *   node crash-child.mjs '<json spec>'
  *
- * spec: { configFile, goal, type, answer, callsFile, askedFile, traceMarks? }
+ * spec: { configFile, goal, type, answer, callsFile, askedFile, inPlace? }
+ * With `inPlace` (the text of a person's save), the map is opened before the answer, as an
+ * editor holds it, and once the install is through that text is written through the
+ * descriptor (ftruncate, write: an in-place save into the version jitd replaced); the run then
+ * waits for jitd to re-apply it (src/install/in-place-saves.ts).
  * The flow is the daemon's: load requests + start-up reconcile (which creates the request),
  * answer the request if one is waiting for (goal, type) — counted in askedFile —, generate
  * through a fake provider — each call counted in callsFile —, install, done. The same script is
  * the "recover" run: started again on what a crash left, it reconciles and finishes the job.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import pino from 'pino';
 import { faultFsFromEnv, libraryClassifier } from '../../dist/fsio/fault-fs.js';
 import { nodeFs } from '../../dist/fsio/node-fs.js';
@@ -51,6 +55,7 @@ const engine = new Engine({
 
 await engine.start();
 mark('reconciled');
+const editorFd = spec.inPlace ? openSync(config.mapFile, 'r+') : undefined;
 for (const r of engine.store.all()) {
   if (r.state === 'waiting' && r.goal === spec.goal && r.type === spec.type) {
     appendFileSync(spec.askedFile, `${r.id}\n`);
@@ -59,6 +64,17 @@ for (const r of engine.store.all()) {
   }
 }
 await engine.idle();
+if (editorFd !== undefined) {
+  mark('in-place-save');
+  ftruncateSync(editorFd, 0);
+  writeSync(editorFd, spec.inPlace, 0);
+  closeSync(editorFd);
+  // Re-applied on the lane once the kept version has settled (a stop re-applies it too).
+  for (const end = Date.now() + 10_000; engine.inPlaceSaves.stats().reapplied + engine.inPlaceSaves.stats().keptAside < 1 && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await engine.idle();
+}
 await engine.stop();
 if (fatal) {
   console.error(String(fatal?.stack ?? fatal));

@@ -3,9 +3,10 @@
  *
  * Durability rules (the strict POSIX reading, what ext4/xfs only promise after fsync):
  *  - a file's data is durable up to that file's last fsync (`WritableFile.sync()`);
- *  - a directory entry operation (create, mkdir, link, unlink, rename) is durable once its
- *    directory is fsynced (`syncDir`) afterwards. A rename between two directories is one
- *    atomic operation, durable once either directory is fsynced;
+ *  - a directory entry operation (create, mkdir, link, unlink, rename, and the exchange of two
+ *    entries that `renameIfUnchanged` makes, like renameat2(RENAME_EXCHANGE)) is durable once
+ *    its directory is fsynced (`syncDir`) afterwards. A rename or exchange between two
+ *    directories is one atomic operation, durable once either directory is fsynced;
  *  - fsync of a directory says nothing about that directory's own entry in its parent.
  *
  * Every mutation is appended to an operation log. `crashStates(seed, count, { at })` builds
@@ -16,7 +17,8 @@
  * random. Each image is a fresh MemFs in which everything is durable.
  */
 import { posix } from 'node:path';
-import type { DirEntry, FsLayer, StatInfo, WritableFile } from '../../src/fsio/fs-layer.js';
+import { NotRegularFileError } from '../../src/fsio/errors.js';
+import type { DirEntry, FsLayer, KeptFile, Replaced, StatInfo, WritableFile } from '../../src/fsio/fs-layer.js';
 
 type Ino = number;
 
@@ -46,6 +48,8 @@ export type MemOp =
   | { t: 'link'; dir: Ino; name: string; ino: Ino; path: string }
   | { t: 'unlink'; dir: Ino; name: string; path: string }
   | { t: 'rename'; fromDir: Ino; fromName: string; toDir: Ino; toName: string; ino: Ino; path: string; from: string }
+  /** Two entries swapped: `aName` now names `aIno` (it named `bIno`), `bName` names `bIno`. */
+  | { t: 'exchange'; aDir: Ino; aName: string; aIno: Ino; bDir: Ino; bName: string; bIno: Ino; path: string; from: string }
   | { t: 'write'; ino: Ino; offset: number; bytes: Buffer; path: string }
   | { t: 'trunc'; ino: Ino; size: number; path: string }
   | { t: 'fsync'; ino: Ino; path: string }
@@ -200,6 +204,10 @@ export class MemFs implements FsLayer {
         pos += bytes.length;
         return bytes.length;
       },
+      chmod: async (m) => {
+        if (closed) throw errno('EBADF', 'fchmod', path);
+        file.mode = m;
+      },
       sync: async () => {
         if (closed) throw errno('EBADF', 'fsync', path);
         this.log.push({ t: 'fsync', ino, path });
@@ -229,6 +237,80 @@ export class MemFs implements FsLayer {
     if (n.kind === 'dir') throw errno('EISDIR', 'read', path);
     if (n.kind !== 'file') throw errno('EINVAL', 'read', path);
     return Buffer.from(n.data);
+  }
+
+  async readRegularFile(path: string): Promise<Buffer> {
+    const r = this.existing(path, true, 'open');
+    const n = this.node(r.ino);
+    if (n.kind !== 'file') throw new NotRegularFileError(path, n.kind === 'dir' ? 'dir' : 'other');
+    return Buffer.from(n.data);
+  }
+
+  /** What node-fs.ts identityOf() gives: inode, size and mtime (every write ticks the clock). */
+  private identityOf(ino: Ino): string {
+    const n = this.node(ino);
+    return `mem:${ino}:${n.kind === 'file' ? n.data.length : 0}:${n.mtimeMs}`;
+  }
+
+  /**
+   * The exchange publish of node-fs.ts: if `to` is still the version `identity` names, swap the
+   * two entries (one logged operation, durable with the directory fsync, like a rename), keep
+   * the replaced version open, and unlink `from` (which now names it). Else ETARGETCHANGED.
+   */
+  async renameIfUnchanged(from: string, to: string, identity: string): Promise<Replaced> {
+    const a = this.existing(from, false, 'renameat2');
+    const b = this.lookup(to, false, 'renameat2');
+    if (b.ino === undefined || this.identityOf(b.ino) !== identity) {
+      throw Object.assign(new Error(`${to} changed since it was checked`), { code: 'ETARGETCHANGED' });
+    }
+    if (this.node(a.ino).kind !== 'file' || this.node(b.ino).kind !== 'file') throw errno('EINVAL', 'renameat2', to);
+    const published = this.identityOf(a.ino);
+    this.dir(b.parent).entries.set(b.name, a.ino);
+    this.dir(a.parent).entries.set(a.name, b.ino);
+    this.touch(a.parent);
+    this.touch(b.parent);
+    this.log.push({ t: 'exchange', aDir: b.parent, aName: b.name, aIno: a.ino, bDir: a.parent, bName: a.name, bIno: b.ino, path: to, from });
+    const kept = this.keep(b.ino);
+    await this.unlink(from);
+    return { published, kept };
+  }
+
+  /** A replaced version held open (the inode lives on in the table, as it does with an open fd). */
+  private keep(ino: Ino): KeptFile {
+    let closed = false;
+    const live = () => {
+      if (closed) throw errno('EBADF', 'fstat', `inode ${ino}`);
+      return this.node(ino) as FileNode;
+    };
+    this.keptOpen++;
+    return {
+      identity: async () => (live(), this.identityOf(ino)),
+      read: async () => Buffer.from(live().data),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.keptOpen--;
+      },
+    };
+  }
+
+  /** Replaced versions held open right now (a test checks none leaks). */
+  keptOpen = 0;
+
+  /**
+   * A descriptor opened on `path` now, as an editor saving in place holds one: whatever name
+   * the file has later (or none), `save` truncates and writes that same file (not fsynced).
+   */
+  openInPlace(path: string): { save(data: string | Uint8Array): void } {
+    const ino = this.existing(path, true, 'open').ino;
+    return {
+      save: (data) => {
+        const f = this.node(ino) as FileNode;
+        f.data = Buffer.alloc(0);
+        this.log.push({ t: 'trunc', ino, size: 0, path });
+        this.writeAt(ino, 0, Buffer.from(typeof data === 'string' ? Buffer.from(data, 'utf8') : data), path);
+      },
+    };
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -300,7 +382,13 @@ export class MemFs implements FsLayer {
   async lstat(path: string): Promise<StatInfo> {
     const r = this.existing(path, false, 'lstat');
     const n = this.node(r.ino);
-    return { kind: n.kind, size: n.kind === 'file' ? n.data.length : n.kind === 'symlink' ? n.target.length : 4096, mtimeMs: n.mtimeMs };
+    return {
+      kind: n.kind,
+      size: n.kind === 'file' ? n.data.length : n.kind === 'symlink' ? n.target.length : 4096,
+      mtimeMs: n.mtimeMs,
+      mode: n.kind === 'symlink' ? 0o777 : n.mode,
+      identity: this.identityOf(r.ino),
+    };
   }
 
   async realpath(path: string): Promise<string> {
@@ -449,6 +537,10 @@ export class MemFs implements FsLayer {
         this.dir(op.fromDir).entries.delete(op.fromName);
         this.dir(op.toDir).entries.set(op.toName, op.ino);
         break;
+      case 'exchange':
+        this.dir(op.aDir).entries.set(op.aName, op.aIno);
+        this.dir(op.bDir).entries.set(op.bName, op.bIno);
+        break;
       case 'write': {
         const f = this.node(op.ino) as FileNode;
         const next = Buffer.alloc(Math.max(f.data.length, op.offset + op.bytes.length));
@@ -501,6 +593,8 @@ export class MemFs implements FsLayer {
           return [op.dir];
         case 'rename':
           return op.fromDir === op.toDir ? [op.fromDir] : [op.fromDir, op.toDir];
+        case 'exchange':
+          return op.aDir === op.bDir ? [op.aDir] : [op.aDir, op.bDir];
         default:
           return [];
       }
@@ -606,6 +700,10 @@ export class MemFs implements FsLayer {
           dirOf(op.toDir).entries.set(op.toName, op.ino);
           break;
         }
+        case 'exchange':
+          dirOf(op.aDir).entries.set(op.aName, op.aIno);
+          dirOf(op.bDir).entries.set(op.bName, op.bIno);
+          break;
         default:
           break;
       }

@@ -27,6 +27,14 @@ export interface StatusResult {
     missing: number;
     requests: Record<RequestState, number>;
     queue: Record<string, number>;
+    /**
+     * Saves made through a descriptor opened before a map write of jitd's (an editor saving in
+     * place): detected, re-applied with jitd's change on top, kept aside under
+     * `<stateDir>/recovered/` because the map was saved again meanwhile; and map versions watched now.
+     */
+    inPlaceSaves: { detected: number; reapplied: number; keptAside: number; watching: number };
+    /** Full plans of the map since start, and map changes recognised as jitd's own write (no plan). */
+    mapSyncs: { planned: number; ownWriteSkipped: number };
   };
   provider: string;
   lastReconcile: ReconcileSummary | null;
