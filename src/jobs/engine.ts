@@ -165,6 +165,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       store: this.store,
       staged: this.staged,
       hold: this.gitHold,
+      index: this.index,
       onMapWrite: this.noteOwnMapWrite,
       onChange: (r, what) => {
         this.opts.log.info({ request: r.id, goal: r.goal, type: r.type, filename: r.filename, what }, `request ${what}`);

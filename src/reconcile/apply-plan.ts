@@ -17,6 +17,7 @@ import { newRequest, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
 import type { SyncPlan } from './plan-sync.js';
+import type { ComponentIndex } from './scan-components.js';
 import { restoreOutput } from './restore-output.js';
 
 export interface ApplyContext {
@@ -34,6 +35,8 @@ export interface ApplyContext {
   staged?: StagedOutputs;
   /** Why library writes must wait right now (git activity), or undefined: they may go ahead. */
   hold?: () => string | undefined;
+  /** The component index the plan was made from: a restored file is added to it. */
+  index?: ComponentIndex;
 }
 
 export interface ApplySummary {
@@ -109,6 +112,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     );
     if (from) {
       summary.restored.push(`${entry.type}s/${entry.filename} <- ${from}`);
+      ctx.index?.add(`${entry.type}s`, entry.filename);
       if (source) ctx.onChange?.(source, 'restored');
       continue;
     }

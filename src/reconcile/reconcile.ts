@@ -135,7 +135,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
 
   const records = new Map(opts.store.all().map((r) => [r.id, r] as const));
   const plan: SyncPlan = planSync(snapshot.map.entries, scan.index, records, { retryAllFailed: opts.retryAllFailed ?? false });
-  const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, componentsDir: opts.componentsDir, store: opts.store, stateDir: opts.stateDir };
+  const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, componentsDir: opts.componentsDir, store: opts.store, stateDir: opts.stateDir, index: scan.index };
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
   if (opts.staged) applyCtx.staged = opts.staged;
