@@ -178,37 +178,41 @@ describe('git workflows', () => {
     expect(fake!.requests).toHaveLength(1);
   });
 
-  it('a merge in progress holds the install of an answer; it lands once the merge is concluded', async () => {
-    await start(async (root) => {
-      await writeFile(join(root, 'notes.txt'), 'base\n');
-      await git(root, 'add', 'notes.txt');
-      await git(root, 'commit', '-qm', 'notes');
-      await git(root, 'checkout', '-qb', 'other');
-      await writeFile(join(root, 'notes.txt'), 'other\n');
-      await git(root, 'commit', '-qam', 'other notes');
-      await git(root, 'checkout', '-q', 'main');
-      await writeFile(join(root, 'notes.txt'), 'main\n');
-      await git(root, 'commit', '-qam', 'main notes');
+  for (const op of ['merge', 'rebase'] as const) {
+    it(`a ${op} in progress (a real conflict) holds the install of an answer; it lands once the ${op} is concluded`, async () => {
+      await start(async (root) => {
+        await writeFile(join(root, 'notes.txt'), 'base\n');
+        await git(root, 'add', 'notes.txt');
+        await git(root, 'commit', '-qm', 'notes');
+        await git(root, 'checkout', '-qb', 'other');
+        await writeFile(join(root, 'notes.txt'), 'other\n');
+        await git(root, 'commit', '-qam', 'other notes');
+        await git(root, 'checkout', '-q', 'main');
+        await writeFile(join(root, 'notes.txt'), 'main\n');
+        await git(root, 'commit', '-qam', 'main notes');
+      });
+      expect((await gitIn(lib!.root, op, 'other')).code).not.toBe(0); // a conflict: MERGE_HEAD or rebase-merge/
+      const [r] = await requests();
+      fake!.enqueue({ json: completion('Handle X step by step.') });
+      expect((await ctl(['answer', r!.id, 'Steps to handle X'])).code).toBe(0); // answers are state: accepted
+      await heldFor(new RegExp(`${op} in progress`));
+      await status();
+      expect(fake!.requests).toHaveLength(1); // the model call is made and its output staged ...
+      expect(await exists(generatedPath())).toBe(false); // ... but nothing is written to the library
+      expect((await mapNow()).X.protocol).toBe('x_missing.txt');
+      expect((await ctl(['reconcile'])).code).toBe(0);
+      expect(await exists(generatedPath())).toBe(false);
+      await writeFile(join(lib!.root, 'notes.txt'), 'resolved\n');
+      await git(lib!.root, 'add', 'notes.txt');
+      if (op === 'merge') await git(lib!.root, 'commit', '-qm', 'merge other');
+      else await git(lib!.root, 'rebase', '--continue');
+      await settled();
+      expect((await mapNow()).X.protocol).toBe(G);
+      expect(await readFile(generatedPath(), 'utf8')).toContain('Handle X step by step.');
+      expect(fake!.requests).toHaveLength(1);
+      expect(daemon!.logs.some((l) => l.includes('library writes held while git is busy') && l.includes(`${op} in progress`))).toBe(true);
     });
-    expect((await gitIn(lib!.root, 'merge', 'other')).code).not.toBe(0); // a conflict: MERGE_HEAD
-    const [r] = await requests();
-    fake!.enqueue({ json: completion('Handle X step by step.') });
-    expect((await ctl(['answer', r!.id, 'Steps to handle X'])).code).toBe(0); // answers are state: accepted
-    await heldFor(/merge in progress/);
-    await status();
-    expect(fake!.requests).toHaveLength(1); // the model call is made and its output staged ...
-    expect(await exists(generatedPath())).toBe(false); // ... but nothing is written to the library
-    expect((await mapNow()).X.protocol).toBe('x_missing.txt');
-    expect((await ctl(['reconcile'])).code).toBe(0);
-    expect(await exists(generatedPath())).toBe(false);
-    await writeFile(join(lib!.root, 'notes.txt'), 'merged\n');
-    await git(lib!.root, 'commit', '-qam', 'merge other');
-    await settled();
-    expect((await mapNow()).X.protocol).toBe(G);
-    expect(await readFile(generatedPath(), 'utf8')).toContain('Handle X step by step.');
-    expect(fake!.requests).toHaveLength(1);
-    expect(daemon!.logs.some((l) => l.includes('library writes held while git is busy') && l.includes('merge in progress'))).toBe(true);
-  });
+  }
 
   it('reports the repository in jitctl status', async () => {
     await start();
