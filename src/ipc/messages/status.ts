@@ -3,7 +3,7 @@
  * first waits for its watcher to catch up (cookie file) and for the engine to go idle.
  */
 import { z } from 'zod';
-import type { WatcherStatus } from '../context.js';
+import type { TreeStatus, WatcherStatus } from '../context.js';
 import type { RequestState } from '../../requests/request.js';
 import type { ReconcileSummary } from './reconcile.js';
 
@@ -37,4 +37,6 @@ export interface StatusResult {
   /** Entries skipped as unsafe or malformed: the count and the first few. */
   mapProblems: { count: number; first: { goal: string; type?: string; message: string }[] };
   watcher: WatcherStatus;
+  /** The components tree and state directory: available or why not; directories made again. */
+  tree?: TreeStatus;
 }
