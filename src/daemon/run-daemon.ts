@@ -96,7 +96,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
   let lock: Awaited<ReturnType<typeof acquireLibraryLock>>;
   try {
     await ensureDurableDir(fs, config.stateDir, 0o700);
-    lock = await acquireLibraryLock(config.mapFile, config.stateDir);
+    lock = await acquireLibraryLock({ mapFile: config.mapFile, componentsDir: config.componentsDir, stateDir: config.stateDir });
   } catch (err) {
     removeSignalHandlers();
     throw err;
