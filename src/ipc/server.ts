@@ -100,13 +100,13 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
     clients: () => connections.size,
     async relisten() {
       if (closing) return;
-      const next = newServer();
+      // The old listener first: closing it unlinks its path (libuv), which is the new one's too.
+      // Its clients stay connected until they leave.
+      server.close();
+      server = newServer();
       await removeStaleSocket(opts.socketPath);
-      await listen(next, opts.socketPath);
+      await listen(server, opts.socketPath);
       await secureSocket(opts.socketPath, gid);
-      const old = server;
-      server = next;
-      old.close(); // stops accepting on the lost path; its clients stay until they leave
       log.warn({ socket: opts.socketPath }, 'control socket file was gone; listening again');
     },
     close: () =>
