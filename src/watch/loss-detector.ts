@@ -117,6 +117,13 @@ export function startLossDetector(o: LossDetectorOptions): LossDetector {
     }
   };
 
+  // The first look is taken now, not a period from now: a change in between (the daemon stopped
+  // right after start-up) is then a change to judge, not the reference.
+  for (const [key, path] of o.paths()) {
+    const sig = signature(path);
+    if (sig !== undefined) marks.set(key, { prev: sig, checked: sig });
+  }
+  // periodMs 0: no timer (the caller, a test, calls tick() itself).
   const timer = o.periodMs > 0 ? setInterval(() => void tick(), o.periodMs) : undefined;
   timer?.unref();
 
