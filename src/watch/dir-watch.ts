@@ -17,7 +17,10 @@
  *   is rescanned (`onTypeDir`, or every type directory for the root);
  * - `fs.watch` failing (ENOSPC: the inotify watch limit; EMFILE) or emitting `error` → `onError`
  *   (the daemon answers with a full reconcile). The kernel's queue overflow is not surfaced by
- *   node at all: the daemon's periodic reconcile covers it.
+ *   node at all: the lost-event detector (loss-detector.ts, fed by `lossPaths`/`consistent`)
+ *   notices a directory whose listing settled different from what the events said;
+ * - componentsDir itself vanishing (moved away, removed) → `onRoot(false)`, and its parent is
+ *   watched until it is back → `onRoot(true)`: a missing root is unavailable, not empty.
  * Checks of one path never overlap: a check asked for while one runs is run again after it, so
  * the last word is always a look at the disk made after the last event.
  */
@@ -66,7 +69,9 @@ export interface DirWatch {
   consistent(key: string): Promise<boolean | undefined>;
   /** Rescans `key` after lost events: the root's listing, or one type directory. */
   resync(key: string): void;
-  /** Why componentsDir is not watched now (it is missing), or undefined while it is. */
+  /** Events delivered so far by every watch of the tree (the loss detector's activity cue). */
+  events(): number;
+  /** True while componentsDir is not watched because it is missing (its parent is watched). */
   rootMissing(): boolean;
   close(): void;
 }
@@ -83,6 +88,8 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
   let rootWatcher: FSWatcher | undefined;
   let parentWatcher: FSWatcher | undefined;
   let closed = false;
+  /** Events delivered by every watch so far. */
+  let delivered = 0;
   /** Type directories whose watch could not be started or died (not: the directory is gone). */
   const failed = new Set<string>();
 
@@ -117,7 +124,10 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
    */
   const startWatch = (path: string, listener: (event: string, name: string | null) => void, onDead?: () => void): FSWatcher | undefined => {
     try {
-      const w = watch(path, { persistent: true, encoding: 'utf8' }, listener);
+      const w = watch(path, { persistent: true, encoding: 'utf8' }, (event, name) => {
+        delivered++;
+        listener(event, name);
+      });
       w.on('error', (err) => {
         if (GONE.has(code(err) ?? '')) return; // the directory went away; its parent's event handles it
         onDead?.();
@@ -376,6 +386,7 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
       else o.onTypeDir(key);
     },
     rootMissing: () => !rootWatcher,
+    events: () => delivered,
     close() {
       closed = true;
       rootWatcher?.close();

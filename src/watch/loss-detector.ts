@@ -10,8 +10,12 @@
  * whole period has settled: the watcher has had a period to deliver its events, so the caller
  * compares what it was told with the disk (`consistent`: one readdir of that directory, against
  * the index). A difference means events were lost: `onLoss` rescans that one path. A change whose
- * events all arrived costs one readdir of its directory once it settles; an idle library costs
- * only the stats.
+ * events all arrived costs one readdir of its directory once it settles.
+ *
+ * Looks are made only while events flow, and for a while after (`hotMs`), plus one slow look
+ * every `coldMs`: an overflow cannot happen without a flood of events — the kernel hands over the
+ * full queue (16,384 events by default) before the events it dropped — so a quiet library, where
+ * losses cannot happen, costs nothing but the timer (measured: BENCHMARKS.md, P8).
  */
 import { statSync } from 'node:fs';
 
@@ -27,7 +31,16 @@ export interface LossDetectorOptions {
   /** Events for `key` were lost: rescan it. */
   onLoss(key: string): void;
   onError(err: Error): void;
+  /** Events delivered so far (any count that grows with every event); without it, always hot. */
+  events?(): number;
+  /** How long after the last event looks go on every period; default 10 periods. */
+  hotMs?: number;
+  /** Period of the slow look while no event comes; default {@link COLD_MS}. */
+  coldMs?: number;
 }
+
+/** The slow look of a quiet library: a last resort only (see the module header). */
+export const COLD_MS = 60_000;
 
 /** What `jitctl status` shows of the detector. */
 export interface LossDetectorStatus {
@@ -42,7 +55,7 @@ export interface LossDetectorStatus {
 
 export interface LossDetector {
   status(): LossDetectorStatus;
-  /** One look (the timer's work; tests call it directly). */
+  /** One look, hot or not (the timer's work while events flow; tests call it directly). */
   tick(): Promise<void>;
   close(): void;
 }
@@ -124,7 +137,22 @@ export function startLossDetector(o: LossDetectorOptions): LossDetector {
     if (sig !== undefined) marks.set(key, { prev: sig, checked: sig });
   }
   // periodMs 0: no timer (the caller, a test, calls tick() itself).
-  const timer = o.periodMs > 0 ? setInterval(() => void tick(), o.periodMs) : undefined;
+  const hotMs = o.hotMs ?? 10 * o.periodMs;
+  const coldMs = o.coldMs ?? COLD_MS;
+  let seenEvents = o.events?.() ?? 0;
+  // Cold at start: the start-up scan is the reference, and events during it are covered by it.
+  let hotUntil = 0;
+  let lastLook = Date.now();
+  const onTimer = () => {
+    const t = Date.now();
+    const n = o.events?.();
+    if (n === undefined || n !== seenEvents) hotUntil = t + hotMs;
+    if (n !== undefined) seenEvents = n;
+    if (t > hotUntil && t - lastLook < coldMs) return;
+    lastLook = t;
+    void tick();
+  };
+  const timer = o.periodMs > 0 ? setInterval(onTimer, o.periodMs) : undefined;
   timer?.unref();
 
   return {

@@ -14,7 +14,10 @@
  *   an event that names nothing) calls `onTypeDir`, which rescans that one directory.
  * - `error` (ENOSPC/EMFILE from inotify among them) calls `onError`; the daemon answers with a
  *   full reconcile, and status reports it. Node's watcher drops the kernel's overflow signal,
- *   so the daemon also reconciles periodically: lost events are expected, not exceptional.
+ *   so lost events are expected, not exceptional: every LOSS_CHECK_MS the lost-event detector
+ *   (loss-detector.ts) stats the map and each watched directory, and a change that settled
+ *   without matching what the events said is rescanned (`onLoss`, then `onTypeDir`/`onMap`);
+ *   the daemon's periodic full reconcile remains the last resort.
  * - Cookies (`syncCookie`) let `status --sync` wait until the watcher has caught up, as
  *   watchman does. They are jitd temps by name: one left by a killed daemon is swept by the
  *   next start-up reconcile.
@@ -226,6 +229,7 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
         else tree.resync(key);
       },
       onError,
+      events: () => mapEvents + tree.events(),
     });
   };
 
