@@ -221,6 +221,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
           orphans: report.orphans,
           refusedDirs: report.refusedDirs,
           mapError: report.mapError,
+          ...(report.componentsUnavailable ? { componentsUnavailable: report.componentsUnavailable } : {}),
         },
         'reconciled',
       );
