@@ -278,7 +278,8 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     },
     async syncCookie(timeoutMs = 5000) {
       await ready;
-      await Promise.all([cookieIn(mapDir, timeoutMs), cookieIn(t.componentsDir, timeoutMs)]);
+      // A components tree that is away has no events to wait for (and no place for a cookie).
+      await Promise.all([cookieIn(mapDir, timeoutMs), ...(tree.rootMissing() ? [] : [cookieIn(t.componentsDir, timeoutMs)])]);
     },
     async close() {
       closed = true;

@@ -64,6 +64,7 @@ describe('events lost while jitd was stopped', () => {
     expect(st.counts.missing).toBe(0);
     expect(st.watcher.lossDetector?.noticed).toBeGreaterThanOrEqual(1);
     expect(st.watcher.lossDetector?.lastNoticed).toContain('protocols');
+    expect((await ctl(['status'])).stdout).toMatch(/lost events\s+noticed \d+× .*protocols/);
     expect(daemon.logs.some((l) => l.includes('a change came without its events') && l.includes('"what":"protocols"'))).toBe(true);
     // Nothing but the detector and the events ran a rescan: the periodic one is off.
     expect(daemon.logs.some((l) => l.includes('"reason":"periodic"'))).toBe(false);

@@ -94,6 +94,7 @@ describe('a directory removed while jitd runs is made again', () => {
     expect((await pending()).filter((r) => r.state === 'failed')).toEqual([]);
     const st = await status();
     expect(st.tree?.recreated.map((d) => d.path)).toContain(protocols);
+    expect((await ctl(['status'])).stdout).toMatch(new RegExp(`recreated\\s+${protocols}`));
     expect(daemon!.logs.some((l) => l.includes('directory was gone; made it again') && l.includes(protocols))).toBe(true);
   });
 
@@ -172,6 +173,10 @@ describe('a components root that is away is unavailable, not empty', () => {
     });
     expect(st.tree?.components).toContain('missing');
     expect(st.watcher.componentsMissing).toBe(true);
+    // status --sync still answers (no cookie can go into a tree that is away), and says so.
+    const human = await ctl(['status', '--sync']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/components\s+unavailable: .*missing/);
 
     // An answer during the gap is taken (durable), generated, and held.
     const answered = await ctl(['answer', req!.id, 'Drill down to the root cause']);
