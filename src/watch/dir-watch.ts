@@ -290,17 +290,21 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
     if (closed || parentWatcher) return;
     parentWatcher = startWatch(dirname(root), (_event, name) => {
       if (closed || (name !== null && name !== basename(root))) return;
-      serially(`${root}\0parent`, async () => {
-        if (!(await isDir(root))) return;
-        parentWatcher?.close();
-        parentWatcher = undefined;
-        await startRoot();
-        if (!rootWatcher || closed) return; // gone again meanwhile: startRoot waits once more
-        if (o.onRoot) o.onRoot(true);
-        else for (const n of typeDirs.keys()) o.onTypeDir(n);
-      });
+      checkReturn();
     });
   };
+
+  /** Is componentsDir back (after its parent's event, or the loss detector's look)? Then start over. */
+  const checkReturn = (): void =>
+    serially(`${root}\0parent`, async () => {
+      if (rootWatcher || !(await isDir(root))) return;
+      parentWatcher?.close();
+      parentWatcher = undefined;
+      await startRoot();
+      if (!rootWatcher || closed) return; // gone again meanwhile: startRoot waits once more
+      if (o.onRoot) o.onRoot(true);
+      else for (const n of typeDirs.keys()) o.onTypeDir(n);
+    });
 
   const startRoot = async (): Promise<void> => {
     // The root's watch comes first, so no type directory created during the scan is missed.
@@ -331,12 +335,17 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
       return failed.size + (rootWatcher || parentWatcher ? 0 : 1);
     },
     *lossPaths() {
-      if (!rootWatcher) return;
+      if (!rootWatcher) {
+        // Waiting for the root in its parent: that one event may be lost too.
+        if (parentWatcher) yield ['..', dirname(root)] as const;
+        return;
+      }
       yield ['.', root] as const;
       for (const name of typeDirs.keys()) yield [name, join(root, name)] as const;
       for (const name of failed) yield [name, join(root, name)] as const;
     },
     async consistent(key) {
+      if (key === '..') return rootWatcher !== undefined || !(await isDir(root));
       if (key === '.') {
         // Every directory in the root is watched (or known failed), and nothing watched is gone.
         let entries;
@@ -382,7 +391,8 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
     },
     resync(key) {
       if (closed) return;
-      if (key === '.') serially(root, rescanRoot);
+      if (key === '..') checkReturn();
+      else if (key === '.') serially(root, rescanRoot);
       else o.onTypeDir(key);
     },
     rootMissing: () => !rootWatcher,
