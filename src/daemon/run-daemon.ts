@@ -16,10 +16,8 @@
  * This module never reads the test-only fault injection (JITD_TEST_*): a caller that wants it
  * passes `wrapFs` (only test/support/jitd-under-test.mjs does).
  */
-import { lstat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { ensureDurableDir, onDirCreated, recreatedDirs, setDirRoot } from '../fsio/durable-dir.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { exchangeSync } from '../fsio/exchange.js';
 import { nodeFs } from '../fsio/node-fs.js';
@@ -32,7 +30,7 @@ import { Engine } from '../jobs/engine.js';
 import { loadConfig, type Config } from '../library/config.js';
 import { acquireLibraryLock } from '../lock/library-lock.js';
 import { VERSION } from '../version.js';
-import { watchDirFate, type DirFate } from '../watch/dir-fate.js';
+import { startTreeGuard, type TreeGuard } from '../watch/tree-guard.js';
 import { LOSS_CHECK_MS, startWatcher, type LibraryWatcher, type TreeStatus } from '../watch/watcher.js';
 import { coalesce } from './coalesce.js';
 import { repeatUntilDone, type Repeater } from './repeat.js';
@@ -101,16 +99,15 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     removeSignalHandlers();
     throw err;
   }
-  // The tree can change under jitd (SPEC §4.7): the components root is never made by jitd (an
-  // install while it is away is held), the state directory only if it was removed, not moved.
-  let stateFate: DirFate | undefined;
-  let stateAway: string | undefined;
-  const unregister = [
-    setDirRoot(fs, config.componentsDir),
-    setDirRoot(fs, config.stateDir, { mayRecreate: async () => (await stateFate?.check()) === 'removed' }),
-    onDirCreated(fs, (dir, again) => (again ? log.warn({ dir }, 'directory was gone; made it again') : log.info({ dir }, 'directory created'))),
-  ];
-  stateFate = await watchDirFate(config.stateDir);
+  // The tree can change under jitd (SPEC §4.7): see tree-guard.ts.
+  let guard: TreeGuard;
+  try {
+    guard = await startTreeGuard({ fs, componentsDir: config.componentsDir, stateDir: config.stateDir, socketPath: config.socketPath, log });
+  } catch (err) {
+    await lock.release();
+    removeSignalHandlers();
+    throw err;
+  }
   log.info({ version: VERSION, mapPublish: exchangeSync ? 'renameat2 exchange' : 'guarded rename (the native helper is not built)', config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
 
   let exit: (code: number) => void = () => undefined;
@@ -125,11 +122,6 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
   let watcher: LibraryWatcher | undefined;
   let server: ControlServer | undefined;
   let periodic: NodeJS.Timeout | undefined;
-  let treeGuard: NodeJS.Timeout | undefined;
-  const releaseTree = async () => {
-    for (const off of unregister) off();
-    await stateFate?.close();
-  };
   let impaired: Repeater | undefined;
   let stopping: Promise<void> | undefined;
   // Stops whatever has been started so far: the same sequence for a ready daemon and for one
@@ -139,13 +131,12 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       log.info(ready ? 'stopping' : 'stopping before ready');
       await notifyStopping({ onError: notifyFailed });
       if (periodic) clearInterval(periodic);
-      if (treeGuard) clearInterval(treeGuard);
       impaired?.stop();
       await server?.close();
       await watcher?.close();
       await engine?.stop();
       await lock.release();
-      await releaseTree();
+      await guard.close();
       removeSignalHandlers();
       log.info(ready ? 'stopped' : 'stopped before ready');
       exit(0);
@@ -231,8 +222,8 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       watcherStatus: () => w.status(),
       treeStatus: (): TreeStatus => ({
         components: eng.index.rootUnavailable ?? 'available',
-        state: stateAway ?? 'available',
-        recreated: recreatedDirs(fs),
+        state: guard.stateStatus(),
+        recreated: guard.recreated(),
       }),
       syncWatcher: async () => {
         await w.syncCookie();
@@ -245,32 +236,12 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     server = await startControlServer(ctx, { socketPath: config.socketPath, ...(config.socketGroup ? { socketGroup: config.socketGroup } : {}) });
     if (stopIfRequested()) return handle;
 
-    // The state directory and the socket file: made again if removed, waited for if moved away.
-    const checkTree = async () => {
-      const fate = await stateFate?.check();
-      if (fate === 'removed') {
-        const made = await eng.restoreState();
-        if (made.length) log.warn({ state: config.stateDir, made }, 'state directory was removed; made it again with every request jitd holds');
-      } else if (fate === 'moved' || fate === 'unknown') {
-        if (!stateAway) log.warn({ state: config.stateDir }, 'state directory moved away; waiting for it (answers fail until it is back)');
-        stateAway = `${config.stateDir} is missing (moved away); jitd waits for it`;
-        return;
-      }
-      if (stateAway) log.info({ state: config.stateDir }, 'state directory is back');
-      stateAway = undefined;
-      const there = await lstat(config.socketPath).catch(() => undefined);
-      const dirThere = (await lstat(dirname(config.socketPath)).catch(() => undefined))?.isDirectory();
-      if (!there && dirThere) await server?.relisten();
-    };
-    let checking = false;
-    treeGuard = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      checkTree()
-        .catch((err: unknown) => (err instanceof FsyncFailedError ? fatal(err) : log.warn({ err }, 'checking the state directory failed; trying again')))
-        .finally(() => (checking = false));
-    }, LOSS_CHECK_MS);
-    treeGuard.unref();
+    guard.start({
+      periodMs: LOSS_CHECK_MS,
+      restoreState: () => eng.restoreState(),
+      relisten: async () => server?.relisten(),
+      onError: (err) => (err instanceof FsyncFailedError ? fatal(err) : log.warn({ err }, 'checking the state directory failed; trying again')),
+    });
 
     periodic = config.rescanIntervalMs > 0 ? setInterval(() => background('periodic'), config.rescanIntervalMs) : undefined;
     periodic?.unref();
@@ -291,7 +262,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     await server?.close().catch(() => undefined);
     await watcher?.close().catch(() => undefined);
     await lock.release();
-    await releaseTree();
+    await guard.close();
     removeSignalHandlers();
     throw err;
   }
