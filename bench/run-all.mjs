@@ -50,6 +50,7 @@ const SCRIPTS = [
   { id: 'p5', script: 'p5-overlap.mjs', limit: QUICK ? 60 : 120 },
   { id: 'p6', script: 'p6-one-change.mjs', limit: QUICK ? 60 : 180 },
   { id: 'p7', script: 'p7-big-map-install.mjs', limit: QUICK ? 60 : 120 },
+  { id: 'p8', script: 'p8-lost-events.mjs', args: ['--keep-library'], limit: QUICK ? 90 : 240 },
   {
     id: 'soak',
     script: 'soak-kill.mjs',
@@ -193,7 +194,7 @@ async function main() {
     console.log(`   (${s.script}: ${fmt(r.seconds, 1)} s${failed ? ', FAILED' : ''})`);
   }
   // The large library is this run's only if P3 or P4 ran (another user of bench/.work may hold one).
-  const usedLarge = SCRIPTS.some((s) => s.id === 'p3' || s.id === 'p4');
+  const usedLarge = SCRIPTS.some((s) => s.id === 'p3' || s.id === 'p4' || s.id === 'p8');
   if (usedLarge && !KEEP_LIBRARY) for (const e of await fsp.readdir(WORK).catch(() => [])) if (e.startsWith('large-')) await rmrf(join(WORK, e));
   const totalS = (performance.now() - t0) / 1000;
   const load1 = os.loadavg();
@@ -210,7 +211,7 @@ async function writeReport({ started, totalS, load0, load1, results }) {
   const L = [];
   L.push('# Benchmarks');
   L.push('');
-  L.push(`Written by \`bench/run-all.mjs\` (see README, "Benchmarks"). Every figure is compared with a baseline measured in the same run, on the same machine, because the machine is shared and noisy: the ratio is the figure to read.${QUICK ? ' **This was a `--quick` smoke run: reduced sizes (P1 20 saves, P2 200 installs, P3/P4 10,000 components, P4 300 saves of churn, P5 24 requests, P6 20 changes, P7 a 10,000-goal map, a 12-install soak), not the sizes of the issue.**' : ''}`);
+  L.push(`Written by \`bench/run-all.mjs\` (see README, "Benchmarks"). Every figure is compared with a baseline measured in the same run, on the same machine, because the machine is shared and noisy: the ratio is the figure to read.${QUICK ? ' **This was a `--quick` smoke run: reduced sizes (P1 20 saves, P2 200 installs, P3/P4 10,000 components, P4 300 saves of churn, P5 24 requests, P6 20 changes, P7 a 10,000-goal map, P8 100 named files and 10,000 components, a 12-install soak), not the sizes of the issue.**' : ''}`);
   L.push('');
   L.push(`- date: ${started.toISOString()}`);
   L.push(`- command: \`${commandLine()}\` (${fmt(totalS, 1)} s in all; ${results.map((r) => `${r.id} ${fmt(r.seconds, 0)} s`).join(', ')})`);

@@ -30,7 +30,8 @@ import { Engine } from '../jobs/engine.js';
 import { loadConfig, type Config } from '../library/config.js';
 import { acquireLibraryLock } from '../lock/library-lock.js';
 import { VERSION } from '../version.js';
-import { startWatcher, type LibraryWatcher } from '../watch/watcher.js';
+import { startTreeGuard, type TreeGuard } from '../watch/tree-guard.js';
+import { LOSS_CHECK_MS, startWatcher, type LibraryWatcher, type TreeStatus } from '../watch/watcher.js';
 import { coalesce } from './coalesce.js';
 import { repeatUntilDone, type Repeater } from './repeat.js';
 import { createLogger } from './logger.js';
@@ -93,8 +94,17 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
   let lock: Awaited<ReturnType<typeof acquireLibraryLock>>;
   try {
     await ensureDurableDir(fs, config.stateDir, 0o700);
-    lock = await acquireLibraryLock(config.mapFile, config.stateDir);
+    lock = await acquireLibraryLock({ mapFile: config.mapFile, componentsDir: config.componentsDir, stateDir: config.stateDir });
   } catch (err) {
+    removeSignalHandlers();
+    throw err;
+  }
+  // The tree can change under jitd (SPEC §4.7): see tree-guard.ts.
+  let guard: TreeGuard;
+  try {
+    guard = await startTreeGuard({ fs, componentsDir: config.componentsDir, stateDir: config.stateDir, socketPath: config.socketPath, log });
+  } catch (err) {
+    await lock.release();
     removeSignalHandlers();
     throw err;
   }
@@ -126,6 +136,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       await watcher?.close();
       await engine?.stop();
       await lock.release();
+      await guard.close();
       removeSignalHandlers();
       log.info(ready ? 'stopped' : 'stopped before ready');
       exit(0);
@@ -189,6 +200,9 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
           hint(watcherErrorReconcile);
           impaired?.start();
         },
+        onRoot: (present) => hint(() => eng.onRootHint(present)),
+        known: (dir) => eng.index.filesIn(dir),
+        onLoss: (what) => log.warn({ what }, 'a change came without its events (lost: the kernel queue overflowed?); rescanning it'),
       },
     );
     watcher = w;
@@ -206,6 +220,11 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       log,
       startedAt: Date.now(),
       watcherStatus: () => w.status(),
+      treeStatus: (): TreeStatus => ({
+        components: eng.index.rootUnavailable ?? 'available',
+        state: guard.stateStatus(),
+        recreated: guard.recreated(),
+      }),
       syncWatcher: async () => {
         await w.syncCookie();
         // The cookie proves events were delivered, but chokidar swallows a second `change` of
@@ -216,6 +235,13 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     };
     server = await startControlServer(ctx, { socketPath: config.socketPath, ...(config.socketGroup ? { socketGroup: config.socketGroup } : {}) });
     if (stopIfRequested()) return handle;
+
+    guard.start({
+      periodMs: LOSS_CHECK_MS,
+      restoreState: () => eng.restoreState(),
+      relisten: async () => server?.relisten(),
+      onError: (err) => (err instanceof FsyncFailedError ? fatal(err) : log.warn({ err }, 'checking the state directory failed; trying again')),
+    });
 
     periodic = config.rescanIntervalMs > 0 ? setInterval(() => background('periodic'), config.rescanIntervalMs) : undefined;
     periodic?.unref();
@@ -236,6 +262,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     await server?.close().catch(() => undefined);
     await watcher?.close().catch(() => undefined);
     await lock.release();
+    await guard.close();
     removeSignalHandlers();
     throw err;
   }

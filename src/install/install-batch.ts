@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { syncDirOrDie } from '../fsio/durable-put.js';
+import { DirUnavailableError } from '../fsio/durable-dir.js';
 import { FsyncFailedError } from '../fsio/errors.js';
 import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
@@ -100,8 +101,9 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
       });
       return { item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' };
     } catch (err) {
-      // A failed fsync is fatal for the daemon, never a per-item failure to retry later.
-      if (err instanceof FsyncFailedError) throw err;
+      // A failed fsync is fatal for the daemon, never a per-item failure to retry later; a
+      // components tree that is away holds the whole batch until it is back.
+      if (err instanceof FsyncFailedError || err instanceof DirUnavailableError) throw err;
       return { id: r.id, result: 'error', error: err as Error };
     }
   });

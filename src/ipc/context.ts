@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../library/config.js';
 import type { Engine } from '../jobs/engine.js';
-import type { WatcherStatus } from '../watch/watcher.js';
+import type { TreeStatus, WatcherStatus } from '../watch/watcher.js';
 
-export type { WatcherStatus };
+export type { TreeStatus, WatcherStatus };
 
 export interface DaemonContext {
   engine: Engine;
@@ -16,6 +16,8 @@ export interface DaemonContext {
   log: Logger;
   startedAt: number;
   watcherStatus(): WatcherStatus;
+  /** Whether the components tree and the state directory are there, and what was made again. */
+  treeStatus?(): TreeStatus;
   /**
    * Waits until the watcher has delivered every event for changes made before the call (a cookie
    * file written into the watched directories, as watchman does), then until the engine is idle.

@@ -30,6 +30,11 @@ export interface ControlServer {
   close(): Promise<void>;
   /** Clients connected now. */
   clients(): number;
+  /**
+   * Listens again at the socket path (the file was removed, e.g. with its directory): a new
+   * listener takes the path; connected clients stay connected.
+   */
+  relisten(): Promise<void>;
 }
 
 function listen(server: Server, path: string): Promise<void> {
@@ -61,7 +66,7 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
   };
 
   let nextClient = 1;
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => {
+  const accept = (socket: Socket) => {
     if (connections.size >= limits.maxClients) {
       socket.on('error', () => {});
       socket.end(encodeLine({ id: null, error: { code: ERROR_CODES.EBUSY, message: `too many clients (${limits.maxClients}); try again later` } }));
@@ -72,8 +77,13 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
     const conn = new ClientConnection(socket, ctx, limits, log.child({ client: nextClient++ }), budget);
     connections.add(conn);
     socket.on('close', () => connections.delete(conn));
-  });
-  server.on('error', (err) => log.error({ err }, 'control socket error'));
+  };
+  const newServer = () => {
+    const srv = createServer({ allowHalfOpen: true, pauseOnConnect: false }, accept);
+    srv.on('error', (err) => log.error({ err }, 'control socket error'));
+    return srv;
+  };
+  let server = newServer();
 
   await listen(server, opts.socketPath);
   try {
@@ -88,6 +98,17 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
   let closing: Promise<void> | undefined;
   return {
     clients: () => connections.size,
+    async relisten() {
+      if (closing) return;
+      // The old listener first: closing it unlinks its path (libuv), which is the new one's too.
+      // Its clients stay connected until they leave.
+      server.close();
+      server = newServer();
+      await removeStaleSocket(opts.socketPath);
+      await listen(server, opts.socketPath);
+      await secureSocket(opts.socketPath, gid);
+      log.warn({ socket: opts.socketPath }, 'control socket file was gone; listening again');
+    },
     close: () =>
       (closing ??= (async () => {
         ctx.engine.off('event', onEvent);

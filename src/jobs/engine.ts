@@ -22,7 +22,7 @@ import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { GitActivity } from '../reconcile/git-activity.js';
 import { planSync } from '../reconcile/plan-sync.js';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
-import { ComponentIndex, listTypeDir } from '../reconcile/scan-components.js';
+import { ComponentIndex, listTypeDir, scanComponents } from '../reconcile/scan-components.js';
 import { publicView, requestId, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
@@ -274,6 +274,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
           orphans: report.orphans,
           refusedDirs: report.refusedDirs,
           mapError: report.mapError,
+          ...(report.componentsUnavailable ? { componentsUnavailable: report.componentsUnavailable } : {}),
         },
         'reconciled',
       );
@@ -420,10 +421,41 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** A hint that a whole `<type>s` directory changed (added, removed, or events lost). */
   async onTypeDirHint(dirName: string): Promise<void> {
-    const names = await listTypeDir(this.opts.fs, join(this.opts.config.componentsDir, dirName));
+    const names = await listTypeDir(this.opts.fs, join(this.opts.config.componentsDir, dirName), { checkRoot: true });
+    // The whole tree is gone, not this directory: nothing is known, nothing is asked for.
+    if (!Array.isArray(names)) return this.onRootHint(false, names.rootUnavailable);
+    if (this.index.rootUnavailable !== undefined) return; // the root's return rescans everything
     if (names.length) this.index.setDir(dirName, names);
     else this.index.dropDir(dirName);
     await this.onMapHint(true);
+  }
+
+  /**
+   * A hint that the components root vanished (`present` false: moved away, removed) or came back.
+   * While it is away the index is unavailable — not empty — so no entry is requested and no
+   * install creates the root (they are held); when it is back, the tree is scanned afresh.
+   */
+  async onRootHint(present: boolean, why = `${this.opts.config.componentsDir} is missing`): Promise<void> {
+    if (!present) {
+      if (this.index.rootUnavailable === undefined) this.opts.log.warn({ components: this.opts.config.componentsDir, why }, 'components directory unavailable; waiting for it');
+      this.index.markRootUnavailable(why);
+      return;
+    }
+    await this.lane.run(async () => {
+      const scan = await scanComponents(this.opts.fs, this.opts.config.componentsDir);
+      if (scan.rootUnavailable === undefined && this.index.rootUnavailable !== undefined) this.opts.log.info({ components: this.opts.config.componentsDir }, 'components directory is back; rescanned');
+      this.index = scan.index;
+    });
+    await this.onMapHint();
+  }
+
+  /**
+   * The state directory was removed while jitd runs: makes `requests/` and `staged/` again (the
+   * state directory with them, as its root policy allows) and writes back every request record
+   * held in memory. Answers the directories made.
+   */
+  restoreState(): Promise<string[]> {
+    return this.lane.run(async () => [...(await this.store.restoreDir()), ...(await this.staged.restoreDir())]);
   }
 
   /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */

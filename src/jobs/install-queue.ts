@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { FsyncFailedError } from '../fsio/errors.js';
+import { DirUnavailableError } from '../fsio/durable-dir.js';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import type { Config } from '../library/config.js';
 import { MapParseError, type ParsedMap } from '../library/goal-map.js';
@@ -154,6 +155,12 @@ export class InstallQueue {
       await mapLimit(outcomes, 4, (o) => this.close(o));
       if (outcomes.some((o) => o.result === 'installed')) this.d.onWriteOk();
     } catch (err) {
+      if (err instanceof DirUnavailableError) {
+        // The components tree is away (moved, removed): held until it is back, never failed.
+        this.parked.push(...batch);
+        this.d.log.warn({ requests: batch.map((it) => it.request.id), error: err.message }, 'install held');
+        return;
+      }
       if (err instanceof MapParseError || err instanceof MapUnavailableError) {
         this.parked.push(...batch);
         this.d.onMapUnusable(err.message);

@@ -65,6 +65,8 @@ export interface ReconcileReport {
   refusedDirs: string[];
   /** Type directories that could not be read (EACCES...): their entries were left alone. */
   unreadableDirs?: UnreadableDir[];
+  /** Why componentsDir itself could not be listed: nothing of the tree was planned or orphaned. */
+  componentsUnavailable?: string;
   /** Requests that should be generated now. */
   toGenerate: Request[];
   /** Failed requests waiting for their back-off. */
@@ -117,6 +119,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   const scan = await scanComponents(fs, opts.componentsDir);
   report.refusedDirs = scan.refused;
   if (scan.unreadable.length) report.unreadableDirs = scan.unreadable;
+  if (scan.rootUnavailable) report.componentsUnavailable = scan.rootUnavailable;
   report.tempsRemoved = await sweepTemps(
     fs,
     [

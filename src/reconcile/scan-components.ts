@@ -6,6 +6,10 @@
  * symlinks, so it is not jitd's output and must not be adopted). A type directory that cannot
  * be read (EACCES...) is marked unreadable: its entries are neither requested nor orphaned
  * until a later scan can read it.
+ *
+ * The components root itself missing or unreadable (moved away, `rm -rf`, EACCES) makes the
+ * whole index *unavailable*, not empty (SPEC §4.7): every type directory reads as unreadable,
+ * so planning asks for nothing and orphans nothing until the root is back.
  */
 import { dirname, join } from 'node:path';
 import { hasCode, lstatOrNull, readdirOrEmpty, type DirEntry, type FsLayer } from '../fsio/fs-layer.js';
@@ -56,11 +60,22 @@ export class ComponentIndex {
   }
   /** True if the last scan could not read `typeDirName` (its contents are unknown). */
   isUnreadable(typeDirName: string): boolean {
-    return this.unreadable.has(typeDirName);
+    return this.rootUnavailable !== undefined || this.unreadable.has(typeDirName);
   }
   /** True if any directory is marked unreadable. */
   get hasUnreadable(): boolean {
-    return this.unreadable.size > 0;
+    return this.rootUnavailable !== undefined || this.unreadable.size > 0;
+  }
+  /**
+   * Why the components root cannot be listed (missing, not a directory, EACCES...), or
+   * undefined while it can: then nothing of the tree is known, and nothing is planned from it.
+   */
+  rootUnavailable: string | undefined;
+  /** The root is gone: forget every listing (they are unknown until the root is back). */
+  markRootUnavailable(why: string): void {
+    this.byDir.clear();
+    this.unreadable.clear();
+    this.rootUnavailable = why;
   }
   dirs(): string[] {
     return [...this.byDir.keys()];
@@ -77,6 +92,8 @@ export class ComponentIndex {
 
 export interface ScanResult {
   index: ComponentIndex;
+  /** Why componentsDir itself could not be listed (then the index knows nothing), if so. */
+  rootUnavailable?: string;
   /** Type directories (names) in which the scan saw jitd temp files: the only ones to sweep. */
   withTemps: string[];
   /** Type directories refused because they resolve outside componentsDir. */
@@ -95,14 +112,39 @@ export interface UnreadableDir {
 }
 
 /**
+ * Why `componentsDir` cannot serve as the root of the tree (missing, not a directory,
+ * unreadable), or undefined if it can. A root that is gone is not an empty tree.
+ */
+export async function rootProblem(fs: FsLayer, componentsDir: string): Promise<string | undefined> {
+  try {
+    const st = await fs.lstat(componentsDir);
+    if (st.kind === 'dir') return undefined;
+    if (st.kind === 'symlink' && (await fs.realpath(componentsDir).then(async (real) => (await fs.lstat(real)).kind === 'dir'))) return undefined;
+    return `${componentsDir} is not a directory`;
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return `${componentsDir} is missing (moved away or removed)`;
+    if (hasCode(err, ...UNREADABLE_CODES)) return `${componentsDir} cannot be read (${(err as { code: string }).code})`;
+    throw err;
+  }
+}
+
+/**
  * Lists one `<type>s` directory (`<componentsDir>/<name>`): regular files and symlinks, no
  * temps, no hidden files. A directory that is a symlink pointing outside componentsDir lists as
- * empty, as the full scan refuses it.
+ * empty, as the full scan refuses it. Answers `{ rootUnavailable }` instead if componentsDir
+ * itself is gone: its type directories are then unknown, not empty.
  */
-export async function listTypeDir(fs: FsLayer, dir: string): Promise<string[]> {
+export async function listTypeDir(fs: FsLayer, dir: string): Promise<string[]>;
+export async function listTypeDir(fs: FsLayer, dir: string, opts: { checkRoot: true }): Promise<string[] | { rootUnavailable: string }>;
+export async function listTypeDir(fs: FsLayer, dir: string, opts?: { checkRoot: true }): Promise<string[] | { rootUnavailable: string }> {
   const componentsDir = dirname(dir);
   if ((await lstatOrNull(fs, dir))?.kind === 'symlink' && (await escapesRoot(fs, componentsDir, dir))) return [];
-  return componentNames(fs, componentsDir, dir, await readdirOrEmpty(fs, dir));
+  const entries = await readdirOrEmpty(fs, dir);
+  if (opts?.checkRoot && entries.length === 0) {
+    const why = await rootProblem(fs, componentsDir);
+    if (why) return { rootUnavailable: why };
+  }
+  return componentNames(fs, componentsDir, dir, entries);
 }
 
 async function componentNames(fs: FsLayer, componentsDir: string, dir: string, entries: readonly DirEntry[]): Promise<string[]> {
@@ -137,7 +179,16 @@ export async function scanComponents(fs: FsLayer, componentsDir: string): Promis
   const unreadable: UnreadableDir[] = [];
   let rootHasTemps = false;
   const dirs: DirEntry[] = [];
-  for (const e of await readdirOrEmpty(fs, componentsDir)) {
+  let rootEntries: DirEntry[];
+  try {
+    rootEntries = await fs.readdir(componentsDir);
+  } catch (err) {
+    if (!hasCode(err, 'ENOENT', 'ENOTDIR', ...UNREADABLE_CODES)) throw err;
+    const why = (await rootProblem(fs, componentsDir)) ?? `${componentsDir} cannot be read (${(err as { code: string }).code})`;
+    index.markRootUnavailable(why);
+    return { index, refused, withTemps, unreadable, rootHasTemps, rootUnavailable: why };
+  }
+  for (const e of rootEntries) {
     if (isJitdTemp(e.name) && e.kind !== 'dir') rootHasTemps = true;
     if (e.kind !== 'dir' && e.kind !== 'symlink') continue;
     if (e.name.startsWith('.') || !e.name.endsWith('s')) continue;

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
-import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { ensureDurableDir, inDurableDir } from '../fsio/durable-dir.js';
 import { hasCode, readdirOrEmpty, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
 import { RequestSchema, type Request } from './request.js';
@@ -91,12 +91,36 @@ export class RequestStore {
     const next = { ...record, updatedAt: new Date().toISOString() };
     // In-flight states stay in memory only (see request.ts).
     const onDisk = next.state === 'generating' || next.state === 'installing' ? { ...next, state: 'answered' as const } : next;
-    await durablePut(this.fs, join(this.dir, `${next.id}.json`), `${JSON.stringify(onDisk)}\n`, {
-      mode: 'replace',
-      fileMode: 0o600,
-      deferDirSync: !opts.durable,
-    });
+    const put = () =>
+      durablePut(this.fs, join(this.dir, `${next.id}.json`), `${JSON.stringify(onDisk)}\n`, {
+        mode: 'replace',
+        fileMode: 0o600,
+        deferDirSync: !opts.durable,
+      });
+    // `requests/` removed while jitd runs (rm -rf .jitd): it is made again, with every record
+    // jitd holds, so no answer is lost at the next start (invariant 3).
+    await inDurableDir(this.fs, this.dir, 0o700, put, () => this.rewriteAll(next.id));
     this.byId.set(next.id, next);
+  }
+
+  /**
+   * Makes `requests/` again if it is gone (the state directory removed while jitd runs), with
+   * every record held in memory written back durably; answers the directories made.
+   */
+  async restoreDir(): Promise<string[]> {
+    const made = await ensureDurableDir(this.fs, this.dir, 0o700);
+    if (made.length) await this.rewriteAll('');
+    return made;
+  }
+
+  /** Writes every record held in memory but `except` into a `requests/` made again, durably. */
+  private async rewriteAll(except: string): Promise<void> {
+    for (const r of this.byId.values()) {
+      if (r.id === except) continue;
+      const onDisk = r.state === 'generating' || r.state === 'installing' ? { ...r, state: 'answered' as const } : r;
+      await durablePut(this.fs, join(this.dir, `${r.id}.json`), `${JSON.stringify(onDisk)}\n`, { mode: 'replace', fileMode: 0o600, deferDirSync: true });
+    }
+    await syncDirOrDie(this.fs, this.dir);
   }
 
   /** Updates the in-memory state only (generating/installing are never persisted). */

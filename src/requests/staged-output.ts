@@ -20,7 +20,7 @@
  */
 import { join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
-import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { ensureDurableDir, inDurableDir } from '../fsio/durable-dir.js';
 import { hasCode, lstatOrNull, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
 
@@ -61,6 +61,13 @@ export class StagedOutputs {
     }
   }
 
+  /** Makes `staged/` again if it is gone (what it held is lost); answers the directories made. */
+  async restoreDir(): Promise<string[]> {
+    const made = await ensureDurableDir(this.fs, this.dir, 0o700);
+    if (made.length) this.ids.clear();
+    return made;
+  }
+
   has(id: string): boolean {
     return this.ids.has(id);
   }
@@ -73,7 +80,11 @@ export class StagedOutputs {
   async put(id: string, content: string): Promise<void> {
     // The component's own mode: the install may publish this very inode by a hard link (the
     // directory, 0700, keeps it private until then).
-    await durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true });
+    // `staged/` removed while jitd runs: made again (the outputs it held are gone; their
+    // requests are generated again when installed from nothing).
+    await inDurableDir(this.fs, this.dir, 0o700, () => durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true }), async () => {
+      this.ids.clear();
+    });
     await this.syncDir();
     this.ids.add(id);
   }

@@ -17,7 +17,10 @@
  *   is rescanned (`onTypeDir`, or every type directory for the root);
  * - `fs.watch` failing (ENOSPC: the inotify watch limit; EMFILE) or emitting `error` → `onError`
  *   (the daemon answers with a full reconcile). The kernel's queue overflow is not surfaced by
- *   node at all: the daemon's periodic reconcile covers it.
+ *   node at all: the lost-event detector (loss-detector.ts, fed by `lossPaths`/`consistent`)
+ *   notices a directory whose listing settled different from what the events said;
+ * - componentsDir itself vanishing (moved away, removed) → `onRoot(false)`, and its parent is
+ *   watched until it is back → `onRoot(true)`: a missing root is unavailable, not empty.
  * Checks of one path never overlap: a check asked for while one runs is run again after it, so
  * the last word is always a look at the disk made after the last event.
  */
@@ -25,6 +28,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { nodeFs } from '../fsio/node-fs.js';
+import { isJitdTemp } from '../fsio/temp-files.js';
 import { isGeneratedName } from '../library/names.js';
 import { escapesRoot } from '../library/paths.js';
 import { isCookie, isIgnored } from './ignore-rules.js';
@@ -36,6 +40,16 @@ export interface DirWatchOptions {
   onTypeDir(dirName: string): void;
   /** A cookie file (see watcher.ts) appeared or vanished in `componentsDir`. */
   onCookie(name: string): void;
+  /**
+   * `componentsDir` itself vanished (`present` false: moved away, removed) or is back. Without
+   * it, each type directory is reported through `onTypeDir` instead.
+   */
+  onRoot?(present: boolean): void;
+  /**
+   * The files the caller knows in one type directory (its index), for the loss detector's
+   * comparison with the disk; without it a settled change is never judged a loss.
+   */
+  known?(dirName: string): ReadonlySet<string> | undefined;
   onError(err: Error): void;
 }
 
@@ -49,8 +63,21 @@ export interface DirWatch {
    * and asks for a rescan of each one it now watches; answers how many are still unwatched.
    */
   rearm(): Promise<number>;
+  /** The watched directories under stable keys (`.` is componentsDir), for the loss detector. */
+  lossPaths(): Iterable<readonly [key: string, path: string]>;
+  /** True if the disk matches what the events said for `key` (see loss-detector.ts). */
+  consistent(key: string): Promise<boolean | undefined>;
+  /** Rescans `key` after lost events: the root's listing, or one type directory. */
+  resync(key: string): void;
+  /** Events delivered so far by every watch of the tree (the loss detector's activity cue). */
+  events(): number;
+  /** True while componentsDir is not watched because it is missing (its parent is watched). */
+  rootMissing(): boolean;
   close(): void;
 }
+
+/** A name the index may hold: what a full scan lists (scan-components.ts) and events report. */
+const indexable = (path: string, name: string, stateDir: string) => !name.startsWith('.') && !isJitdTemp(name) && !isIgnored(path, stateDir);
 
 const code = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
 const GONE = new Set(['ENOENT', 'ENOTDIR']);
@@ -61,6 +88,8 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
   let rootWatcher: FSWatcher | undefined;
   let parentWatcher: FSWatcher | undefined;
   let closed = false;
+  /** Events delivered by every watch so far. */
+  let delivered = 0;
   /** Type directories whose watch could not be started or died (not: the directory is gone). */
   const failed = new Set<string>();
 
@@ -95,7 +124,10 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
    */
   const startWatch = (path: string, listener: (event: string, name: string | null) => void, onDead?: () => void): FSWatcher | undefined => {
     try {
-      const w = watch(path, { persistent: true, encoding: 'utf8' }, listener);
+      const w = watch(path, { persistent: true, encoding: 'utf8' }, (event, name) => {
+        delivered++;
+        listener(event, name);
+      });
       w.on('error', (err) => {
         if (GONE.has(code(err) ?? '')) return; // the directory went away; its parent's event handles it
         onDead?.();
@@ -249,23 +281,30 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
   const lostRoot = (): void => {
     rootWatcher?.close();
     rootWatcher = undefined;
+    if (!closed) o.onRoot?.(false);
     for (const [name, w] of typeDirs) {
       w.close();
-      o.onTypeDir(name);
+      if (!o.onRoot) o.onTypeDir(name);
     }
     typeDirs.clear();
     if (closed || parentWatcher) return;
     parentWatcher = startWatch(dirname(root), (_event, name) => {
       if (closed || (name !== null && name !== basename(root))) return;
-      serially(`${root}\0parent`, async () => {
-        if (!(await isDir(root))) return;
-        parentWatcher?.close();
-        parentWatcher = undefined;
-        await startRoot();
-        for (const n of typeDirs.keys()) if (!closed) o.onTypeDir(n);
-      });
+      checkReturn();
     });
   };
+
+  /** Is componentsDir back (after its parent's event, or the loss detector's look)? Then start over. */
+  const checkReturn = (): void =>
+    serially(`${root}\0parent`, async () => {
+      if (rootWatcher || !(await isDir(root))) return;
+      parentWatcher?.close();
+      parentWatcher = undefined;
+      await startRoot();
+      if (!rootWatcher || closed) return; // gone again meanwhile: startRoot waits once more
+      if (o.onRoot) o.onRoot(true);
+      else for (const n of typeDirs.keys()) o.onTypeDir(n);
+    });
 
   const startRoot = async (): Promise<void> => {
     // The root's watch comes first, so no type directory created during the scan is missed.
@@ -295,6 +334,69 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
       }
       return failed.size + (rootWatcher || parentWatcher ? 0 : 1);
     },
+    *lossPaths() {
+      if (!rootWatcher) {
+        // Waiting for the root in its parent: that one event may be lost too.
+        if (parentWatcher) yield ['..', dirname(root)] as const;
+        return;
+      }
+      yield ['.', root] as const;
+      for (const name of typeDirs.keys()) yield [name, join(root, name)] as const;
+      for (const name of failed) yield [name, join(root, name)] as const;
+    },
+    async consistent(key) {
+      if (key === '..') return rootWatcher !== undefined || !(await isDir(root));
+      if (key === '.') {
+        // Every directory in the root is watched (or known failed), and nothing watched is gone.
+        let entries;
+        try {
+          entries = await readdir(root, { withFileTypes: true });
+        } catch {
+          return undefined;
+        }
+        const dirs = new Set<string>();
+        for (const e of entries) {
+          const path = join(root, e.name);
+          if (e.isSymbolicLink() && !typeDirs.has(e.name) && !failed.has(e.name)) continue; // may point outside: not watched by design
+          if ((e.isDirectory() || e.isSymbolicLink()) && !isCookie(path) && !isIgnored(path, o.stateDir)) dirs.add(e.name);
+        }
+        for (const name of dirs) if (!typeDirs.has(name) && !failed.has(name)) return false;
+        for (const name of typeDirs.keys()) if (!dirs.has(name)) return false;
+        return true;
+      }
+      // Only `<type>s` directories are indexed (as the full scan reads them).
+      if (!o.known || key.startsWith('.') || !key.endsWith('s')) return true;
+      const dir = join(root, key);
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return undefined;
+      }
+      const known = o.known(key);
+      let listed = 0;
+      for (const e of entries) {
+        if (!(e.isFile() || e.isSymbolicLink()) || !indexable(join(dir, e.name), e.name, o.stateDir)) continue;
+        // A symlink under a generated name may be refused (pointing outside): not judged here.
+        if (e.isSymbolicLink() && isGeneratedName(e.name)) {
+          if (known?.has(e.name)) listed++;
+          continue;
+        }
+        if (!known?.has(e.name)) return false;
+        listed++;
+      }
+      let expected = 0;
+      for (const name of known ?? []) if (indexable(join(dir, name), name, o.stateDir)) expected++;
+      return listed === expected;
+    },
+    resync(key) {
+      if (closed) return;
+      if (key === '..') checkReturn();
+      else if (key === '.') serially(root, rescanRoot);
+      else o.onTypeDir(key);
+    },
+    rootMissing: () => !rootWatcher,
+    events: () => delivered,
     close() {
       closed = true;
       rootWatcher?.close();

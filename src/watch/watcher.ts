@@ -14,7 +14,10 @@
  *   an event that names nothing) calls `onTypeDir`, which rescans that one directory.
  * - `error` (ENOSPC/EMFILE from inotify among them) calls `onError`; the daemon answers with a
  *   full reconcile, and status reports it. Node's watcher drops the kernel's overflow signal,
- *   so the daemon also reconciles periodically: lost events are expected, not exceptional.
+ *   so lost events are expected, not exceptional: every LOSS_CHECK_MS the lost-event detector
+ *   (loss-detector.ts) stats the map and each watched directory, and a change that settled
+ *   without matching what the events said is rescanned (`onLoss`, then `onTypeDir`/`onMap`);
+ *   the daemon's periodic full reconcile remains the last resort.
  * - Cookies (`syncCookie`) let `status --sync` wait until the watcher has caught up, as
  *   watchman does. They are jitd temps by name: one left by a killed daemon is swept by the
  *   next start-up reconcile.
@@ -25,6 +28,7 @@ import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { liveTemps } from '../fsio/temp-files.js';
 import { watchComponentDirs, type DirWatch } from './dir-watch.js';
+import { startLossDetector, type LossDetector, type LossDetectorStatus } from './loss-detector.js';
 import { COOKIE_PREFIX, isCookie } from './ignore-rules.js';
 
 /** Polling of a map that is not a regular file: first after max(debounceMs, this), doubling... */
@@ -43,6 +47,20 @@ export interface WatcherStatus {
   fallback?: string;
   /** Directories still unwatched after the last try to watch them again. */
   unwatched?: number;
+  /** The lost-event detector (loss-detector.ts): how often it looks, what it noticed. */
+  lossDetector?: LossDetectorStatus;
+  /** True while componentsDir is missing (moved away, removed): its parent is watched for it. */
+  componentsMissing?: boolean;
+}
+
+/** The library's directories, as `jitctl status` shows them (SPEC §4.7). */
+export interface TreeStatus {
+  /** componentsDir: `available`, or why not (then nothing is requested or installed: jitd waits). */
+  components: string;
+  /** stateDir: `available`, or why not (moved away: jitd waits; removed: it is made again). */
+  state: string;
+  /** Directories jitd made again after they vanished while it ran. */
+  recreated: { path: string; at: string; times: number }[];
 }
 
 export interface WatchTargets {
@@ -50,13 +68,24 @@ export interface WatchTargets {
   componentsDir: string;
   stateDir: string;
   debounceMs: number;
+  /** Period of the lost-event detector (0: off); default {@link LOSS_CHECK_MS}. */
+  lossCheckMs?: number;
 }
+
+/** How often the watched directories and the map are looked at for changes no event reported. */
+export const LOSS_CHECK_MS = 2000;
 
 export interface WatchHandlers {
   onMap(): void;
   onComponent(dirName: string, name: string, present: boolean): void;
   onTypeDir(dirName: string): void;
   onError(err: Error): void;
+  /** componentsDir vanished or came back (dir-watch.ts). */
+  onRoot?(present: boolean): void;
+  /** The files the engine knows in a type directory, for the lost-event detector. */
+  known?(dirName: string): ReadonlySet<string> | undefined;
+  /** The detector noticed lost events for `what` (a type directory, `.` the root, `map`). */
+  onLoss?(what: string): void;
 }
 
 export interface LibraryWatcher {
@@ -92,7 +121,11 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     lastError = (err as Error).message ?? String(err);
     h.onError(err as Error);
   };
+  /** Map events seen, and their count at the detector's last comparison. */
+  let mapEvents = 0;
+  let mapEventsChecked = 0;
   const mapHint = () => {
+    mapEvents++;
     h.onMap();
     if (trailing) clearTimeout(trailing);
     trailing = setTimeout(() => h.onMap(), t.debounceMs);
@@ -170,10 +203,39 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     onTypeDir: (dir) => h.onTypeDir(dir),
     onCookie: (name) => void seeCookie(join(t.componentsDir, name)),
     onError,
+    ...(h.onRoot ? { onRoot: h.onRoot } : {}),
+    ...(h.known ? { known: h.known } : {}),
   });
+
+  // Lost events: the map (any change brings at least one event) and every watched directory.
+  const MAP_KEY = '\0map';
+  let detector: LossDetector | undefined;
+  const startDetector = () => {
+    detector = startLossDetector({
+      periodMs: t.lossCheckMs ?? LOSS_CHECK_MS,
+      *paths() {
+        yield [MAP_KEY, t.mapFile] as const;
+        yield* tree.lossPaths();
+      },
+      async consistent(key) {
+        if (key !== MAP_KEY) return tree.consistent(key);
+        const ok = mapEvents !== mapEventsChecked;
+        mapEventsChecked = mapEvents;
+        return ok;
+      },
+      onLoss(key) {
+        h.onLoss?.(key === MAP_KEY ? 'map' : key);
+        if (key === MAP_KEY) mapHint();
+        else tree.resync(key);
+      },
+      onError,
+      events: () => mapEvents + tree.events(),
+    });
+  };
 
   const ready = Promise.all([readyOf(mapWatcher), tree.ready]).then(() => {
     isReady = true;
+    if (!closed) startDetector();
     void checkMapKind(); // a map that is not a regular file at start is watched the same way
   });
 
@@ -206,6 +268,8 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
       ready: isReady,
       ...(lastError ? { error: lastError, fallback: 'full reconcile after each watcher error, then every 30 s (and a new try to watch) until every directory is watched again' } : {}),
       ...(unwatched ? { unwatched } : {}),
+      ...(detector ? { lossDetector: detector.status() } : {}),
+      ...(tree.rootMissing() ? { componentsMissing: true } : {}),
     }),
     async rearm() {
       unwatched = await tree.rearm();
@@ -214,10 +278,12 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     },
     async syncCookie(timeoutMs = 5000) {
       await ready;
-      await Promise.all([cookieIn(mapDir, timeoutMs), cookieIn(t.componentsDir, timeoutMs)]);
+      // A components tree that is away has no events to wait for (and no place for a cookie).
+      await Promise.all([cookieIn(mapDir, timeoutMs), ...(tree.rootMissing() ? [] : [cookieIn(t.componentsDir, timeoutMs)])]);
     },
     async close() {
       closed = true;
+      detector?.close();
       if (trailing) clearTimeout(trailing);
       if (kindTimer) clearTimeout(kindTimer);
       tree.close();

@@ -44,6 +44,12 @@ export function renderStatus(st: StatusResult, style: Style): string {
   ];
   if (st.git?.gitDir) pairs.push(['git', st.git.held ? style.yellow(`library writes held: ${st.git.held} (since ${st.git.heldSince})`) : `${st.git.gitDir}  library writes go ahead`]);
   if (st.writeError) pairs.push(['write error', style.red(`${st.writeError} (retried on the next change or rescan)`)]);
+  // The tree under jitd (SPEC §4.7): shown only when something is away or was made again.
+  if (st.tree && st.tree.components !== 'available') pairs.push(['components', style.yellow(`unavailable: ${st.tree.components}`)]);
+  if (st.tree && st.tree.state !== 'available') pairs.push(['state', style.yellow(`unavailable: ${st.tree.state}`)]);
+  for (const d of st.tree?.recreated ?? []) pairs.push(['recreated', `${d.path} (${d.times}×, last ${d.at})`]);
+  const lost = st.watcher.lossDetector;
+  if (lost?.noticed) pairs.push(['lost events', `noticed ${lost.noticed}× (last ${lost.lastNoticedAt}: ${lost.lastNoticed?.join(', ')}), rescanned`]);
   if (st.mapProblems.count) {
     pairs.push(['map problems', style.yellow(`${st.mapProblems.count} entr${st.mapProblems.count === 1 ? 'y' : 'ies'} skipped`)]);
     for (const p of st.mapProblems.first) pairs.push(['', `${p.goal}${p.type ? `.${p.type}` : ''}: ${p.message}`]);

@@ -34,6 +34,7 @@ export const handleStatus = defineHandler({
       mapProblems: { count: problems.length, first: problems.slice(0, FIRST_PROBLEMS) },
       watcher: ctx.watcherStatus(),
       git: engine.git?.status() ?? null,
+      ...(ctx.treeStatus ? { tree: ctx.treeStatus() } : {}),
     };
   },
 });

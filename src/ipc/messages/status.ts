@@ -3,7 +3,7 @@
  * first waits for its watcher to catch up (cookie file) and for the engine to go idle.
  */
 import { z } from 'zod';
-import type { WatcherStatus } from '../context.js';
+import type { TreeStatus, WatcherStatus } from '../context.js';
 import type { RequestState } from '../../requests/request.js';
 import type { ReconcileSummary } from './reconcile.js';
 import type { GitStatus } from '../../reconcile/git-activity.js';
@@ -48,4 +48,6 @@ export interface StatusResult {
   watcher: WatcherStatus;
   /** The library's git repository and whether jitd's library writes wait for it; null: `git.hold` is off. */
   git: GitStatus | null;
+  /** The components tree and state directory: available or why not; directories made again. */
+  tree?: TreeStatus;
 }
