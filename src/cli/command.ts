@@ -27,8 +27,10 @@ export interface CommandContext {
   errStyle: Style;
   /** Connects to the daemon (once; later calls return the same client). */
   connect(): Promise<ControlClient>;
-  /** Writes to stdout. */
+  /** Writes human output to stdout (any control character not jitctl's own styling is escaped). */
   out(text: string): void;
+  /** Writes data to stdout exactly as given (`compose` to a pipe or file). */
+  exact(text: string): void;
   /** Writes one line to stderr. */
   warn(line: string): void;
 }

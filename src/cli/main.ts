@@ -10,6 +10,7 @@ import { findCommand } from './commands/index.js';
 import { describeError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { commandHelp, mainHelp } from './help.js';
 import { colorEnabled, makeStyle } from './output.js';
+import { guardHuman, showLine } from './safe-text.js';
 import { resolveSocketPath } from './socket-path.js';
 
 const GLOBAL_OPTIONS: OptionSpec = {
@@ -79,13 +80,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         }
         return client;
       },
-      out: (text) => void io.stdout.write(text),
-      warn: (line) => void io.stderr.write(`jitctl: ${line}\n`),
+      out: (text) => void io.stdout.write(guardHuman(text)),
+      exact: (text) => void io.stdout.write(text),
+      warn: (line) => void io.stderr.write(`jitctl: ${showLine(line)}\n`),
     };
     return await command.run(ctx, args, values);
   } catch (err) {
     const style = makeStyle(colorEnabled(io.stderr, io.env));
-    io.stderr.write(`${style.red('jitctl:')} ${describeError(err)}\n`);
+    io.stderr.write(`${style.red('jitctl:')} ${showLine(describeError(err))}\n`);
     return exitCodeFor(err);
   } finally {
     client?.close();

@@ -13,6 +13,8 @@ export interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Exactly the bytes written to stdout (for a pty: everything the terminal was sent). */
+  bytes: Buffer;
 }
 
 export interface RunOptions {
@@ -37,12 +39,15 @@ export function assertBuilt(): void {
 function collect(cmd: string, args: string[], opts: RunOptions): Promise<Run> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(cmd, args, { env: baseEnv(opts.env), cwd: opts.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      const bytes = Buffer.concat(out);
+      resolveRun({ code, stdout: bytes.toString('utf8'), stderr, bytes });
+    });
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
