@@ -17,6 +17,13 @@ function reconcileLine(s: NonNullable<StatusResult['lastReconcile']>): string {
   return `${s.at}  ${s.mapError ? `stopped: ${showLine(s.mapError)}` : parts.join(', ')}`;
 }
 
+function hooksLine(h: NonNullable<StatusResult['hooks']>, style: Style): string {
+  if (!h.configured.length) return 'none configured';
+  const failed = h.failed ? style.red(`failed ${h.failed}`) : 'failed 0';
+  const detail = [h.timedOut && `timed out ${h.timedOut}`, h.notStarted && `not started ${h.notStarted}`, h.flooded && `output flood ${h.flooded}`].filter(Boolean).join(', ');
+  return `${h.configured.join(', ')}  ·  ok ${h.ok} · ${failed}${detail ? ` (${detail})` : ''} · running ${h.running} · queued ${h.queued}${h.dropped ? ` · ${style.yellow(`dropped ${h.dropped}`)}` : ''}`;
+}
+
 /** The human rendering of a status result. */
 export function renderStatus(st: StatusResult, style: Style): string {
   const c = st.counts;
@@ -43,6 +50,8 @@ export function renderStatus(st: StatusResult, style: Style): string {
     ['last reconcile', st.lastReconcile ? reconcileLine(st.lastReconcile) : 'never'],
     ['map error', st.mapError ? style.red(showLine(st.mapError)) : 'none'],
   ];
+  if (st.hooks) pairs.push(['hooks', hooksLine(st.hooks, style)]);
+  if (st.hooks?.lastFailure) pairs.push(['', style.red(`last failure: ${st.hooks.lastFailure.event} at ${st.hooks.lastFailure.at}: ${showLine(st.hooks.lastFailure.message)}`)]);
   if (st.writeError) pairs.push(['write error', style.red(`${showLine(st.writeError)} (retried on the next change or rescan)`)]);
   if (st.mapProblems.count) {
     pairs.push(['map problems', style.yellow(`${st.mapProblems.count} entr${st.mapProblems.count === 1 ? 'y' : 'ies'} skipped`)]);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { WatcherStatus } from '../context.js';
+import type { HookStats } from '../../hooks/hook-runner.js';
 import type { RequestState } from '../../requests/request.js';
 import type { ReconcileSummary } from './reconcile.js';
 
@@ -37,4 +38,6 @@ export interface StatusResult {
   /** Entries skipped as unsafe or malformed: the count and the first few. */
   mapProblems: { count: number; first: { goal: string; type?: string; message: string }[] };
   watcher: WatcherStatus;
+  /** Event hooks (SPEC §9): what is configured, running and queued, and how runs ended. */
+  hooks?: HookStats;
 }
