@@ -4,13 +4,12 @@
  * person was typing gets a one-line note (with their text given back), never an ESTATE failure.
  * Two real jitctl processes against one daemon; the prompt reads from a pipe written step by step.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requestId } from '../../src/requests/request.js';
 import { startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
-import { assertBuilt, JITCTL, jitctl } from './run-jitctl.js';
+import { assertBuilt, jitctl, jitctlInteractive } from './run-jitctl.js';
 
 const THREE = { A_GOAL: { protocol: 'a.txt' }, B_GOAL: { protocol: 'b.txt' }, C_GOAL: { protocol: 'c.txt' } };
 const idOf = (g: 'A' | 'B' | 'C') => requestId(`${g}_GOAL`, 'protocol', `${g.toLowerCase()}.txt`);
@@ -22,32 +21,7 @@ afterEach(async () => {
 });
 beforeAll(() => assertBuilt());
 
-/** `jitctl prompt` with a stdin pipe the test writes to, and a way to wait for output. */
-function interactivePrompt(socketPath: string) {
-  const child = spawn(process.execPath, [JITCTL, '--socket', socketPath, 'prompt'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  const check = () => {
-    for (const w of [...waiters]) if (stdout.includes(w.text)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
-  };
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    stdout += s;
-    check();
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exit = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-  return {
-    output: () => ({ stdout, stderr }),
-    until: (text: string) => new Promise<void>((resolve) => {
-      waiters.push({ text, resolve });
-      check();
-    }),
-    send: (line: string) => void child.stdin.write(`${line}\n`),
-    end: () => child.stdin.end(),
-    exit,
-  };
-}
+const interactivePrompt = (socketPath: string) => jitctlInteractive(['--socket', socketPath, 'prompt']);
 
 async function stateOf(fx: DaemonFixture, id: string) {
   return JSON.parse(await readFile(join(fx.config.stateDir, 'requests', `${id}.json`), 'utf8'));

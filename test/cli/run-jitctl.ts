@@ -64,3 +64,51 @@ export type PtyStep = ['expect' | 'send', string];
 export function jitctlPty(args: string[], steps: PtyStep[], opts: RunOptions = {}): Promise<Run> {
   return collect('python3', [PTY_RUN, JSON.stringify(steps), '--', process.execPath, JITCTL, ...args], opts);
 }
+
+export interface Interactive {
+  /** What was written so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves once stdout contains `text`. */
+  until(text: string): Promise<void>;
+  /** Writes one line to its stdin (a pipe). */
+  send(line: string): void;
+  /** Closes its stdin. */
+  end(): void;
+  exit: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Runs `jitctl ARGS` with a stdin pipe the test writes step by step (e.g. `prompt`). */
+export function jitctlInteractive(args: string[], opts: Omit<RunOptions, 'input'> = {}): Interactive {
+  const child = spawn(process.execPath, [JITCTL, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: baseEnv({ NO_COLOR: '1', ...opts.env }), cwd: opts.cwd ?? process.cwd() });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (stdout.includes(w.text)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+    check();
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdin.on('error', () => {});
+  const exit = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  return {
+    output: () => ({ stdout, stderr }),
+    until: (text) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ text, resolve });
+        check();
+      }),
+    send: (line) => void child.stdin.write(`${line}\n`),
+    end: () => child.stdin.end(),
+    exit,
+    kill: (signal = 'SIGTERM') => void child.kill(signal),
+  };
+}

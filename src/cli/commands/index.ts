@@ -2,6 +2,7 @@
 import type { Command } from '../command.js';
 import { answerCommand } from './answer.js';
 import { composeCommand } from './compose.js';
+import { dialStdioCommand } from './dial-stdio.js';
 import { pendingCommand } from './pending.js';
 import { promptCommand } from './prompt.js';
 import { reconcileCommand } from './reconcile.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   reconcileCommand,
   composeCommand,
+  dialStdioCommand,
 ];
 
 /** The command named `name`, if any. */

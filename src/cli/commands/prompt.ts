@@ -156,6 +156,8 @@ export const promptCommand: Command = {
           if (!ctx.json || input.terminal) ctx.out(ctx.style.dim('\nwaiting for new requests (Ctrl-C to stop)...\n'));
           await Promise.race([queue.arrival(), input.closed, client.closed]);
           if (queue.remaining) continue;
+          // The daemon went away (stopped, the ssh connection dropped): that is exit 3, not done.
+          if (client.lostError) throw client.lostError;
           break;
         }
         const outcome = await askOne(ctx, client, input, queue, r);
