@@ -1,6 +1,7 @@
 /** The jitctl command table. */
 import type { Command } from '../command.js';
 import { answerCommand } from './answer.js';
+import { completionCommand } from './completion.js';
 import { composeCommand } from './compose.js';
 import { dialStdioCommand } from './dial-stdio.js';
 import { pendingCommand } from './pending.js';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   reconcileCommand,
   composeCommand,
   dialStdioCommand,
+  completionCommand,
 ];
 
 /** The command named `name`, if any. */
