@@ -12,7 +12,7 @@ import { commandHelp, mainHelp } from './help.js';
 import { colorEnabled, makeStyle } from './output.js';
 import { guardHuman, showLine } from './safe-text.js';
 import { resolveSocketPath } from './socket-path.js';
-import { openSsh, parseSshUrl } from './ssh-transport.js';
+import { openSsh } from './ssh-transport.js';
 
 const GLOBAL_OPTIONS: OptionSpec = {
   socket: { type: 'string' },
@@ -74,7 +74,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     // dial-stdio is the far end of a --host connection: it always uses the local socket.
     const host = command.name === 'dial-stdio' ? undefined : ((values.host as string | undefined) ?? (io.env.JITD_HOST || undefined));
     if (command.name === 'dial-stdio' && values.host !== undefined) throw new UsageError('dial-stdio bridges to the local socket; --host makes no sense here');
-    if (host) parseSshUrl(host);
     const ctx: CommandContext = {
       io,
       json: Boolean(values.json),

@@ -79,12 +79,17 @@ export interface HookRunnerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A hook's output is arbitrary bytes: the log line gets its first line with control and bidi characters as `\\uXXXX`. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const firstLine = (s: string) => (s.trim().split('\n')[0] ?? '').replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function describeFailure(o: HookOutcome, timeoutMs: number): string {
   if (o.spawnError) return `could not start: ${o.spawnError}`;
   if (o.timedOut) return `killed after the ${timeoutMs} ms timeout`;
   if (o.flooded) return `killed for writing over ${o.stdoutBytes + o.stderrBytes} bytes of output`;
   if (o.signal) return `killed by ${o.signal}`;
-  return `exit ${o.code}${o.stderrHead ? `: ${o.stderrHead.trim().split('\n')[0]}` : ''}`;
+  return `exit ${o.code}${o.stderrHead.trim() ? `: ${firstLine(o.stderrHead)}` : ''}`;
 }
 
 export class HookRunner {
@@ -142,7 +147,7 @@ export class HookRunner {
     if (outcome.flooded) this.counts.flooded++;
     const message = describeFailure(outcome, timeoutMs);
     this.lastFailure = { event: input.event, at: new Date().toISOString(), message };
-    this.opts.log.warn({ ...fields, stderr: outcome.stderrHead || undefined }, `hook ${input.event} failed: ${message}`);
+    this.opts.log.warn({ ...fields, stderr: outcome.stderrHead ? outcome.stderrHead.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) : undefined }, `hook ${input.event} failed: ${message}`);
   }
 
   stats(): HookStats {

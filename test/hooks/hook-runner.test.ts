@@ -95,12 +95,12 @@ describe('HookRunner with real commands', () => {
     expect(alive(grandchild)).toBe(false);
   });
 
-  it('logs and counts a hook that exits 1, with the first line of its stderr', async () => {
-    const runner = new HookRunner({ hooks: hooks({ installed: ['sh', '-c', 'echo "webhook refused: 503" >&2; exit 1'] }), cwd: dir, log: silent });
+  it('logs and counts a hook that exits 1, with the first line of its stderr (control characters made visible)', async () => {
+    const runner = new HookRunner({ hooks: hooks({ installed: ['sh', '-c', "printf 'webhook refused: 503\\033[2J\\nsecond line\\n' >&2; exit 1"] }), cwd: dir, log: silent });
     runner.onEvent({ type: 'request.installed', request: { ...request(), state: 'done' }, path: '/lib/components/protocols/x.txt' });
     await runner.idle();
     expect(runner.stats()).toMatchObject({ ok: 0, failed: 1, timedOut: 0, notStarted: 0 });
-    expect(runner.stats().lastFailure).toMatchObject({ event: 'installed', message: 'exit 1: webhook refused: 503' });
+    expect(runner.stats().lastFailure).toMatchObject({ event: 'installed', message: 'exit 1: webhook refused: 503\\u001b[2J' });
   });
 
   it('drains a hook that writes megabytes (8 MiB out, 2 MiB err) to the end, keeping only the first KiB for the log', async () => {

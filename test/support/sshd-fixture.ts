@@ -152,6 +152,8 @@ export async function startSshd(jitctlScript = resolve('dist/bin/jitctl.js')): P
       return sessions.length;
     },
     async stop() {
+      // Sessions outlive the listener; end them too.
+      for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
       if (!exited) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
