@@ -25,10 +25,16 @@ export interface CommandContext {
   style: Style;
   /** Style for stderr. */
   errStyle: Style;
-  /** Connects to the daemon (once; later calls return the same client). */
+  /** `--host` / `JITD_HOST`: the ssh:// URL of a remote daemon, if any. */
+  host: string | undefined;
+  /** The local socket path from --socket, --config, the environment or ./config/jitd.json. */
+  socketPath(): Promise<string>;
+  /** Connects to the daemon, locally or over ssh (once; later calls return the same client). */
   connect(): Promise<ControlClient>;
-  /** Writes to stdout. */
+  /** Writes human output to stdout (any control character not jitctl's own styling is escaped). */
   out(text: string): void;
+  /** Writes data to stdout exactly as given (`compose` to a pipe or file). */
+  exact(text: string): void;
   /** Writes one line to stderr. */
   warn(line: string): void;
 }

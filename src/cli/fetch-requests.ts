@@ -2,6 +2,7 @@
 import type { ControlClient } from '../ipc/client.js';
 import { MAX_PAGE } from '../ipc/messages/pending.js';
 import type { RequestState, RequestView } from '../requests/request.js';
+import { showName } from './safe-text.js';
 
 /** All requests in `states`, oldest first, following the `next` cursor to the last page. */
 export async function fetchAllRequests(client: ControlClient, states: RequestState[] = ['waiting'], pageSize = MAX_PAGE): Promise<RequestView[]> {
@@ -15,7 +16,7 @@ export async function fetchAllRequests(client: ControlClient, states: RequestSta
   return all;
 }
 
-/** `protocols/name.txt`: where a request's missing file lives under componentsDir. */
+/** `protocols/name.txt`: where a request's missing file lives under componentsDir (escaped for display). */
 export function missingPath(r: Pick<RequestView, 'type' | 'filename'>): string {
-  return `${r.type}s/${r.filename}`;
+  return `${showName(r.type)}s/${showName(r.filename)}`;
 }

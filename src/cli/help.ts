@@ -8,7 +8,7 @@ export function mainHelp(): string {
   return [
     'jitctl — control a running jitd (the just-in-time prompt-component daemon)',
     '',
-    'usage: jitctl [--socket PATH | --config FILE] [--json] COMMAND [ARGS]',
+    'usage: jitctl [--host ssh://[USER@]HOST[:PORT][/SOCKET]] [--socket PATH | --config FILE] [--json] COMMAND [ARGS]',
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
@@ -16,6 +16,8 @@ export function mainHelp(): string {
     'options:',
     '  --socket PATH   the daemon control socket (env JITD_SOCKET)',
     '  --config FILE   take the socket path from this jitd config (env JITD_CONFIG; default config/jitd.json here)',
+    '  --host URL      a daemon on another machine, through ssh: ssh://[user@]host[:port][/socket/path] (env JITD_HOST);',
+    '                  runs `jitctl dial-stdio` there; --socket/--config then name the socket or config on that host',
     '  --json          machine-readable output',
     '  --help, -h      this help (or: jitctl COMMAND --help)',
     '  --version       print the version',

@@ -10,11 +10,14 @@ import { findCommand } from './commands/index.js';
 import { describeError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { commandHelp, mainHelp } from './help.js';
 import { colorEnabled, makeStyle } from './output.js';
+import { guardHuman, showLine } from './safe-text.js';
 import { resolveSocketPath } from './socket-path.js';
+import { openSsh } from './ssh-transport.js';
 
 const GLOBAL_OPTIONS: OptionSpec = {
   socket: { type: 'string' },
   config: { type: 'string' },
+  host: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
@@ -25,7 +28,7 @@ function commandName(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') return argv[i + 1];
-    if (a === '--socket' || a === '--config') i++;
+    if (a === '--socket' || a === '--config' || a === '--host') i++;
     else if (!a.startsWith('-') || a === '-') return a;
   }
   return undefined;
@@ -67,25 +70,32 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const args = positionals.slice(1);
     const [min, max] = command.args;
     if (args.length < min || args.length > max) throw new UsageError(`usage: jitctl ${command.usage}`);
+    const source = { socket: values.socket as string | undefined, config: values.config as string | undefined };
+    // dial-stdio is the far end of a --host connection: it always uses the local socket.
+    const host = command.name === 'dial-stdio' ? undefined : ((values.host as string | undefined) ?? (io.env.JITD_HOST || undefined));
+    if (command.name === 'dial-stdio' && values.host !== undefined) throw new UsageError('dial-stdio bridges to the local socket; --host makes no sense here');
     const ctx: CommandContext = {
       io,
       json: Boolean(values.json),
       style: makeStyle(colorEnabled(io.stdout, io.env)),
       errStyle: makeStyle(colorEnabled(io.stderr, io.env)),
+      host,
+      socketPath: () => resolveSocketPath(source, io.env, io.cwd),
       connect: async () => {
         if (!client) {
-          const socketPath = await resolveSocketPath({ socket: values.socket as string | undefined, config: values.config as string | undefined }, io.env, io.cwd);
-          client = await ControlClient.connect(socketPath);
+          if (host) client = new ControlClient(openSsh(host, source, io.env), host);
+          else client = await ControlClient.connect(await resolveSocketPath(source, io.env, io.cwd));
         }
         return client;
       },
-      out: (text) => void io.stdout.write(text),
-      warn: (line) => void io.stderr.write(`jitctl: ${line}\n`),
+      out: (text) => void io.stdout.write(guardHuman(text)),
+      exact: (text) => void io.stdout.write(text),
+      warn: (line) => void io.stderr.write(`jitctl: ${showLine(line)}\n`),
     };
     return await command.run(ctx, args, values);
   } catch (err) {
     const style = makeStyle(colorEnabled(io.stderr, io.env));
-    io.stderr.write(`${style.red('jitctl:')} ${describeError(err)}\n`);
+    io.stderr.write(`${style.red('jitctl:')} ${showLine(describeError(err))}\n`);
     return exitCodeFor(err);
   } finally {
     client?.close();

@@ -27,6 +27,8 @@ import { readApiKey } from '../generation/credentials.js';
 import type { DaemonContext } from '../ipc/context.js';
 import { startControlServer, type ControlServer } from '../ipc/server.js';
 import { Engine } from '../jobs/engine.js';
+import { HookRunner } from '../hooks/hook-runner.js';
+import { dirname } from 'node:path';
 import { loadConfig, type Config } from '../library/config.js';
 import { acquireLibraryLock } from '../lock/library-lock.js';
 import { VERSION } from '../version.js';
@@ -119,6 +121,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
   };
 
   let engine: Engine | undefined;
+  let hooks: HookRunner | undefined;
   let watcher: LibraryWatcher | undefined;
   let server: ControlServer | undefined;
   let periodic: NodeJS.Timeout | undefined;
@@ -135,6 +138,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
       await server?.close();
       await watcher?.close();
       await engine?.stop();
+      await hooks?.close();
       await lock.release();
       await guard.close();
       removeSignalHandlers();
@@ -156,6 +160,10 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     const eng = new Engine({ fs, config, provider, log, onFatal: fatal });
     engine = eng;
     eng.on('event', (e) => log.debug({ event: e }, e.type));
+    // Event hooks (SPEC §9): fed by engine events, never blocking the engine.
+    const hookRunner = new HookRunner({ hooks: config.hooks, cwd: dirname(config.configFile), log, env });
+    hooks = hookRunner;
+    eng.on('event', (e) => hookRunner.onEvent(e));
 
     // A background reconcile has nobody to answer: only a failed fsync stops the daemon; any
     // other error is logged (and in status) and the next rescan tries again.
@@ -225,6 +233,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
         state: guard.stateStatus(),
         recreated: guard.recreated(),
       }),
+      hookStats: () => hookRunner.stats(),
       syncWatcher: async () => {
         await w.syncCookie();
         // The cookie proves events were delivered, but chokidar swallows a second `change` of

@@ -1,10 +1,13 @@
 /**
  * The control-socket client used by jitctl (and tests): one connection, many calls told apart by
- * id, event streams from `subscribe`. Failures are typed: {@link DaemonUnreachableError} when
- * there is no daemon to talk to (jitctl exit 3), {@link DaemonRequestError} when the daemon
- * answered with an error (exit 1).
+ * id, event streams from `subscribe`. The connection is any duplex byte stream speaking the
+ * socket protocol: the Unix socket itself, or `ssh … jitctl dial-stdio` (src/cli/ssh-transport.ts).
+ * Failures are typed: {@link DaemonUnreachableError} when there is no daemon to talk to or the
+ * connection is lost (jitctl exit 3), {@link DaemonRequestError} when the daemon answered with
+ * an error (exit 1).
  */
-import { createConnection, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { JitdError } from '../fsio/errors.js';
 import type { EngineEvent, EngineEventType } from '../jobs/events.js';
 import { LineSplitter } from './framing.js';
@@ -48,11 +51,17 @@ export class ControlClient {
   private readonly waiters = new Map<number, Waiter>();
   private readonly streams = new Map<number, (event: EngineEvent) => void>();
   private lost: Error | undefined;
+  private closedByUs = false;
   /** Resolves when the connection is closed, by either side. */
   readonly closed: Promise<void>;
 
-  private constructor(
-    private readonly socket: Socket,
+  /**
+   * A client over an open duplex stream (`label` names the far end in messages). A transport
+   * that knows why it ended (ssh's own message) destroys the stream with a
+   * DaemonUnreachableError, which is reported as it is.
+   */
+  constructor(
+    private readonly socket: Duplex,
     readonly socketPath: string,
   ) {
     const splitter = new LineSplitter(MAX_RESPONSE_BYTES, {
@@ -60,7 +69,7 @@ export class ControlClient {
       tooBig: () => this.fail(new DaemonUnreachableError('response from jitd too large')),
     });
     socket.on('data', (chunk: Buffer) => splitter.push(chunk));
-    socket.on('error', (err) => this.fail(new DaemonUnreachableError(`connection to jitd failed: ${err.message}`, err)));
+    socket.on('error', (err) => this.fail(err instanceof DaemonUnreachableError ? err : new DaemonUnreachableError(`connection to jitd failed: ${err.message}`, err)));
     this.closed = new Promise((resolve) =>
       socket.on('close', () => {
         this.fail(new DaemonUnreachableError('jitd closed the connection'));
@@ -114,10 +123,20 @@ export class ControlClient {
     }
   }
 
-  /** Closes the connection. */
+  /** Why the connection was lost (undefined while it is up, or if this side closed it). */
+  get lostError(): Error | undefined {
+    return this.closedByUs ? undefined : this.lost;
+  }
+
+  /** Closes the connection (once what was written is sent). */
   close(): void {
+    this.closedByUs = true;
+    if (this.socket.destroyed) return;
     this.socket.end();
-    this.socket.destroySoon();
+    // The far end closes its side once it sees ours end; do not wait on a far end that does not.
+    const t = setTimeout(() => this.socket.destroy(), 2000);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
   }
 
   private onLine(bytes: Buffer): void {

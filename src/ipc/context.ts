@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../library/config.js';
 import type { Engine } from '../jobs/engine.js';
 import type { TreeStatus, WatcherStatus } from '../watch/watcher.js';
+import type { HookStats } from '../hooks/hook-runner.js';
 
 export type { TreeStatus, WatcherStatus };
 
@@ -23,4 +24,6 @@ export interface DaemonContext {
    * file written into the watched directories, as watchman does), then until the engine is idle.
    */
   syncWatcher(): Promise<void>;
+  /** The event hooks' counts, when the daemon runs hooks. */
+  hookStats?(): HookStats;
 }

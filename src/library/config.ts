@@ -49,6 +49,27 @@ const GitSchema = z
   })
   .strict();
 
+/** A hook command: an argv array, run without a shell (`["notify-send", "jitd"]`). */
+const HookCommandSchema = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'may not contain NUL')).min(1).max(256);
+
+/** `hooks` (SPEC §9): commands run on engine events, bounded and a few at a time. */
+const HooksSchema = z
+  .object({
+    /** A new request waits for a description (once per request, not per rescan). */
+    requestAdded: HookCommandSchema.optional(),
+    /** A draft waits for review (fires once drafts exist, SPEC §8; accepted today, never run yet). */
+    draftReady: HookCommandSchema.optional(),
+    /** Generation failed (the request keeps its description and is retried with back-off). */
+    requestFailed: HookCommandSchema.optional(),
+    /** A component was installed and the map repointed. */
+    installed: HookCommandSchema.optional(),
+    /** How long a hook may run before it is killed (SIGTERM, then SIGKILL). */
+    timeoutMs: z.int().min(100).max(600_000).default(10_000),
+    /** Hooks running at once; later ones wait in a bounded queue. */
+    concurrency: z.int().min(1).max(16).default(2),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     mapFile: z.string().min(1).default('goal_map.json'),
@@ -64,6 +85,7 @@ export const ConfigSchema = z
     orphans: z.enum(['quarantine', 'delete', 'keep']).default('quarantine'),
     /** Holding library writes while the library's git repository is busy (reconcile/git-activity.ts). */
     git: GitSchema.default(() => GitSchema.parse({})),
+    hooks: HooksSchema.default(() => HooksSchema.parse({})),
     log: z
       .object({ level: z.enum(LOG_LEVELS).default('info') })
       .strict()
@@ -74,6 +96,10 @@ export const ConfigSchema = z
 export type RawConfig = z.infer<typeof ConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
 export type GenerationConfig = z.infer<typeof GenerationSchema>;
+export type HooksConfig = z.infer<typeof HooksSchema>;
+/** The events a hook can be configured for. */
+export const HOOK_EVENTS = ['requestAdded', 'draftReady', 'requestFailed', 'installed'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
 
 /** The configuration with every path absolute. */
 export interface Config extends Omit<RawConfig, 'stateDir' | 'socketPath'> {

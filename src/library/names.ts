@@ -12,7 +12,12 @@ const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** A goal in the seed's canonical style lowercases injectively and needs no hash. */
 const CANONICAL_GOAL_RE = /^[A-Z0-9_-]{1,100}$/;
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Bidirectional formatting characters: they reorder how a name is shown (`txt.exe` shown for
+ * `exe.txt`), so a person could not tell which file they are answering for.
+ */
+const BIDI_RE = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** Why `type` cannot be a component type, or undefined if it can. */
 export function typeProblem(type: string): string | undefined {
@@ -26,7 +31,8 @@ export function filenameProblem(name: string): string | undefined {
   if (name === '.' || name === '..') return `"${name}" is not a file name`;
   if (name.includes('/') || name.includes('\\')) return 'a file name may not contain "/" or "\\"';
   if (name.includes('\0')) return 'a file name may not contain NUL';
-  if (CONTROL_RE.test(name)) return 'a file name may not contain control characters';
+  if (CONTROL_RE.test(name)) return 'a file name may not contain control characters (C0, DEL or C1)';
+  if (BIDI_RE.test(name)) return 'a file name may not contain bidirectional formatting characters (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069)';
   if (name.startsWith('.')) return 'a file name may not start with "." (reserved for temporary files)';
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `a file name may be at most ${MAX_NAME_BYTES} bytes`;
   return undefined;

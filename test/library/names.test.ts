@@ -84,6 +84,13 @@ describe('unsafe names are refused, never repaired', () => {
     ['', 'empty'],
     ['.hidden', 'start with "."'],
     ['tab\there', 'control'],
+    ['csi\u009b2J.txt', 'control characters (C0, DEL or C1)'],
+    ['osc\u009d0;title.txt', 'C1'],
+    ['del\u007f.txt', 'DEL'],
+    ['invoice\u202etxt.exe', 'bidirectional'],
+    ['ltr-isolate\u2066x\u2069.txt', 'bidirectional'],
+    ['mark\u200f.txt', 'bidirectional'],
+    ['arabic-mark\u061c.txt', 'bidirectional'],
     ['x'.repeat(300), `${MAX_NAME_BYTES} bytes`],
     ['é'.repeat(128), `${MAX_NAME_BYTES} bytes`],
   ])('file name %j is refused with a reason', (name, reason) => {

@@ -6,16 +6,17 @@ import type { RequestView } from '../../requests/request.js';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../errors.js';
 import { LineInput } from '../line-input.js';
+import { safeJson, showName } from '../safe-text.js';
 
 /** `answered 3fa1… (GOAL · protocol): generating protocols/autogen_….txt` */
 export function answeredLine(ctx: CommandContext, r: RequestView): string {
-  return `${ctx.style.green('answered')} ${r.id} (${r.goal} · ${r.type}): generating ${r.type}s/${r.generatedName}\n`;
+  return `${ctx.style.green('answered')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}): generating ${showName(r.type)}s/${showName(r.generatedName)}\n`;
 }
 
 async function askOnTerminal(ctx: CommandContext, id: string): Promise<string> {
   const input = new LineInput(ctx.io.stdin, ctx.io.stdout);
   try {
-    const line = await input.ask(`Description for request ${id}: `);
+    const line = await input.ask(`Description for request ${showName(id)}: `);
     if (line === undefined) throw new UsageError('no description given; nothing sent');
     return line;
   } finally {
@@ -40,7 +41,7 @@ export const answerCommand: Command = {
     }
     const client = await ctx.connect();
     const r = await client.call('answer', { id, text });
-    ctx.out(ctx.json ? `${JSON.stringify(r, null, 2)}\n` : answeredLine(ctx, r));
+    ctx.out(ctx.json ? `${safeJson(r)}\n` : answeredLine(ctx, r));
     return 0;
   },
 };

@@ -1,7 +1,9 @@
 /** The jitctl command table. */
 import type { Command } from '../command.js';
 import { answerCommand } from './answer.js';
+import { completionCommand } from './completion.js';
 import { composeCommand } from './compose.js';
+import { dialStdioCommand } from './dial-stdio.js';
 import { pendingCommand } from './pending.js';
 import { previewCommand } from './preview.js';
 import { promptCommand } from './prompt.js';
@@ -20,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   reconcileCommand,
   composeCommand,
   previewCommand,
+  dialStdioCommand,
+  completionCommand,
 ];
 
 /** The command named `name`, if any. */

@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fetchAllRequests, missingPath } from '../fetch-requests.js';
 import { age, table } from '../output.js';
+import { safeJson, showName } from '../safe-text.js';
 
 function parseStates(raw: unknown): RequestState[] {
   const list = (Array.isArray(raw) ? (raw as string[]) : []).flatMap((s) => s.split(','));
@@ -29,7 +30,7 @@ export const pendingCommand: Command = {
     const client = await ctx.connect();
     const requests = await fetchAllRequests(client, states);
     if (ctx.json) {
-      ctx.out(`${JSON.stringify(requests, null, 2)}\n`);
+      ctx.out(`${safeJson(requests)}\n`);
       return 0;
     }
     if (!requests.length) {
@@ -38,7 +39,7 @@ export const pendingCommand: Command = {
     }
     const showState = states.length > 1 || states[0] !== 'waiting';
     const header = ['ID', 'GOAL', 'TYPE', 'MISSING FILE', 'AGE', ...(showState ? ['STATE'] : [])];
-    const rows = requests.map((r) => [ctx.style.cyan(r.id), r.goal, r.type, missingPath(r), age(r.createdAt), ...(showState ? [r.state] : [])]);
+    const rows = requests.map((r) => [ctx.style.cyan(showName(r.id)), showName(r.goal), showName(r.type), missingPath(r), age(r.createdAt), ...(showState ? [r.state] : [])]);
     ctx.out(table(header, rows, ctx.style));
     if (!showState) ctx.out(ctx.style.dim(`\n${requests.length} waiting · answer with: jitctl answer ID "description"  (or: jitctl prompt)\n`));
     return 0;

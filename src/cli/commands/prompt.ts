@@ -6,12 +6,13 @@
  */
 import { DaemonRequestError, type ControlClient } from '../../ipc/client.js';
 import type { EngineEvent } from '../../jobs/events.js';
-import type { RequestView } from '../../requests/request.js';
+import { REQUEST_STATES, type RequestView } from '../../requests/request.js';
 import type { Command, CommandContext } from '../command.js';
 import { EXIT } from '../errors.js';
 import { fetchAllRequests, missingPath } from '../fetch-requests.js';
 import { LineInput } from '../line-input.js';
 import { answeredLine } from './answer.js';
+import { safeJson, showLine, showName } from '../safe-text.js';
 
 const PROMPT = 'description (empty: skip, !reject: reject)> ';
 
@@ -54,18 +55,48 @@ function onEvent(queue: AskQueue) {
   };
 }
 
+/**
+ * The request's state now (someone else may have answered or rejected it, or a person written
+ * the file, since the list was fetched); undefined if it is gone. A daemon too old to look up
+ * by id answers EINVALID: then the listed state is all there is to go on.
+ */
+async function currentState(client: ControlClient, r: RequestView): Promise<RequestView | undefined> {
+  try {
+    const page = await client.call('pending', { ids: [r.id], states: [...REQUEST_STATES] });
+    return page.requests[0];
+  } catch (err) {
+    if (err instanceof DaemonRequestError && err.code === 'EINVALID') return r;
+    throw err;
+  }
+}
+
+/** The one-line note for a request that stopped waiting before (or while) it was asked. */
+function goneNote(ctx: CommandContext, r: RequestView, now: RequestView | undefined, unsent?: string): void {
+  const state = now ? now.state : 'gone (its map entry changed)';
+  const what = unsent === undefined ? `is ${state} now; not asked` : `became ${state} meanwhile${unsent ? `; your description was not sent: ${showLine(unsent)}` : ''}`;
+  if (ctx.json) ctx.out(`${safeJson({ id: r.id, outcome: 'gone', ...(now ? { state: now.state } : {}) }, 0)}\n`);
+  else ctx.out(`${ctx.style.dim(`${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}) ${what}`)}\n`);
+}
+
 /** Asks about one request; answers false once input has ended. */
 async function askOne(ctx: CommandContext, client: ControlClient, input: LineInput, queue: AskQueue, r: RequestView): Promise<{ ended: boolean; failed: boolean }> {
   const { style } = ctx;
+  // Re-checked before each question: never ask about a request that no longer waits.
+  const now = await currentState(client, r);
+  if (now?.state !== 'waiting') {
+    queue.asked--;
+    goneNote(ctx, r, now);
+    return { ended: false, failed: false };
+  }
   const position = `${queue.asked} of ${queue.asked + queue.remaining}`;
   if (!ctx.json || input.terminal) {
-    ctx.out(`\n${style.bold(`[${position}]`)} ${style.bold(r.goal)} · ${r.type}\n  missing: ${missingPath(r)}  ${style.dim(`(id ${r.id})`)}\n`);
+    ctx.out(`\n${style.bold(`[${position}]`)} ${style.bold(showName(r.goal))} · ${showName(r.type)}\n  missing: ${missingPath(r)}  ${style.dim(`(id ${showName(r.id)})`)}\n`);
   }
   const line = await input.ask(PROMPT);
   if (line === undefined) return { ended: true, failed: false };
   const text = line.trim();
   const report = (outcome: string, human: string, request?: RequestView) =>
-    ctx.out(ctx.json ? `${JSON.stringify({ id: r.id, outcome, ...(request ? { request } : {}) })}\n` : human);
+    ctx.out(ctx.json ? `${safeJson({ id: r.id, outcome, ...(request ? { request } : {}) }, 0)}\n` : human);
   if (!text) {
     report('skipped', `  ${style.dim('skipped')}\n`);
     return { ended: false, failed: false };
@@ -81,7 +112,15 @@ async function askOne(ctx: CommandContext, client: ControlClient, input: LineInp
     return { ended: false, failed: false };
   } catch (err) {
     if (!(err instanceof DaemonRequestError)) throw err;
-    ctx.warn(`${r.id}: ${err.message} (${err.code})`);
+    if (err.code === 'ESTATE' || err.code === 'ENOREQUEST') {
+      // Handled elsewhere while the person was typing: say so, and give their text back.
+      const after = await currentState(client, r);
+      if (after?.state !== 'waiting') {
+        goneNote(ctx, r, after, text === '!reject' ? '' : text);
+        return { ended: false, failed: false };
+      }
+    }
+    ctx.warn(`${showName(r.id)}: ${err.message} (${err.code})`);
     return { ended: false, failed: true };
   }
 }
@@ -117,6 +156,8 @@ export const promptCommand: Command = {
           if (!ctx.json || input.terminal) ctx.out(ctx.style.dim('\nwaiting for new requests (Ctrl-C to stop)...\n'));
           await Promise.race([queue.arrival(), input.closed, client.closed]);
           if (queue.remaining) continue;
+          // The daemon went away (stopped, the ssh connection dropped): that is exit 3, not done.
+          if (client.lostError) throw client.lostError;
           break;
         }
         const outcome = await askOne(ctx, client, input, queue, r);

@@ -2,6 +2,7 @@
 import type { ReconcileSummary } from '../../ipc/messages/reconcile.js';
 import type { Command } from '../command.js';
 import { keyValues, type Style } from '../output.js';
+import { safeJson, showLine, showName } from '../safe-text.js';
 
 /** The human rendering of a reconcile summary. */
 export function renderReconcile(s: ReconcileSummary, style: Style): string {
@@ -18,7 +19,7 @@ export function renderReconcile(s: ReconcileSummary, style: Style): string {
     ['to generate', String(s.toGenerate)],
     ['retry later', String(s.retryLater)],
   ];
-  if (s.refusedDirs.length) pairs.push(['refused dirs', style.red(s.refusedDirs.join(', '))]);
+  if (s.refusedDirs.length) pairs.push(['refused dirs', style.red(s.refusedDirs.map(showName).join(', '))]);
   const lists: [string, string[]][] = [
     ['removed', s.paths.tempsRemoved],
     ['rolled forward', s.paths.rolledForward],
@@ -27,7 +28,7 @@ export function renderReconcile(s: ReconcileSummary, style: Style): string {
     ['kept', s.paths.kept],
     ['unreferenced', s.paths.unreferenced],
   ];
-  for (const [label, paths] of lists) for (const p of paths) pairs.push([`  ${label}`, style.dim(p)]);
+  for (const [label, paths] of lists) for (const p of paths) pairs.push([`  ${label}`, style.dim(showLine(p))]);
   return `${style.bold(`reconciled at ${s.at}`)}\n${keyValues(pairs)}`;
 }
 
@@ -40,7 +41,7 @@ export const reconcileCommand: Command = {
   async run(ctx) {
     const client = await ctx.connect();
     const s = await client.call('reconcile');
-    if (ctx.json) ctx.out(`${JSON.stringify(s, null, 2)}\n`);
+    if (ctx.json) ctx.out(`${safeJson(s)}\n`);
     else if (!s.mapError) ctx.out(renderReconcile(s, ctx.style));
     if (s.mapError) {
       ctx.warn(`the map is unusable, so nothing was changed: ${s.mapError}`);

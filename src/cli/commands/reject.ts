@@ -1,5 +1,6 @@
 /** `jitctl reject ID`: decline a request; it is not asked again until its map entry changes. */
 import type { Command } from '../command.js';
+import { safeJson, showName } from '../safe-text.js';
 
 export const rejectCommand: Command = {
   name: 'reject',
@@ -10,7 +11,7 @@ export const rejectCommand: Command = {
   async run(ctx, [id]) {
     const client = await ctx.connect();
     const r = await client.call('reject', { id: id as string });
-    ctx.out(ctx.json ? `${JSON.stringify(r, null, 2)}\n` : `${ctx.style.yellow('rejected')} ${r.id} (${r.goal} · ${r.type})\n`);
+    ctx.out(ctx.json ? `${safeJson(r)}\n` : `${ctx.style.yellow('rejected')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)})\n`);
     return 0;
   },
 };

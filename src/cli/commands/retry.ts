@@ -1,5 +1,6 @@
 /** `jitctl retry ID`: generate a failed request again now, from its kept description. */
 import type { Command } from '../command.js';
+import { safeJson, showName } from '../safe-text.js';
 
 export const retryCommand: Command = {
   name: 'retry',
@@ -10,7 +11,7 @@ export const retryCommand: Command = {
   async run(ctx, [id]) {
     const client = await ctx.connect();
     const r = await client.call('retry', { id: id as string });
-    ctx.out(ctx.json ? `${JSON.stringify(r, null, 2)}\n` : `${ctx.style.green('retrying')} ${r.id} (${r.goal} · ${r.type})\n`);
+    ctx.out(ctx.json ? `${safeJson(r)}\n` : `${ctx.style.green('retrying')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)})\n`);
     return 0;
   },
 };

@@ -2,6 +2,7 @@
 import type { StatusResult } from '../../ipc/messages/status.js';
 import type { Command } from '../command.js';
 import { formatDuration, keyValues, type Style } from '../output.js';
+import { safeJson, showLine, showName } from '../safe-text.js';
 
 function reconcileLine(s: NonNullable<StatusResult['lastReconcile']>): string {
   const o = s.orphans;
@@ -13,7 +14,14 @@ function reconcileLine(s: NonNullable<StatusResult['lastReconcile']>): string {
     `orphans quarantined ${o.quarantined}, deleted ${o.deleted}, kept ${o.kept}`,
     `unreferenced ${o.unreferenced}`,
   ];
-  return `${s.at}  ${s.mapError ? `stopped: ${s.mapError}` : parts.join(', ')}`;
+  return `${s.at}  ${s.mapError ? `stopped: ${showLine(s.mapError)}` : parts.join(', ')}`;
+}
+
+function hooksLine(h: NonNullable<StatusResult['hooks']>, style: Style): string {
+  if (!h.configured.length) return 'none configured';
+  const failed = h.failed ? style.red(`failed ${h.failed}`) : 'failed 0';
+  const detail = [h.timedOut && `timed out ${h.timedOut}`, h.notStarted && `not started ${h.notStarted}`, h.flooded && `output flood ${h.flooded}`].filter(Boolean).join(', ');
+  return `${h.configured.join(', ')}  ·  ok ${h.ok} · ${failed}${detail ? ` (${detail})` : ''} · running ${h.running} · queued ${h.queued}${h.dropped ? ` · ${style.yellow(`dropped ${h.dropped}`)}` : ''}`;
 }
 
 /** The human rendering of a status result. */
@@ -26,33 +34,35 @@ export function renderStatus(st: StatusResult, style: Style): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(' · ');
   const w = st.watcher;
-  const watcher = `${w.backend} ${w.ready ? style.green('ready') : style.yellow('starting')}${w.error ? `  ${style.red(`error: ${w.error}`)}` : ''}${w.fallback ? `  fallback: ${w.fallback}` : ''}`;
+  const watcher = `${w.backend} ${w.ready ? style.green('ready') : style.yellow('starting')}${w.error ? `  ${style.red(`error: ${showLine(w.error)}`)}` : ''}${w.fallback ? `  fallback: ${showLine(w.fallback)}` : ''}`;
   const pairs: [string, string][] = [
     ['daemon', `${style.bold(`jitd ${st.version}`)}  pid ${st.pid}  up ${formatDuration(st.uptimeMs)}  node ${st.node}`],
-    ['provider', st.provider],
-    ['config', st.paths.config],
-    ['map', st.paths.map],
-    ['components', st.paths.components],
-    ['state', st.paths.state],
-    ['socket', st.paths.socket],
+    ['provider', showLine(st.provider)],
+    ['config', showLine(st.paths.config)],
+    ['map', showLine(st.paths.map)],
+    ['components', showLine(st.paths.components)],
+    ['state', showLine(st.paths.state)],
+    ['socket', showLine(st.paths.socket)],
     ['library', `goals ${c.goals} · entries ${c.entries} · components ${c.components} · missing ${c.missing ? style.yellow(String(c.missing)) : '0'}`],
     ['requests', requests],
     ['queue', queue],
     ['watcher', watcher],
     ['last reconcile', st.lastReconcile ? reconcileLine(st.lastReconcile) : 'never'],
-    ['map error', st.mapError ? style.red(st.mapError) : 'none'],
+    ['map error', st.mapError ? style.red(showLine(st.mapError)) : 'none'],
   ];
-  if (st.git?.gitDir) pairs.push(['git', st.git.held ? style.yellow(`library writes held: ${st.git.held} (since ${st.git.heldSince})`) : `${st.git.gitDir}  library writes go ahead`]);
-  if (st.writeError) pairs.push(['write error', style.red(`${st.writeError} (retried on the next change or rescan)`)]);
+  if (st.git?.gitDir) pairs.push(['git', st.git.held ? style.yellow(`library writes held: ${showLine(st.git.held)} (since ${st.git.heldSince})`) : `${showLine(st.git.gitDir)}  library writes go ahead`]);
   // The tree under jitd (SPEC §4.7): shown only when something is away or was made again.
-  if (st.tree && st.tree.components !== 'available') pairs.push(['components', style.yellow(`unavailable: ${st.tree.components}`)]);
-  if (st.tree && st.tree.state !== 'available') pairs.push(['state', style.yellow(`unavailable: ${st.tree.state}`)]);
-  for (const d of st.tree?.recreated ?? []) pairs.push(['recreated', `${d.path} (${d.times}×, last ${d.at})`]);
+  if (st.tree && st.tree.components !== 'available') pairs.push(['components', style.yellow(`unavailable: ${showLine(st.tree.components)}`)]);
+  if (st.tree && st.tree.state !== 'available') pairs.push(['state', style.yellow(`unavailable: ${showLine(st.tree.state)}`)]);
+  for (const d of st.tree?.recreated ?? []) pairs.push(['recreated', `${showLine(d.path)} (${d.times}×, last ${d.at})`]);
   const lost = st.watcher.lossDetector;
-  if (lost?.noticed) pairs.push(['lost events', `noticed ${lost.noticed}× (last ${lost.lastNoticedAt}: ${lost.lastNoticed?.join(', ')}), rescanned`]);
+  if (lost?.noticed) pairs.push(['lost events', `noticed ${lost.noticed}× (last ${lost.lastNoticedAt}: ${showLine(lost.lastNoticed?.join(', ') ?? '')}), rescanned`]);
+  if (st.hooks) pairs.push(['hooks', hooksLine(st.hooks, style)]);
+  if (st.hooks?.lastFailure) pairs.push(['', style.red(`last failure: ${st.hooks.lastFailure.event} at ${st.hooks.lastFailure.at}: ${showLine(st.hooks.lastFailure.message)}`)]);
+  if (st.writeError) pairs.push(['write error', style.red(`${showLine(st.writeError)} (retried on the next change or rescan)`)]);
   if (st.mapProblems.count) {
     pairs.push(['map problems', style.yellow(`${st.mapProblems.count} entr${st.mapProblems.count === 1 ? 'y' : 'ies'} skipped`)]);
-    for (const p of st.mapProblems.first) pairs.push(['', `${p.goal}${p.type ? `.${p.type}` : ''}: ${p.message}`]);
+    for (const p of st.mapProblems.first) pairs.push(['', `${showName(p.goal)}${p.type !== undefined ? `.${showName(p.type)}` : ''}: ${showLine(p.message)}`]);
   }
   return keyValues(pairs);
 }
@@ -67,7 +77,7 @@ export const statusCommand: Command = {
   async run(ctx, _args, values) {
     const client = await ctx.connect();
     const st = await client.call('status', values.sync ? { sync: true } : {});
-    ctx.out(ctx.json ? `${JSON.stringify(st, null, 2)}\n` : renderStatus(st, ctx.style));
+    ctx.out(ctx.json ? `${safeJson(st)}\n` : renderStatus(st, ctx.style));
     return 0;
   },
 };

@@ -31,7 +31,9 @@ export const handlePending = defineHandler({
     const states = new Set<RequestState>(params.states ?? ['waiting']);
     const limit = params.limit ?? DEFAULT_PAGE;
     const after = params.after === undefined ? undefined : parseCursor(params.after);
-    const matching = ctx.engine.store.all().filter((r) => states.has(r.state));
+    const { store } = ctx.engine;
+    const candidates = params.ids ? [...new Set(params.ids)].flatMap((id) => store.get(id) ?? []) : store.all();
+    const matching = candidates.filter((r) => states.has(r.state));
     matching.sort(byAge);
     let i = 0;
     if (after) {

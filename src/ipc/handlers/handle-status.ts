@@ -35,6 +35,7 @@ export const handleStatus = defineHandler({
       watcher: ctx.watcherStatus(),
       git: engine.git?.status() ?? null,
       ...(ctx.treeStatus ? { tree: ctx.treeStatus() } : {}),
+      ...(ctx.hookStats ? { hooks: ctx.hookStats() } : {}),
     };
   },
 });

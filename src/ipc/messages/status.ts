@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { TreeStatus, WatcherStatus } from '../context.js';
+import type { HookStats } from '../../hooks/hook-runner.js';
 import type { RequestState } from '../../requests/request.js';
 import type { ReconcileSummary } from './reconcile.js';
 import type { GitStatus } from '../../reconcile/git-activity.js';
@@ -50,4 +51,6 @@ export interface StatusResult {
   git: GitStatus | null;
   /** The components tree and state directory: available or why not; directories made again. */
   tree?: TreeStatus;
+  /** Event hooks (SPEC §9): what is configured, running and queued, and how runs ended. */
+  hooks?: HookStats;
 }
