@@ -53,7 +53,7 @@ const CAUSES = [
   },
   {
     match: /^P4 RSS after start-up/,
-    cause: (r) =>
+    cause: () =>
       `not the data: a heap snapshot of jitd just after start-up on this library holds 32.9 MiB of live JS heap (11 MiB of strings for the goal and file names, 6.7 MiB of plain objects, 8.4 MiB of arrays), and a bare Node process holding one fs.watch per directory is about 50 MiB (the reference in the notes). The rest, about 60 MiB, is heap V8 grew to absorb the start-up reconcile's garbage (139 ms of GC in the profile) and keeps committed, chiefly the young generation's semi-spaces (16 MiB each by default). Measured: with \`--max-semi-space-size=2\` or \`4\` the same start-up settles at 123–126 MiB instead of 145–148 MiB, no slower to ready (530–740 ms vs 740–760 ms). Small, safe fix: set it for the daemon (\`Environment=NODE_OPTIONS=--max-semi-space-size=4\` in the systemd units, or the bin's shebang \`#!/usr/bin/env -S node --max-semi-space-size=4\`).`,
   },
   {
@@ -73,7 +73,7 @@ const CAUSES = [
         `fsyncs: per install jitd did ${fmt(files)} file fsyncs and ${fmt(dirs, 3)} directory fsyncs (counted by the wrapped fs layer), where the floor does one of each. Since commit 9f93b20 each model output is staged durably the moment the call returns (\`stateDir/staged/<id>.txt\`, a full durable put: file fsync and directory fsync, one output at a time), then the component is published (file fsync; its directory fsync is batched per group commit) and the request's done record is written (file fsync, directory fsync deferred); with a build from before that commit, \`--quick\` runs earlier today counted 2.01 file and 0.025 directory fsyncs per install and reached 0.70–1.22× the floor.`,
         floors ? `The disk was shared with other sessions' tests: the floor runs alone ranged ${floors} puts/s in this run, so the ratio is noisy too.` : '',
         'Measured on a patched copy of dist/ (staged put with `deferDirSync: true`, back to back with the unpatched build, `p2-install.mjs --quick`, twice): directory fsyncs fell from 1.025 to 0.025 per install and the ratio rose from 0.42 to 0.70 and from 0.44 to 0.90.',
-        "Small, safe fixes: stage with the directory fsync deferred (\`deferDirSync\`) and sync \`staged/\` once per batch of outputs (a lost staged file only costs a model call again, which is what staging is for, so the batched sync loses nothing that matters); and write the done record without its file fsync (the map write is the durable fact: plan-sync's closeInstalled already closes installs whose done record was lost). That brings an install back to one component fsync plus shared directory fsyncs.",
+        "Small, safe fixes: stage with the directory fsync deferred (`deferDirSync`) and sync `staged/` once per batch of outputs (a lost staged file only costs a model call again, which is what staging is for, so the batched sync loses nothing that matters); and write the done record without its file fsync (the map write is the durable fact: plan-sync's closeInstalled already closes installs whose done record was lost). That brings an install back to one component fsync plus shared directory fsyncs.",
       ].filter(Boolean).join(' ');
     },
   },

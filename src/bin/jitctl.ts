@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * jitctl: the command-line client of the jitd control socket (SPEC §6). All logic lives in
+ * jitctl: the command-line client of the jitd control socket (contract §6). All logic lives in
  * src/cli/main.ts; this file only binds it to the process.
  */
 import { main } from '../cli/main.js';

@@ -1,5 +1,5 @@
 /**
- * jitctl's exit codes (SPEC §6) and the mapping from an error to one of them.
+ * jitctl's exit codes (contract §6) and the mapping from an error to one of them.
  */
 import { ConfigError } from '../library/config.js';
 import { DaemonRequestError, DaemonUnreachableError } from '../ipc/client.js';

@@ -1,5 +1,5 @@
 /**
- * Remote use (SPEC §10): `--host ssh://[user@]host[:port][/socket/path]` (or `JITD_HOST`) runs
+ * Remote use (contract §10): `--host ssh://[user@]host[:port][/socket/path]` (or `JITD_HOST`) runs
  * `ssh -T [-p PORT] -- [user@]host jitctl dial-stdio [--socket PATH]` and speaks the socket
  * protocol over ssh's standard input and output, as `docker -H ssh://` does.
  *

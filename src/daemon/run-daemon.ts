@@ -101,7 +101,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     removeSignalHandlers();
     throw err;
   }
-  // The tree can change under jitd (SPEC §4.7): see tree-guard.ts.
+  // The tree can change under jitd (contract §4.7): see tree-guard.ts.
   let guard: TreeGuard;
   try {
     guard = await startTreeGuard({ fs, componentsDir: config.componentsDir, stateDir: config.stateDir, socketPath: config.socketPath, log });
@@ -160,7 +160,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     const eng = new Engine({ fs, config, provider, log, onFatal: fatal });
     engine = eng;
     eng.on('event', (e) => log.debug({ event: e }, e.type));
-    // Event hooks (SPEC §9): fed by engine events, never blocking the engine.
+    // Event hooks (contract §9): fed by engine events, never blocking the engine.
     const hookRunner = new HookRunner({ hooks: config.hooks, cwd: dirname(config.configFile), log, env });
     hooks = hookRunner;
     eng.on('event', (e) => hookRunner.onEvent(e));

@@ -10,7 +10,7 @@
  * A directory known durable is still looked at (one lstat) on every use: git removes a type
  * directory when it empties, a person runs `rm -rf .jitd/quarantine`. A directory found gone
  * is made again, durably, and recorded ({@link recreatedDirs}) — never cached as present
- * (SPEC §4.7). A *root* (the components tree, the state directory) is never made on the way
+ * (contract §4.7). A *root* (the components tree, the state directory) is never made on the way
  * down: a root registered with {@link setDirRoot} that is missing makes {@link ensureDurableDir}
  * throw {@link DirUnavailableError} unless its policy says it may be made again (the state
  * directory when it was removed, not moved away). So an install during `mv components x`

@@ -19,7 +19,7 @@
  */
 import { dirname } from 'node:path';
 import { DiskWriteError, FsyncFailedError, TargetChangedError, TargetExistsError } from './errors.js';
-import { hasCode, type FsLayer, type Replaced, type StatInfo, type WritableFile } from './fs-layer.js';
+import { hasCode, type FsLayer, type Replaced, type WritableFile } from './fs-layer.js';
 import { liveTemps, tempPathFor } from './temp-files.js';
 
 export interface PutOptions {
@@ -34,7 +34,7 @@ export interface PutOptions {
   /**
    * Runs after the temp file is durable and just before it is published; throwing aborts the
    * put (the temp is removed) — the map commit uses it to re-check for a person's save. It may
-   * answer the identity ({@link StatInfo.identity}) the target must still have at the rename:
+   * answer the identity (`StatInfo.identity`, fs-layer.ts) the target must still have at the rename:
    * if it no longer does, nothing is published and the put throws {@link TargetChangedError}.
    */
   beforePublish?: () => Promise<string | void>;

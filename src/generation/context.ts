@@ -1,5 +1,5 @@
 /**
- * The library context of a generation (SPEC §8): what the model sees of the library besides the
+ * The library context of a generation (contract §8): what the model sees of the library besides the
  * person's description. Owns the choice of context and its budget; reads only, through the
  * library model (compose's `readPart`: inside componentsDir, regular files only, never a blocking
  * read of a FIFO). The result is plain data (JSON-safe): `messages.ts` turns it into the exact

@@ -1,5 +1,5 @@
 /**
- * Where the OpenAI API key comes from (SPEC §2): `OPENAI_API_KEY`, else the systemd credential
+ * Where the OpenAI API key comes from (contract §2): `OPENAI_API_KEY`, else the systemd credential
  * `$CREDENTIALS_DIRECTORY/openai-api-key` (`LoadCredential=openai-api-key:/path`). Never from
  * the config file. The key is returned to the caller only; nothing here logs it.
  */

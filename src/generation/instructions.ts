@@ -1,6 +1,6 @@
 /**
  * The generator's instructions (the system message): jitd's built-in ones, or the library's own
- * from `generation.promptsDir` (SPEC §8). `system.md` replaces the common instructions,
+ * from `generation.promptsDir` (contract §8). `system.md` replaces the common instructions,
  * `<type>.md` those of one type; each is used as written (no templating: only a leading BOM and
  * trailing whitespace are dropped). A missing directory or file means the built-in text.
  *

@@ -21,7 +21,7 @@ export interface GenerationInput {
    * instructions. Without it the messages carry the request alone, with the built-in instructions.
    */
   context?: GenerationContext;
-  /** For a regeneration (SPEC §8): the previous candidate and the person's feedback on it. */
+  /** For a regeneration (contract §8): the previous candidate and the person's feedback on it. */
   regeneration?: { previous: string; feedback?: string };
 }
 

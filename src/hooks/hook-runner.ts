@@ -1,5 +1,5 @@
 /**
- * Event hooks (SPEC §9): turns engine events into runs of the configured commands, a few at a
+ * Event hooks (contract §9): turns engine events into runs of the configured commands, a few at a
  * time, and keeps the counts `jitctl status` shows.
  *
  * Invariants: the engine is never blocked or failed by a hook (events are queued and handled
@@ -9,7 +9,7 @@
  * the queue is bounded, so a burst of thousands of new requests costs at most
  * {@link MAX_QUEUED} waiting runs (the rest are counted as dropped and logged once per burst).
  *
- * `draftReady` is accepted in the config and fires once drafts exist (SPEC §8); no engine event
+ * `draftReady` is accepted in the config and fires once drafts exist (contract §8); no engine event
  * produces it yet.
  */
 import PQueue from 'p-queue';
@@ -80,7 +80,7 @@ export interface HookRunnerOptions {
 }
 
 /** A hook's output is arbitrary bytes: the log line gets its first line with control and bidi characters as `\\uXXXX`. */
-// eslint-disable-next-line no-control-regex
+ 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const firstLine = (s: string) => (s.trim().split('\n')[0] ?? '').replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 

@@ -1,5 +1,5 @@
 /**
- * Runs one hook command (SPEC §9) as a real child process, bounded in every way a command can
+ * Runs one hook command (contract §9) as a real child process, bounded in every way a command can
  * misbehave, and reports how it ended. It never throws and never rejects.
  *
  * - No shell: `argv[0]` is found on PATH (or relative to `cwd`), the rest are its arguments.

@@ -1,5 +1,5 @@
 /**
- * The control-socket wire protocol (SPEC §7), shared by the server and the client: the request
+ * The control-socket wire protocol (contract §7), shared by the server and the client: the request
  * envelope, the response shapes, the stable error codes and the limits. Newline-delimited JSON:
  * one request object per line, one response per line; a `subscribe` request is answered once
  * and then followed by `{"id", "event"}` lines until the client disconnects.

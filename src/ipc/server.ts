@@ -1,5 +1,5 @@
 /**
- * The control server (SPEC §7): listens on the Unix socket, accepts up to `maxClients` clients
+ * The control server (contract §7): listens on the Unix socket, accepts up to `maxClients` clients
  * and hands each to a ClientConnection; fans engine events out to subscribed clients through a
  * single engine listener; bounds the request bytes queued across all clients (ReadBudget).
  * Start it with the library lock held: an existing socket file is then known to be stale and

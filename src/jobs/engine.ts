@@ -473,7 +473,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return this.commands.retry(idOrPrefix);
   }
 
-  /** What the model sees of the library for `r` (SPEC §8); `jitctl preview` shows the same. */
+  /** What the model sees of the library for `r` (contract §8); `jitctl preview` shows the same. */
   generationContext(r: Pick<Request, 'goal' | 'type' | 'filename' | 'generatedName'>): Promise<GenerationContext> {
     const { config } = this.opts;
     const { contextBytes, promptsDir } = config.generation;

@@ -1,5 +1,5 @@
 /**
- * The daemon configuration (SPEC §2): one zod schema, defaults, and path resolution.
+ * The daemon configuration (contract §2): one zod schema, defaults, and path resolution.
  * Relative paths resolve against the config file's directory. An invalid config is a
  * {@link ConfigError} whose message names every bad key, one per line.
  */
@@ -30,7 +30,7 @@ const GenerationSchema = z
     concurrency: z.int().min(1).max(64).default(2),
     /**
      * Budget, in UTF-8 bytes, of the library context sent with a request: the goal's other
-     * components and the same-type examples (SPEC §8). What does not fit is left out whole.
+     * components and the same-type examples (contract §8). What does not fit is left out whole.
      */
     contextBytes: z.int().min(0).max(4_194_304).default(32_768),
     /** The library's own generator instructions (`system.md`, `<type>.md`); relative to the config. */
@@ -52,12 +52,12 @@ const GitSchema = z
 /** A hook command: an argv array, run without a shell (`["notify-send", "jitd"]`). */
 const HookCommandSchema = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'may not contain NUL')).min(1).max(256);
 
-/** `hooks` (SPEC §9): commands run on engine events, bounded and a few at a time. */
+/** `hooks` (contract §9): commands run on engine events, bounded and a few at a time. */
 const HooksSchema = z
   .object({
     /** A new request waits for a description (once per request, not per rescan). */
     requestAdded: HookCommandSchema.optional(),
-    /** A draft waits for review (fires once drafts exist, SPEC §8; accepted today, never run yet). */
+    /** A draft waits for review (fires once drafts exist, contract §8; accepted today, never run yet). */
     draftReady: HookCommandSchema.optional(),
     /** Generation failed (the request keeps its description and is retried with back-off). */
     requestFailed: HookCommandSchema.optional(),

@@ -1,5 +1,5 @@
 /**
- * The goal map (SPEC §1): `{ "<GOAL>": { "<type>": "<filename>" } }`. Parsing never throws for
+ * The goal map (contract §1): `{ "<GOAL>": { "<type>": "<filename>" } }`. Parsing never throws for
  * bad entries: each one becomes a {@link MapProblem} and is skipped; only text that is not a
  * JSON object at all, or that nests deeper than {@link MAX_MAP_DEPTH}, is a {@link MapParseError}
  * (the caller keeps its last good map).

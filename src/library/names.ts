@@ -1,7 +1,7 @@
 /**
  * Names that reach the disk: component types, component file names, and the generated-name
  * rule. A name that passes these checks is a single, harmless path segment; anything else is
- * reported and skipped, never "repaired" (SPEC §1).
+ * reported and skipped, never "repaired" (contract §1).
  */
 import { createHash } from 'node:crypto';
 
@@ -11,7 +11,7 @@ export const MAX_NAME_BYTES = 255;
 const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** A goal in the seed's canonical style lowercases injectively and needs no hash. */
 const CANONICAL_GOAL_RE = /^[A-Z0-9_-]{1,100}$/;
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 /**
  * Bidirectional formatting characters: they reorder how a name is shown (`txt.exe` shown for

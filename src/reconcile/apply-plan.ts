@@ -139,7 +139,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     ctx.onChange?.(closed, 'resolved');
   }
   for (const r of plan.reopen) {
-    // An answer, once given, is jitd's for good (SPEC §3): the reopened request keeps it and is
+    // An answer, once given, is jitd's for good (contract §3): the reopened request keeps it and is
     // filled from its kept output (or, if none is kept, generated again), asking nobody.
     const { resolution: _r, lastError: _e, nextAttemptAt: _n, ...rest } = r;
     const answered = r.description !== undefined;

@@ -17,7 +17,7 @@
  *                                          one is another request's or on disk);
  *  - F and G missing, request answered  -> (re)start generation; failed ones when their back-off ends;
  *  - F and G missing, request done      -> reopen: it keeps its description (and kept output), and
- *                                          is filled from them without asking (SPEC §3).
+ *                                          is filled from them without asking (contract §3).
  * Invariant 4: jitd never "corrects" a name a person wrote — F is repointed only to the file that
  * was generated for F.
  * An entry whose type directory could not be read is left alone (neither requested nor

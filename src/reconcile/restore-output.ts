@@ -1,5 +1,5 @@
 /**
- * Restoring a generated file the map names again (invariant 2; SPEC §3: an answer, once given,
+ * Restoring a generated file the map names again (invariant 2; contract §3: an answer, once given,
  * is jitd's for good). After a branch switch the map may name `autogen_…` while the file is gone
  * (quarantined as an orphan while the other branch was out, or removed by git): jitd puts it back
  * from its newest quarantined copy, else from the request's kept model output

@@ -8,7 +8,7 @@
  * until a later scan can read it.
  *
  * The components root itself missing or unreadable (moved away, `rm -rf`, EACCES) makes the
- * whole index *unavailable*, not empty (SPEC §4.7): every type directory reads as unreadable,
+ * whole index *unavailable*, not empty (contract §4.7): every type directory reads as unreadable,
  * so planning asks for nothing and orphans nothing until the root is back.
  */
 import { dirname, join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * A description request (SPEC §3): one per missing `(goal, type, filename)`, identified by a
+ * A description request (contract §3): one per missing `(goal, type, filename)`, identified by a
  * deterministic id so a restart never creates a second request for the same gap.
  *
  *   waiting ──answer──▶ answered ──▶ generating ──▶ installing ──▶ done
@@ -54,7 +54,7 @@ export function requestId(goal: string, type: string, filename: string): string 
  * The generated name for `(goal, type, filename)` when the plain one (`generatedName`) is already
  * another file's: the same `autogen_<type>_for_<slug>` shape (so it is recognised as jitd's), with
  * a short hash of the whole triple, so a person's new name for an entry never gets the component
- * that was generated for the old one (SPEC §1: a name that would collide gets a hash).
+ * that was generated for the old one (contract §1: a name that would collide gets a hash).
  */
 export function distinctGeneratedName(goal: string, type: string, filename: string): string {
   const slug = goal

@@ -7,7 +7,7 @@
  * from it — at the next start, after a failed install, on `jitctl retry` — and the model is not
  * asked again.
  *
- * Once the request is done the file stays, as the request's kept output (SPEC §3: an answer, once
+ * Once the request is done the file stays, as the request's kept output (contract §3: an answer, once
  * given, is jitd's for good): when the map names the original file again (an older commit, a
  * branch switch) the reopened request is filled from it, and a generated file the map names again
  * is restored from it — no model call, nobody asked. The install publishes the component as a hard

@@ -1,6 +1,6 @@
 /**
  * What became of a directory that is no longer at its path: removed, or moved away? The answer
- * decides what jitd does about its state directory (SPEC §4.7): a removed one (`rm -rf .jitd`)
+ * decides what jitd does about its state directory (contract §4.7): a removed one (`rm -rf .jitd`)
  * can never come back, so jitd makes it again where it belongs; one moved away
  * (`mv .jitd .jitd.old`) may be moved back, so jitd waits for it rather than create a new one
  * that the move back would nest inside.

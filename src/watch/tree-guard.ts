@@ -1,5 +1,5 @@
 /**
- * What jitd does when its directories change under it (SPEC §4.7): the rules given to
+ * What jitd does when its directories change under it (contract §4.7): the rules given to
  * ensureDurableDir (fsio/durable-dir.ts) and a look every few seconds at the state directory
  * and the control socket.
  *

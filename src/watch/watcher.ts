@@ -53,7 +53,7 @@ export interface WatcherStatus {
   componentsMissing?: boolean;
 }
 
-/** The library's directories, as `jitctl status` shows them (SPEC §4.7). */
+/** The library's directories, as `jitctl status` shows them (contract §4.7). */
 export interface TreeStatus {
   /** componentsDir: `available`, or why not (then nothing is requested or installed: jitd waits). */
   components: string;

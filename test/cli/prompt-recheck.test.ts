@@ -1,5 +1,5 @@
 /**
- * `jitctl prompt` never asks about a request that stopped waiting (SPEC §6, issue 11 item 6):
+ * `jitctl prompt` never asks about a request that stopped waiting (contract §6, issue 11 item 6):
  * it re-checks each request before its question, and a request answered elsewhere while the
  * person was typing gets a one-line note (with their text given back), never an ESTATE failure.
  * Two real jitctl processes against one daemon; the prompt reads from a pipe written step by step.

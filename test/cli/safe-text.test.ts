@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { guardHuman, safeJson, showLine, showName, showText } from '../../src/cli/safe-text.js';
 
-// eslint-disable-next-line no-control-regex
+ 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 describe('safe text', () => {

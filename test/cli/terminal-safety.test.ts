@@ -1,5 +1,5 @@
 /**
- * Map text never drives the terminal (SPEC §6, issue 12 item 5): jitctl runs on a real
+ * Map text never drives the terminal (contract §6, issue 12 item 5): jitctl runs on a real
  * pseudo-terminal against a library whose goals, types, file names and component text carry
  * escape sequences, CR, LF, C1 controls and bidi overrides, and the exact bytes it writes to the
  * terminal are checked: nothing but jitctl's own styling (SGR color) and readline's own cursor
@@ -63,7 +63,7 @@ function rawControls(bytes: Buffer): string[] {
     .replace(/\r+\n/g, '\n') // a line end: the terminal's ONLCR after readline's or a CRLF file's own CR
     .replace(/\u001b\[[0-9;]*m/g, '') // jitctl's SGR colors
     .replace(/\u001b\[(?:\d*G|0J|0K|2K|\d*[CD])/g, ''); // readline drawing its prompt line
-  // eslint-disable-next-line no-control-regex
+   
   const found = rest.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g) ?? [];
   return found.map((c) => `U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,5 +1,5 @@
 /**
- * Remote use through a real OpenSSH server on 127.0.0.1 (SPEC §10, issue 16): `jitctl --host
+ * Remote use through a real OpenSSH server on 127.0.0.1 (contract §10, issue 16): `jitctl --host
  * ssh://user@127.0.0.1:PORT/socket` (and `JITD_HOST`) runs plain `ssh`, which runs
  * `jitctl dial-stdio --socket …` on the far side, and every command works over it: pending,
  * answer, status, compose, reconcile, prompt --follow (which sees a request added while it

@@ -1,5 +1,5 @@
 /**
- * One daemon per library (SPEC §4.7, issue 12 item 3) with two real daemons: a second config
+ * One daemon per library (contract §4.7, issue 12 item 3) with two real daemons: a second config
  * with its own map but the first's components tree, or its state directory, is refused at start
  * with a message naming what is shared and the holder's pid; two distinct libraries both run.
  */

@@ -1,5 +1,5 @@
 /**
- * The tree changes under a running jitd (SPEC §4.7, issue 12 items 1 and 2), with the built bins
+ * The tree changes under a running jitd (contract §4.7, issue 12 items 1 and 2), with the built bins
  * and the real tools: a `git checkout` that empties and removes a type directory, `rm -rf` of the
  * state directory and of its quarantine, `mv` of the components root away and back, and of the
  * state directory. jitd makes its own directories again where they belong, and waits for a tree

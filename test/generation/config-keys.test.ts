@@ -1,4 +1,4 @@
-/** The generation keys of the config (SPEC §2): `generation.contextBytes` and `generation.promptsDir`. */
+/** The generation keys of the config (contract §2): `generation.contextBytes` and `generation.promptsDir`. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig } from '../../src/library/config.js';
 

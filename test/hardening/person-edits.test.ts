@@ -1,5 +1,5 @@
 /**
- * A person editing the map while jitd installs (issue 7, item 4; SPEC invariant 4 "a person's
+ * A person editing the map while jitd installs (issue 7, item 4; invariant 4 "a person's
  * edits win"): an editor-style read-modify-save loop (write a temp file, rename it over the map),
  * adding a new goal on every save, runs while dozens of installs commit. No goal the person
  * added may be lost, and every install must end up in the map.
@@ -119,7 +119,7 @@ describe('a person saving the map while installs commit', () => {
 
   // BUG: the same race as the next test, observed end to end: with one editor-style save every
   // ~4 ms while 40 installs commit, jitd's map writes replace several of the person's saves
-  // (typically 3-8 of ~200 goals lost per run), so SPEC invariant 4 does not hold in practice.
+  // (typically 3-8 of ~200 goals lost per run), so invariant 4 does not hold in practice.
   // See the next test for where and the fix. (Probabilistic: a run that loses nothing is
   // possible but was not seen in repeated runs.)
   it('loses none of the goals the person adds in an editor-style save loop', async () => {
@@ -130,7 +130,7 @@ describe('a person saving the map while installs commit', () => {
   // BUG (documented limitation made concrete): src/install/map-commit.ts commitRepoints re-reads
   // the map in `beforePublish` and then renames its temp over it; a person's save (rename) that
   // lands between that re-read and jitd's rename is silently replaced — the person's edit is
-  // lost, against SPEC invariant 4. The window is an event-loop turn plus a thread-pool hop wide
+  // lost, against invariant 4. The window is an event-loop turn plus a thread-pool hop wide
   // (two async fs calls), not "a few microseconds". Fix, in order of strength: (1) narrow it to
   // the syscalls themselves by doing the final re-read and the rename synchronously back to back
   // (readFileSync + renameSync, no await between); (2) close it where Linux allows with

@@ -1,5 +1,5 @@
 /**
- * Event hooks through real child processes (SPEC §9): a hook that records its input, one that
+ * Event hooks through real child processes (contract §9): a hook that records its input, one that
  * hangs past the timeout (also through a shell whose child would outlive it), one that exits 1,
  * one that writes megabytes, one that floods without end, and a command that does not exist.
  * Each ends bounded, is counted, and never throws into the caller.

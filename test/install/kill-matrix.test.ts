@@ -1,5 +1,5 @@
 /**
- * The kill matrix (SPEC §4): a real child process runs jitd's engine on a real library and
+ * The kill matrix (contract §4): a real child process runs jitd's engine on a real library and
  * SIGKILLs itself at one named step of the protocol; a second run on what it left (start-up
  * reconcile + finishing the job) must restore every invariant and converge. A first, traced run
  * enumerates every step, so every crash point of the protocol — before and after each temp

@@ -1,5 +1,5 @@
 /**
- * A small library on the in-memory file system, and the checks of SPEC §4 run on a crash image.
+ * A small library on the in-memory file system, and the checks of contract §4 run on a crash image.
  */
 import { join } from 'node:path';
 import pino from 'pino';

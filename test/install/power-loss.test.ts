@@ -1,5 +1,5 @@
 /**
- * Power-loss simulation (SPEC §4, invariants 1-5): a whole install runs on the in-memory file
+ * Power-loss simulation (contract §4, invariants 1-5): a whole install runs on the in-memory file
  * system that loses whatever was not fsynced; after every single operation of the run, many
  * seeded crash images are built (everything durable plus a random subset of what was not, per
  * directory independently, un-synced data old/new/truncated/garbage), and on each one a fresh
@@ -166,7 +166,7 @@ function withoutDirSync(fs: MemFs, drop: (path: string) => boolean = () => true)
 }
 
 describe('power loss during an install (simulated, seeded)', () => {
-  it('after every operation of a full install, every crash image recovers with SPEC §4 intact', async () => {
+  it('after every operation of a full install, every crash image recovers with contract §4 intact', async () => {
     const fs = makeMemLibrary();
     const marks = await recordRun(fs);
     const { states, points, violations, exchangeStates, exchangePoints } = await explore(fs, marks, 1);

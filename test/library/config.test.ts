@@ -1,5 +1,5 @@
 /**
- * Configuration (SPEC §2): defaults, paths relative to the config file, systemd directories, and
+ * Configuration (contract §2): defaults, paths relative to the config file, systemd directories, and
  * readable errors that name each bad key.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

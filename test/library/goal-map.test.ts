@@ -1,5 +1,5 @@
 /**
- * The goal map model (SPEC §1): valid entries in map order, bad entries reported and skipped
+ * The goal map model (contract §1): valid entries in map order, bad entries reported and skipped
  * (never a crash, never repaired), unparsable text a typed error; strict JSON, with a BOM allowed
  * and the person's key order kept even for keys that look like numbers.
  */

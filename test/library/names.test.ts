@@ -1,5 +1,5 @@
 /**
- * Names that reach the disk (SPEC §1): the generated-name rule, its slug and hash, and the
+ * Names that reach the disk (contract §1): the generated-name rule, its slug and hash, and the
  * refusal of unsafe type and file names.
  */
 import { describe, expect, it } from 'vitest';

@@ -345,7 +345,7 @@ describe('reconcile', () => {
     });
   });
 
-  describe('an answer, once given, is jitd\'s for good (SPEC §3)', () => {
+  describe('an answer, once given, is jitd\'s for good (contract §3)', () => {
     const done = (patch: Partial<Request> = {}): Request => ({
       ...newRequest('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'),
       state: 'done',

@@ -1,5 +1,5 @@
 /**
- * The request store (SPEC §3, invariant 3): one record per gap under a deterministic id, an
+ * The request store (contract §3, invariant 3): one record per gap under a deterministic id, an
  * answer durable before it is acknowledged, in-flight states never on disk, and a record that
  * cannot be read quarantined and reported — never silently dropped.
  */

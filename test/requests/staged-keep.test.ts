@@ -1,5 +1,5 @@
 /**
- * Kept outputs (SPEC §3, an answer is jitd's for good): after its request is done a staged output
+ * Kept outputs (contract §3, an answer is jitd's for good): after its request is done a staged output
  * stays, bounded; an output still owed to an install is never pruned.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * A real OpenSSH server on 127.0.0.1 for the remote-use tests (SPEC §10): its own config, host
+ * A real OpenSSH server on 127.0.0.1 for the remote-use tests (contract §10): its own config, host
  * key and client key in a temp dir, started as `sshd -f CFG -D -e -p PORT` on a free
  * unprivileged port. The far side finds the built jitctl through a `jitctl` wrapper script put
  * first on the session's PATH (sshd's `SetEnv`), and the near side's `ssh` is a wrapper on

@@ -1,6 +1,6 @@
 /**
  * `jitctl dial-stdio`: bridges standard input and output to the daemon's local socket, byte for
- * byte (SPEC §10). It is what `jitctl --host ssh://…` runs on the far host; like
+ * byte (contract §10). It is what `jitctl --host ssh://…` runs on the far host; like
  * `docker system dial-stdio` it is not meant to be typed. It ends when either side ends: end of
  * input half-closes the socket (the daemon answers what it got, then closes), and the daemon
  * closing ends the output. No socket to reach is exit 3 with the usual message on stderr, which

@@ -11,7 +11,7 @@ import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../errors.js';
 
 // C0 except tab and newline, DEL, C1, and the bidi overrides/isolates (Trojan Source).
-// eslint-disable-next-line no-control-regex
+ 
 const UNSAFE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
 
 /** `text` with each control character shown as `\xNN` / `\u{NNNN}`. */

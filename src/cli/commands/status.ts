@@ -51,7 +51,7 @@ export function renderStatus(st: StatusResult, style: Style): string {
     ['map error', st.mapError ? style.red(showLine(st.mapError)) : 'none'],
   ];
   if (st.git?.gitDir) pairs.push(['git', st.git.held ? style.yellow(`library writes held: ${showLine(st.git.held)} (since ${st.git.heldSince})`) : `${showLine(st.git.gitDir)}  library writes go ahead`]);
-  // The tree under jitd (SPEC §4.7): shown only when something is away or was made again.
+  // The tree under jitd (contract §4.7): shown only when something is away or was made again.
   if (st.tree && st.tree.components !== 'available') pairs.push(['components', style.yellow(`unavailable: ${showLine(st.tree.components)}`)]);
   if (st.tree && st.tree.state !== 'available') pairs.push(['state', style.yellow(`unavailable: ${showLine(st.tree.state)}`)]);
   for (const d of st.tree?.recreated ?? []) pairs.push(['recreated', `${showLine(d.path)} (${d.times}×, last ${d.at})`]);

@@ -51,6 +51,6 @@ export interface StatusResult {
   git: GitStatus | null;
   /** The components tree and state directory: available or why not; directories made again. */
   tree?: TreeStatus;
-  /** Event hooks (SPEC §9): what is configured, running and queued, and how runs ended. */
+  /** Event hooks (contract §9): what is configured, running and queued, and how runs ended. */
   hooks?: HookStats;
 }
