@@ -74,6 +74,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   /** Hash of the map the last full plan ran on, and of jitd's own last write made on top of it. */
   private plannedHash: string | undefined;
   private ownWriteOnPlanned: string | undefined;
+  /** The hash of the map that own write was made on top of. */
+  private ownWriteBase: string | undefined;
   /** Full plans of the map, and map hints skipped as jitd's own write (status `mapSyncs`). */
   private readonly mapSyncs = { planned: 0, ownWriteSkipped: 0 };
   private syncQueued = false;
@@ -93,7 +95,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       this.git.onRelease((previous) => {
         this.opts.log.info({ was: previous }, 'git is quiet again: library writes resume');
         this.loggedHold = undefined;
-        void this.onMapHint();
+        // Forced: the plan made while git held the writes may have left its work undone.
+        void this.onMapHint(true);
       });
     }
     this.lane = new Lane({ ...(opts.onFatal ? { onFatal: opts.onFatal } : {}), onBackgroundError: (what, err) => this.noteWriteError(what, err) });
@@ -171,7 +174,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     this.map = parsed ?? parseGoalMap(bytes.toString('utf8'));
     // Made on top of the map last planned, it holds nothing to plan: its only change is jitd's
     // own repoint, which the writer accounts for. (On top of a person's unplanned save, it does.)
-    this.ownWriteOnPlanned = base !== undefined && this.plannedHash !== undefined && sha(base) === this.plannedHash ? this.mapHash : undefined;
+    this.ownWriteBase = base !== undefined ? sha(base) : undefined;
+    this.ownWriteOnPlanned = this.ownWriteBase !== undefined && this.ownWriteBase === this.plannedHash ? this.mapHash : undefined;
   };
 
   /** Why library writes must wait for git right now (git-activity.ts); logged once per hold. */
@@ -341,7 +345,9 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       this.emitEvent({ type: 'map.ok', goals: map.goals });
     }
     this.installs.unpark();
-    if (!force && hash === this.ownWriteOnPlanned) {
+    // Skipped only while nothing else was planned since: the same bytes coming back later (a git
+    // checkout restoring the commit of jitd's write) are a person's change and are planned.
+    if (!force && hash === this.ownWriteOnPlanned && (this.plannedHash === this.ownWriteBase || this.plannedHash === hash)) {
       this.plannedHash = hash;
       this.mapSyncs.ownWriteSkipped++;
       return true;
@@ -446,7 +452,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       if (scan.rootUnavailable === undefined && this.index.rootUnavailable !== undefined) this.opts.log.info({ components: this.opts.config.componentsDir }, 'components directory is back; rescanned');
       this.index = scan.index;
     });
-    await this.onMapHint();
+    await this.onMapHint(true);
   }
 
   /**
