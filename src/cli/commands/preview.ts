@@ -9,18 +9,7 @@
 import type { PreviewResult } from '../../ipc/messages/preview.js';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../errors.js';
-
-// C0 except tab and newline, DEL, C1, and the bidi overrides/isolates (Trojan Source).
- 
-const UNSAFE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
-
-/** `text` with each control character shown as `\xNN` / `\u{NNNN}`. */
-function visible(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const n = c.codePointAt(0)!;
-    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
-  });
-}
+import { showLine, showName, showText } from '../safe-text.js';
 
 const REASON: Record<string, string> = {
   budget: 'over the context budget',
@@ -34,32 +23,32 @@ function render(ctx: CommandContext, p: PreviewResult): string {
   const { style } = ctx;
   const r = p.request;
   const out: string[] = [];
-  out.push(`${style.bold('preview')} of request ${style.cyan(r.id)}: ${visible(r.goal)} · ${visible(r.type)} · ${visible(r.filename)} (${r.state})`);
+  out.push(`${style.bold('preview')} of request ${style.cyan(r.id)}: ${showName(r.goal)} · ${showName(r.type)} · ${showName(r.filename)} (${r.state})`);
   const via = [p.provider.model, p.provider.baseURL].filter(Boolean).join(' at ');
   out.push(
     p.provider.name === 'template'
       ? 'provider: template (offline: nothing is sent; these are the messages the openai provider would send)'
-      : `provider: ${p.provider.name}${via ? ` (${visible(via)})` : ''}; nothing was sent for this preview`,
+      : `provider: ${p.provider.name}${via ? ` (${showLine(via)})` : ''}; nothing was sent for this preview`,
   );
   if (p.descriptionPlaceholder) {
     out.push(style.yellow('description: not given yet; a marked placeholder stands in its place (pass --description TEXT to see the real thing)'));
   }
   p.messages.forEach((m, i) => {
     const size = p.sizes[i]!;
-    out.push('', style.bold(`── message ${i + 1} of ${p.messages.length}: ${m.role} (${size.bytes} bytes, ≈${size.tokens} tokens) ──`), visible(m.content));
+    out.push('', style.bold(`── message ${i + 1} of ${p.messages.length}: ${m.role} (${size.bytes} bytes, ≈${size.tokens} tokens) ──`), showText(m.content));
   });
   out.push('', style.bold(`── end of messages ──`), '');
   const c = p.context;
   out.push(`library context: ${c.usedBytes} of ${c.budgetBytes} bytes (generation.contextBytes)`);
   for (const x of c.included) {
-    const why = x.kind === 'example' ? `; goals: ${x.goals?.length ? visible(x.goals.join(', ')) : 'none'}; shared name words: ${x.overlap?.length ? x.overlap.join(', ') : 'none'}` : '';
-    out.push(`  ${style.green('included')}  ${x.kind.padEnd(7)}  ${visible(x.type)} ${visible(x.filename)}  ${x.bytes} bytes${why}`);
+    const why = x.kind === 'example' ? `; goals: ${x.goals?.length ? showName(x.goals.join(', ')) : 'none'}; shared name words: ${x.overlap?.length ? showName(x.overlap.join(', ')) : 'none'}` : '';
+    out.push(`  ${style.green('included')}  ${x.kind.padEnd(7)}  ${showName(x.type)} ${showName(x.filename)}  ${x.bytes} bytes${why}`);
   }
   for (const o of c.omitted) {
-    out.push(`  ${style.yellow('left out')}  ${o.kind.padEnd(7)}  ${visible(o.type)} ${visible(o.filename)}${o.bytes !== undefined ? `  ${o.bytes} bytes` : ''}: ${REASON[o.reason] ?? o.reason}`);
+    out.push(`  ${style.yellow('left out')}  ${o.kind.padEnd(7)}  ${showName(o.type)} ${showName(o.filename)}${o.bytes !== undefined ? `  ${o.bytes} bytes` : ''}: ${REASON[o.reason] ?? o.reason}`);
   }
   if (!c.included.length && !c.omitted.length) out.push('  (no other components of this goal, no same-type components to show)');
-  out.push(`instructions: common ${visible(c.instructions.common)}; ${visible(r.type)} ${visible(c.instructions.type)}`);
+  out.push(`instructions: common ${showName(c.instructions.common)}; ${showName(r.type)} ${showName(c.instructions.type)}`);
   out.push(`total: ${p.bytes} bytes, ≈${p.tokens} tokens (estimated as ${p.tokenRule}; the server's tokenizer may count differently)`);
   return `${out.join('\n')}\n`;
 }
