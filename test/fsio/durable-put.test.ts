@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { durablePut } from '../../src/fsio/durable-put.js';
 import { DiskWriteError, FsyncFailedError, TargetExistsError } from '../../src/fsio/errors.js';
-import { faultFs, type FaultRule } from '../../src/fsio/fault-fs.js';
+import { faultFs, type FaultRule } from '../support/fault-fs.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import { isJitdTemp, liveTemps } from '../../src/fsio/temp-files.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durablePut } from '../../src/fsio/durable-put.js';
-import { faultFs, faultFsFromEnv, libraryClassifier, parseFaultRules, SimulatedCrash } from '../../src/fsio/fault-fs.js';
+import { faultFs, faultFsFromEnv, libraryClassifier, parseFaultRules, SimulatedCrash } from '../support/fault-fs.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import { MemFs } from '../support/mem-fs.js';
 

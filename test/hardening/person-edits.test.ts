@@ -7,7 +7,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
+import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import { commitRepoints } from '../../src/install/map-commit.js';
 import { generatedName } from '../../src/library/names.js';

@@ -3,7 +3,7 @@
  * names it; a person who wrote the file, or changed the entry, meanwhile wins.
  */
 import { describe, expect, it } from 'vitest';
-import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
+import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { installBatch } from '../../src/install/install-batch.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import { MemFs } from '../support/mem-fs.js';

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUTATING_OPS, type StepOp } from '../../src/fsio/fault-fs.js';
+import { MUTATING_OPS, type StepOp } from '../support/fault-fs.js';
 import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
 
 const CHILD = fileURLToPath(new URL('../support/crash-child.mjs', import.meta.url));
-const DIST = fileURLToPath(new URL('../../dist/fsio/fault-fs.js', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist-test/test/support/fault-fs.js', import.meta.url));
 
 const GOAL = 'DIAGNOSE_ROOT_CAUSE';
 const TYPE = 'persona';
@@ -115,7 +115,7 @@ let answerDurableAt = -1;
 let stagedAt = -1;
 
 beforeAll(async () => {
-  if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` (npm test builds first)');
+  if (!existsSync(DIST)) throw new Error('dist-test/ is missing: run `npx tsc -p tsconfig.support.json` (npm test builds first)');
   work = await mkdtemp(join(tmpdir(), 'jitd-kill-'));
   template = join(work, 'template');
   await makeTemplate(template);

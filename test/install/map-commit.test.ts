@@ -4,7 +4,7 @@
  * start again, so the person's edit is kept.
  */
 import { describe, expect, it } from 'vitest';
-import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
+import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { MapParseError } from '../../src/library/goal-map.js';
 import { commitRepoints } from '../../src/install/map-commit.js';
 import { MemFs } from '../support/mem-fs.js';

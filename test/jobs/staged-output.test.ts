@@ -8,7 +8,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
+import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import type { FsLayer } from '../../src/fsio/fs-layer.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import type { Provider } from '../../src/generation/provider.js';

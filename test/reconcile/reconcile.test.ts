@@ -4,7 +4,7 @@
  * unparsable map makes it write nothing at all.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
+import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { liveTemps } from '../../src/fsio/temp-files.js';
 import { reconcile, type ReconcileOptions } from '../../src/reconcile/reconcile.js';
 import { RequestStore } from '../../src/requests/request-store.js';

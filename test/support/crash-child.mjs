@@ -18,7 +18,7 @@
  */
 import { appendFileSync, closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import pino from 'pino';
-import { faultFsFromEnv, libraryClassifier } from '../../dist/fsio/fault-fs.js';
+import { faultFsFromEnv, libraryClassifier } from '../../dist-test/test/support/fault-fs.js';
 import { nodeFs } from '../../dist/fsio/node-fs.js';
 import { Engine } from '../../dist/jobs/engine.js';
 import { resolveConfig } from '../../dist/library/config.js';

@@ -12,7 +12,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runJitdProcess } from '../../dist/daemon/main.js';
-import { faultFsFromEnv, libraryClassifier } from '../../dist/fsio/fault-fs.js';
+import { faultFsFromEnv, libraryClassifier } from '../../dist-test/test/support/fault-fs.js';
 
 const slowMs = Number(process.env.JITD_TEST_SLOW_READDIR_MS ?? 0);
 

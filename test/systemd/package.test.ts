@@ -47,6 +47,8 @@ describe.runIf(BUILT)('npm pack and a global install', () => {
     expect(files).toContain('systemd/jitd@.service');
     expect(files).toContain('config/jitd.json');
     expect(files).toContain('src/fsio/native/exchange.c');
+    // Fault injection is test code: it lives in test/support and is never built into dist/.
+    expect(files.filter((f) => f.includes('fault-fs'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('test/') || f.endsWith('.ts') || f.endsWith('.map') || f.startsWith('bench/'))).toEqual([]);
   });
 

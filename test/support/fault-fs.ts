@@ -27,8 +27,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { basename, dirname, join, relative, isAbsolute } from 'node:path';
-import type { FsLayer, KeptFile, WritableFile } from './fs-layer.js';
-import { TEMP_PREFIX } from './temp-files.js';
+import type { FsLayer, KeptFile, WritableFile } from '../../src/fsio/fs-layer.js';
+import { TEMP_PREFIX } from '../../src/fsio/temp-files.js';
 
 export type StepOp =
   | 'open'
