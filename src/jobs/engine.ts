@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { FsyncFailedError } from '../fsio/errors.js';
@@ -18,6 +18,7 @@ import { parseGoalMap, type MapEntry, type ParsedMap } from '../library/goal-map
 import { isGeneratedName } from '../library/names.js';
 import { readMapBytes } from '../install/map-file.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
+import { GitActivity } from '../reconcile/git-activity.js';
 import { planSync } from '../reconcile/plan-sync.js';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
 import { ComponentIndex, listTypeDir } from '../reconcile/scan-components.js';
@@ -58,6 +59,9 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   writeError: string | undefined;
   lastReconcile: ReconcileReport | undefined;
   readonly startedAt = Date.now();
+  /** The library's git repository, whose activity holds library writes (undefined: `git.hold` off). */
+  readonly git: GitActivity | undefined;
+  private loggedHold: string | undefined;
 
   private readonly lane: Lane;
   private readonly pool: GenerationPool;
@@ -74,6 +78,15 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     super();
     this.store = new RequestStore(opts.fs, opts.config.stateDir);
     this.staged = new StagedOutputs(opts.fs, opts.config.stateDir);
+    const gitCfg = opts.config.git;
+    if (gitCfg.hold) {
+      this.git = new GitActivity(dirname(opts.config.mapFile), { settleMs: gitCfg.settleMs, stashHoldMs: gitCfg.stashHoldMs });
+      this.git.onRelease((previous) => {
+        this.opts.log.info({ was: previous }, 'git is quiet again: library writes resume');
+        this.loggedHold = undefined;
+        void this.onMapHint();
+      });
+    }
     this.lane = new Lane({ ...(opts.onFatal ? { onFatal: opts.onFatal } : {}), onBackgroundError: (what, err) => this.noteWriteError(what, err) });
     this.pool = new GenerationPool({
       provider: opts.provider,
@@ -104,6 +117,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       onWriteError: (what, err) => this.noteWriteError(what, err),
       onWriteOk: () => (this.writeError = undefined),
       recordFailure: (id, error, retryable) => this.commands.recordFailure(id, error, retryable),
+      hold: this.gitHold,
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     });
     this.commands = new RequestCommands({
@@ -136,12 +150,24 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     this.map = parsed ?? parseGoalMap(bytes.toString('utf8'));
   };
 
+  /** Why library writes must wait for git right now (git-activity.ts); logged once per hold. */
+  private readonly gitHold = (): string | undefined => {
+    const reason = this.git?.check();
+    if (reason && reason !== this.loggedHold) this.opts.log.info({ reason }, 'library writes held while git is busy');
+    this.loggedHold = reason;
+    return reason;
+  };
+
   private applyContext(): ApplyContext {
     return {
       fs: this.opts.fs,
       mapFile: this.opts.config.mapFile,
       componentsDir: this.opts.config.componentsDir,
+      stateDir: this.opts.config.stateDir,
       store: this.store,
+      staged: this.staged,
+      hold: this.gitHold,
+      index: this.index,
       onMapWrite: this.noteOwnMapWrite,
       onChange: (r, what) => {
         this.opts.log.info({ request: r.id, goal: r.goal, type: r.type, filename: r.filename, what }, `request ${what}`);
@@ -171,6 +197,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans. */
   reconcileNow(reason: string, retryAllFailed = false): Promise<ReconcileReport> {
     return this.lane.run(async () => {
+      this.git?.rediscover();
       const { config } = this.opts;
       const hashBefore = this.mapHash;
       let result: Awaited<ReturnType<typeof reconcile>>;
@@ -398,6 +425,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   /** Stops intake, aborts model calls in flight (their requests stay answered), drains the lane. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.git?.stop();
     this.commands.stop();
     await this.pool.stop();
     await this.lane.drain();

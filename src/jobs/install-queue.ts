@@ -41,6 +41,8 @@ export interface InstallQueueDeps {
   onWriteError(what: string, err: unknown): void;
   onWriteOk(): void;
   recordFailure(id: string, error: string, retryable: boolean): Promise<void>;
+  /** Why library writes must wait right now (git activity), or undefined; its end brings a sync, which unparks. */
+  hold?(): string | undefined;
   onFatal?(err: unknown): void;
 }
 
@@ -99,13 +101,20 @@ export class InstallQueue {
     for (const item of this.parked.splice(0)) this.queue(item);
   }
 
-  /** Removes staged outputs of requests that no longer have an answer to install. */
+  /**
+   * Removes staged outputs no request needs: those owed to an install stay, those of done requests
+   * stay as kept outputs (bounded, staged-output.ts), the rest go.
+   */
   async pruneStaged(): Promise<void> {
-    const keep = (id: string) => {
+    const owed = (id: string) => {
       const r = this.d.store.get(id);
       return r !== undefined && r.description !== undefined && (r.state === 'answered' || r.state === 'generating' || r.state === 'installing' || r.state === 'failed');
     };
-    const removed = await this.d.staged.prune(keep);
+    const keptSince = (id: string) => {
+      const r = this.d.store.get(id);
+      return r?.state === 'done' && r.description !== undefined ? r.updatedAt : undefined;
+    };
+    const removed = await this.d.staged.prune(owed, keptSince);
     if (removed.length) this.d.log.info({ requests: removed }, 'staged outputs of closed requests removed');
   }
 
@@ -122,7 +131,13 @@ export class InstallQueue {
         const now = this.d.store.get(it.request.id);
         return now !== undefined && now.state !== 'done' && now.state !== 'rejected';
       });
-      if (batch.length) await this.install(batch);
+      if (!batch.length) return;
+      // Held (git is busy): parked like behind an unusable map, installed once the hold ends.
+      if (this.d.hold?.()) {
+        this.parked.push(...batch);
+        return;
+      }
+      await this.install(batch);
     });
   }
 
@@ -164,8 +179,8 @@ export class InstallQueue {
       case 'installed': {
         const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
         const done: Request = { ...rest, state: 'done', resolution: o.adoptedExisting ? 'adopted' : 'generated' };
+        // The staged output stays as the request's kept output (staged-output.ts).
         await store.save(done, { durable: false });
-        await staged.remove(r.id);
         this.d.index().add(`${r.type}s`, r.generatedName);
         log.info({ request: r.id, goal: r.goal, type: r.type, path: o.path, from: r.filename, to: r.generatedName }, 'installed');
         this.d.emit({ type: 'request.installed', request: publicView(done), path: o.path });
@@ -174,7 +189,6 @@ export class InstallQueue {
       case 'resolved-by-person': {
         const done: Request = { ...r, state: 'done', resolution: 'person' };
         await store.save(done, { durable: false });
-        await staged.remove(r.id);
         this.d.index().add(`${r.type}s`, r.filename);
         this.d.emit({ type: 'request.resolved', request: publicView(done), how: 'person' });
         return;

@@ -38,6 +38,17 @@ const GenerationSchema = z
   })
   .strict();
 
+const GitSchema = z
+  .object({
+    /** false: never look at git (library writes are never held for it). */
+    hold: z.boolean().default(true),
+    /** Quiet time after HEAD, the index or the stash changed before jitd writes the library. */
+    settleMs: z.int().min(0).max(600_000).default(2000),
+    /** After a `git stash`, how long jitd waits for its pop before writing the library (0: not at all). */
+    stashHoldMs: z.int().min(0).max(86_400_000).default(600_000),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     mapFile: z.string().min(1).default('goal_map.json'),
@@ -51,6 +62,8 @@ export const ConfigSchema = z
     /** Period of the cheap full rescan that catches events the kernel dropped. 0 disables it. */
     rescanIntervalMs: z.int().min(0).default(300_000),
     orphans: z.enum(['quarantine', 'delete', 'keep']).default('quarantine'),
+    /** Holding library writes while the library's git repository is busy (reconcile/git-activity.ts). */
+    git: GitSchema.default(() => GitSchema.parse({})),
     log: z
       .object({ level: z.enum(LOG_LEVELS).default('info') })
       .strict()

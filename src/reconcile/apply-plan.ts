@@ -1,7 +1,11 @@
 /**
  * Carrying out a {@link SyncPlan}: request records created, resolved, reopened, withdrawn;
- * interrupted installs rolled forward with one group-committed map write. Starting generation
- * is left to the caller (the job pipeline), which receives `plan.generate`.
+ * interrupted installs rolled forward with one group-committed map write; generated files the
+ * map names again restored (restore-output.ts). Starting generation is left to the caller (the
+ * job pipeline), which receives `plan.generate` (reopened requests that keep their answer join it).
+ *
+ * While the library's git repository is busy (`hold`, git-activity.ts) the library writes — the
+ * roll-forward's map write and restores — wait; request records, which are state, do not.
  */
 import { lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import type { ParsedMap } from '../library/goal-map.js';
@@ -11,7 +15,10 @@ import { componentPath, escapesRoot, typeDir } from '../library/paths.js';
 import { commitRepoints, type Repoint } from '../install/map-commit.js';
 import { newRequest, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
+import type { StagedOutputs } from '../requests/staged-output.js';
 import type { SyncPlan } from './plan-sync.js';
+import type { ComponentIndex } from './scan-components.js';
+import { restoreOutput } from './restore-output.js';
 
 export interface ApplyContext {
   fs: FsLayer;
@@ -21,15 +28,27 @@ export interface ApplyContext {
   /** Called with the bytes jitd is about to write to the map (so the watcher knows its own write). */
   onMapWrite?: (bytes: Buffer, parsed: ParsedMap) => void;
   /** Called once per request whose record changed, for events and logs. */
-  onChange?: (r: Request, what: 'created' | 'resolved' | 'adopted' | 'reopened' | 'withdrawn' | 'forgotten') => void;
+  onChange?: (r: Request, what: 'created' | 'resolved' | 'adopted' | 'reopened' | 'withdrawn' | 'forgotten' | 'restored') => void;
+  /** The state directory (its quarantine is a restore's first source). */
+  stateDir?: string;
+  /** Kept model outputs (a restore's second source). */
+  staged?: StagedOutputs;
+  /** Why library writes must wait right now (git activity), or undefined: they may go ahead. */
+  hold?: () => string | undefined;
+  /** The component index the plan was made from: a restored file is added to it. */
+  index?: ComponentIndex;
 }
 
 export interface ApplySummary {
   created: number;
   resolvedByPerson: number;
   rolledForward: string[];
+  /** Generated files restored (`<type>s/<name> <- source`). */
+  restored: string[];
   reopened: number;
   withdrawn: number;
+  /** Why library writes of this plan were held (they run once the hold ends), if they were. */
+  held?: string;
 }
 
 function done(r: Request, resolution: 'adopted' | 'person'): Request {
@@ -52,9 +71,11 @@ async function adoptable(ctx: ApplyContext, path: string): Promise<boolean> {
 
 export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<ApplySummary> {
   const { store } = ctx;
-  const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], reopened: 0, withdrawn: 0 };
+  const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], restored: [], reopened: 0, withdrawn: 0 };
+  const held = plan.rollForward.length || plan.restore.length ? ctx.hold?.() : undefined;
+  if (held) summary.held = held;
 
-  if (plan.rollForward.length) {
+  if (plan.rollForward.length && !held) {
     // The generated files may come from a run that crashed before its directory fsync: their
     // names (and their type directories' names) are made durable before the map may name them.
     for (const dir of new Set(plan.rollForward.map((x) => typeDir(ctx.componentsDir, x.repoint.type)))) {
@@ -83,6 +104,24 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       ctx.onChange?.(closed, 'adopted');
     }
   }
+  for (const { entry, source } of held ? [] : plan.restore) {
+    const from = await restoreOutput(
+      { fs: ctx.fs, componentsDir: ctx.componentsDir, ...(ctx.stateDir ? { stateDir: ctx.stateDir } : {}), ...(ctx.staged ? { staged: ctx.staged } : {}) },
+      entry,
+      source,
+    );
+    if (from) {
+      summary.restored.push(`${entry.type}s/${entry.filename} <- ${from}`);
+      ctx.index?.add(`${entry.type}s`, entry.filename);
+      if (source) ctx.onChange?.(source, 'restored');
+      continue;
+    }
+    // jitd has no copy of it (nothing kept, nothing in quarantine): a gap like any other.
+    const r = newRequest(entry.goal, entry.type, entry.filename);
+    await store.save(r, { durable: false });
+    summary.created++;
+    ctx.onChange?.(r, 'created');
+  }
   for (const r of plan.create) {
     await store.save(r, { durable: false });
     summary.created++;
@@ -100,9 +139,13 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     ctx.onChange?.(closed, 'resolved');
   }
   for (const r of plan.reopen) {
-    const { description: _d, answeredAt: _a, resolution: _r, ...rest } = r;
-    const reopened: Request = { ...rest, state: 'waiting', attempts: 0 };
+    // An answer, once given, is jitd's for good (SPEC §3): the reopened request keeps it and is
+    // filled from its kept output (or, if none is kept, generated again), asking nobody.
+    const { resolution: _r, lastError: _e, nextAttemptAt: _n, ...rest } = r;
+    const answered = r.description !== undefined;
+    const reopened: Request = { ...rest, state: answered ? 'answered' : 'waiting', attempts: 0 };
     await store.save(reopened, { durable: false });
+    if (answered) plan.generate.push(reopened);
     summary.reopened++;
     ctx.onChange?.(reopened, 'reopened');
   }

@@ -3,12 +3,14 @@
  * interrupted installs are rolled forward. Per the `orphans` setting they are moved to
  * `<stateDir>/quarantine/` with a record of where each came from (default), deleted, or only
  * reported. Files a person wrote that the map does not reference are only ever reported.
+ * The quarantine is also where a generated file the map names again is found and restored
+ * from ({@link findQuarantined}), and where a stale seed-era map temp is moved (sweep-temps.ts).
  */
 import { dirname, join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { TargetExistsError } from '../fsio/errors.js';
-import { hasCode, type FsLayer } from '../fsio/fs-layer.js';
+import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isGeneratedName } from '../library/names.js';
 import type { ComponentIndex } from './scan-components.js';
 
@@ -22,7 +24,7 @@ export interface OrphanReport {
   unreferenced: string[];
 }
 
-function stamp(now: Date): string {
+export function stamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
@@ -31,9 +33,15 @@ function stamp(now: Date): string {
  * earlier copy), with a sidecar record of where it came from. The record is created first: a
  * crash after it leaves a harmless record, never an unexplained file in quarantine.
  */
-async function quarantine(fs: FsLayer, from: string, quarantineDir: string, name: string): Promise<string> {
+export async function quarantine(
+  fs: FsLayer,
+  from: string,
+  quarantineDir: string,
+  name: string,
+  reason = 'generated component referenced by no map entry',
+): Promise<string> {
   await ensureDurableDir(fs, quarantineDir, 0o700);
-  const record = `${JSON.stringify({ from, at: new Date().toISOString(), reason: 'generated component referenced by no map entry' })}\n`;
+  const record = `${JSON.stringify({ from, at: new Date().toISOString(), reason })}\n`;
   let to = '';
   for (let n = 0; ; n++) {
     to = join(quarantineDir, n ? `${name}.${n}` : name);
@@ -56,6 +64,38 @@ async function quarantine(fs: FsLayer, from: string, quarantineDir: string, name
   return to;
 }
 
+/** `<stateDir>/quarantine/components`. */
+export const componentQuarantineDir = (stateDir: string) => join(stateDir, 'quarantine', 'components');
+
+/**
+ * The newest quarantined copy of `<componentsDir>/<dirName>/<name>` (its origin record names that
+ * path), or undefined. One readdir of the quarantine: called only for a map entry that names a
+ * missing generated file, which is rare.
+ */
+export async function findQuarantined(fs: FsLayer, componentsDir: string, stateDir: string, dirName: string, name: string): Promise<string | undefined> {
+  const dir = componentQuarantineDir(stateDir);
+  const tail = `-${dirName}-${name}`;
+  const candidates: { path: string; order: string }[] = [];
+  for (const e of await readdirOrEmpty(fs, dir)) {
+    if (e.kind !== 'file' || !/^\d{8}T\d{6}Z-/.test(e.name)) continue;
+    const m = /^(.*?)(?:\.(\d+))?$/.exec(e.name) as RegExpExecArray;
+    if (!(m[1] as string).endsWith(tail) || e.name.endsWith('.origin.json')) continue;
+    // Newest first: the stamp, then the collision counter.
+    candidates.push({ path: join(dir, e.name), order: `${(m[1] as string).slice(0, 16)}${(m[2] ?? '0').padStart(6, '0')}` });
+  }
+  candidates.sort((a, b) => (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
+  const origin = join(componentsDir, dirName, name);
+  for (const c of candidates) {
+    const record = await readFileOrNull(fs, `${c.path}.origin.json`);
+    try {
+      if (record && (JSON.parse(record.toString('utf8')) as { from?: unknown }).from === origin) return c.path;
+    } catch {
+      // A torn or foreign record names nothing.
+    }
+  }
+  return undefined;
+}
+
 export async function handleOrphans(
   fs: FsLayer,
   componentsDir: string,
@@ -65,7 +105,7 @@ export async function handleOrphans(
   policy: OrphanPolicy,
 ): Promise<OrphanReport> {
   const report: OrphanReport = { quarantined: [], deleted: [], kept: [], unreferenced: [] };
-  const quarantineDir = join(stateDir, 'quarantine', 'components');
+  const quarantineDir = componentQuarantineDir(stateDir);
   const now = new Date();
   for (const dirName of index.dirs()) {
     for (const name of index.files(dirName)) {

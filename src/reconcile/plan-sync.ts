@@ -4,12 +4,22 @@
  * hint and `jitctl reconcile`, and can be tested exhaustively.
  *
  * For each valid map entry `(goal, type) -> F`:
- *  - F exists                          -> satisfied; an open request for it is resolved (a person wrote it);
- *  - F missing, generated name G exists -> roll forward: repoint F -> G (an interrupted install,
- *                                          or a person's save that dropped jitd's change);
- *  - F and G missing, no request        -> create a `waiting` request;
+ *  - F exists                           -> satisfied; an open request for it is resolved (a person wrote it);
+ *  - F missing, and the request for exactly (goal, type, F) owns a generated file G that exists
+ *    (in flight: an install cut short after publishing; done, generated or adopted: a person's
+ *    save that dropped jitd's change)   -> roll forward: repoint F -> G;
+ *  - F missing, no record of (goal, type) at all, and the plain generated name G exists (the state
+ *    directory was lost, or a seed-era run crashed between its two steps) -> adopt: repoint F -> G;
+ *  - F missing, F itself a generated name with no request of its own (the map names jitd's output
+ *    again after a branch switch) -> restore it from quarantine or the kept output (apply-plan.ts);
+ *  - F missing otherwise, no request    -> create a `waiting` request (a name a person wrote gets
+ *                                          its own; its generated name gets a hash where the plain
+ *                                          one is another request's or on disk);
  *  - F and G missing, request answered  -> (re)start generation; failed ones when their back-off ends;
- *  - F and G missing, request done      -> the component was deleted since: ask anew.
+ *  - F and G missing, request done      -> reopen: it keeps its description (and kept output), and
+ *                                          is filled from them without asking (SPEC §3).
+ * Invariant 4: jitd never "corrects" a name a person wrote — F is repointed only to the file that
+ * was generated for F.
  * An entry whose type directory could not be read is left alone (neither requested nor
  * rolled forward; its request is kept). Failed requests are retried when their back-off ends
  * (permanent failures: on `jitctl retry`).
@@ -17,8 +27,8 @@
  * (the entry changed), answered/failed ones kept dormant — an answer is never thrown away.
  */
 import type { MapEntry } from '../library/goal-map.js';
-import { generatedName } from '../library/names.js';
-import { isInFlight, newRequest, type Request } from '../requests/request.js';
+import { generatedName, isGeneratedName } from '../library/names.js';
+import { distinctGeneratedName, hasAnswer, isInFlight, newRequest, ownsGeneratedFile, type Request } from '../requests/request.js';
 import type { Repoint } from '../install/map-commit.js';
 import type { ComponentIndex } from './scan-components.js';
 
@@ -33,11 +43,17 @@ export interface SyncPlan {
   closeInstalled: Request[];
   /** Map entries to repoint to an existing generated file, with the request to close if any. */
   rollForward: { repoint: Repoint; request?: Request }[];
+  /**
+   * Entries naming a missing generated file that has no request of its own: restore it (from
+   * quarantine, or from the kept output of `source`, the request it was generated for); only if
+   * jitd has no copy is it asked for.
+   */
+  restore: { entry: MapEntry; source?: Request }[];
   /** Requests whose generation should be started now. */
   generate: Request[];
   /** Failed requests to retry later, with the earliest time. */
   retryLater: Request[];
-  /** Done requests whose component vanished: ask again. */
+  /** Done requests whose component vanished: reopened with their description, filled without asking. */
   reopen: Request[];
   /** Waiting requests whose entry left the map. */
   withdraw: Request[];
@@ -48,6 +64,17 @@ export interface SyncPlan {
 }
 
 export const refKey = (type: string, name: string) => `${type}s/${name}`;
+const entryKey = (goal: string, type: string) => `${goal}\0${type}`;
+
+/** The newest record among `records` whose generated file is `name` and was installed. */
+function outputOf(records: readonly Request[] | undefined, name: string): Request | undefined {
+  let best: Request | undefined;
+  for (const o of records ?? []) {
+    if (o.generatedName !== name || o.state !== 'done' || !ownsGeneratedFile(o)) continue;
+    if (!best || o.updatedAt > best.updatedAt) best = o;
+  }
+  return best;
+}
 
 /** True the first time an entry is seen (its three names joined by NUL, which none may contain). */
 function once(seen: Set<string>, e: MapEntry): boolean {
@@ -76,6 +103,7 @@ export function planSync(
     resolvedByPerson: [],
     closeInstalled: [],
     rollForward: [],
+    restore: [],
     generate: [],
     retryLater: [],
     reopen: [],
@@ -94,6 +122,9 @@ export function planSync(
   // requests by the entry they will produce once installed (goal, type, generated name).
   const byFile = new Map<string, Request[]>();
   const openByResult = new Map<string, Request[]>();
+  // Every record of an entry (goal, type), whatever its file name: an entry jitd has a record of
+  // but not for this name is one a person renamed; one with no record at all lost its state.
+  const byEntry = new Map<string, Request[]>();
   const push = (m: Map<string, Request[]>, k: string, r: Request) => {
     const list = m.get(k);
     if (list) list.push(r);
@@ -101,6 +132,7 @@ export function planSync(
   };
   for (const r of records.values()) {
     push(byFile, r.filename, r);
+    push(byEntry, entryKey(r.goal, r.type), r);
     if (isInFlight(r)) push(openByResult, r.generatedName, r);
   }
   const find = (m: Map<string, Request[]>, e: MapEntry, name: string): Request | undefined => {
@@ -142,14 +174,24 @@ export function planSync(
       continue;
     }
     if (!once(acted, e)) continue;
-    const g = r?.generatedName ?? generatedName(e.goal, e.type);
-    if (files?.has(g)) {
+    const known = byEntry.size ? byEntry.get(entryKey(e.goal, e.type)) : undefined;
+    // The generated file that was made for exactly this (goal, type, F), if any.
+    const g = r ? (ownsGeneratedFile(r) ? r.generatedName : undefined) : known ? undefined : generatedName(e.goal, e.type);
+    if (g !== undefined && files?.has(g)) {
       referencedGenerated.push({ type: e.type, name: g });
       plan.rollForward.push({ repoint: { goal: e.goal, type: e.type, from: e.filename, to: g }, ...(r ? { request: r } : {}) });
       continue;
     }
     if (!r) {
-      plan.create.push(newRequest(e.goal, e.type, e.filename));
+      if (isGeneratedName(e.filename)) {
+        referencedEntries.push(e);
+        const source = outputOf(known, e.filename);
+        plan.restore.push({ entry: e, ...(source ? { source } : {}) });
+        continue;
+      }
+      const plain = generatedName(e.goal, e.type);
+      const taken = files?.has(plain) || known?.some((o) => o.generatedName === plain && (hasAnswer(o) || o.state === 'done'));
+      plan.create.push(newRequest(e.goal, e.type, e.filename, new Date(now), taken ? distinctGeneratedName(e.goal, e.type, e.filename) : undefined));
       continue;
     }
     switch (r.state) {

@@ -2,8 +2,9 @@
  * The reconciler (invariant 2): run at every start with the lock held, and at any time on
  * request. In order:
  *
- *   1. sweep   delete every jitd temp file (and the seed's goal_map.json.tmp), `status --sync`
- *              cookies in the map's directory and componentsDir among them;
+ *   1. sweep   delete every jitd temp file, `status --sync` cookies in the map's directory and
+ *              componentsDir among them (a stale seed-era goal_map.json.tmp is quarantined
+ *              instead, a fresh one — a person's — left alone);
  *   2. read    the map — unparsable or missing: stop here, having written nothing else;
  *   3. scan    the component tree (one readdir per type directory; one that cannot be read is
  *              reported and its entries left alone);
@@ -12,7 +13,9 @@
  *   6. orphans generated files still unreferenced go to quarantine (or per `orphans`).
  *
  * It answers a report of what it did. Generation for answered requests is started by the
- * caller from `plan.generate`.
+ * caller from `plan.generate`. While `hold` answers a reason (the library's git repository is
+ * busy, git-activity.ts) the library writes — roll-forward, restores, orphan and seed-temp moves
+ * — are left for later; the sweep of jitd's own temps and the request records go ahead.
  */
 import { dirname, join } from 'node:path';
 import type { FsLayer } from '../fsio/fs-layer.js';
@@ -24,7 +27,7 @@ import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js
 import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
 import { planSync, refKey, type SyncPlan } from './plan-sync.js';
 import { scanComponents, type ComponentIndex, type UnreadableDir } from './scan-components.js';
-import { sweepTemps } from './sweep-temps.js';
+import { quarantineStaleSeedTemp, sweepTemps } from './sweep-temps.js';
 
 export interface ReconcileOptions {
   fs: FsLayer;
@@ -35,6 +38,12 @@ export interface ReconcileOptions {
   store: RequestStore;
   onMapWrite?: ApplyContext['onMapWrite'];
   onChange?: ApplyContext['onChange'];
+  /** Kept model outputs: a restore's second source. */
+  staged?: ApplyContext['staged'];
+  /** Why library writes must wait right now (git activity), or undefined. */
+  hold?: ApplyContext['hold'];
+  /** Override of the seed temp's staleness (tests). */
+  seedTempStaleMs?: number;
   /** At start-up, failed requests are all retried once (the config may have been fixed). */
   retryAllFailed?: boolean;
 }
@@ -42,6 +51,10 @@ export interface ReconcileOptions {
 export interface ReconcileReport {
   at: string;
   tempsRemoved: string[];
+  /** A stale seed-era `goal_map.json.tmp`, moved to quarantine (where it went). */
+  seedTempQuarantined?: string;
+  /** Why library writes were left for later (git activity), if they were. */
+  held?: string;
   /** Why nothing beyond the sweep was done (map unparsable, missing...). */
   mapError?: string;
   /** Why the reconcile stopped part-way (a full disk, EIO...): nothing half-done is left. */
@@ -89,7 +102,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [] };
 
   // jitd's own state directories hold nothing the map decides: their temps go in any case.
-  const stateDirs = [opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), join(opts.stateDir, 'staged')];
+  const stateDirs = [opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), join(opts.stateDir, 'quarantine', 'temps'), join(opts.stateDir, 'staged')];
   let snapshot;
   try {
     snapshot = await readMap(fs, opts.mapFile);
@@ -97,7 +110,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     // An unparsable or missing map: touch nothing of the library (it is never "repaired"),
     // only jitd's own temp files beside it and in its state, and report why.
     report.mapError = (err as Error).message;
-    report.tempsRemoved = await sweepTemps(fs, [dirname(opts.mapFile), ...stateDirs], opts.mapFile);
+    report.tempsRemoved = await sweepTemps(fs, [dirname(opts.mapFile), ...stateDirs]);
     return { report };
   }
 
@@ -113,16 +126,26 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
       ...(scan.rootHasTemps ? [opts.componentsDir] : []),
       ...scan.withTemps.map((d) => join(opts.componentsDir, d)),
     ],
-    opts.mapFile,
   );
+  const heldAtStart = opts.hold?.();
+  if (!heldAtStart) {
+    const q = await quarantineStaleSeedTemp(fs, opts.mapFile, { stateDir: opts.stateDir, ...(opts.seedTempStaleMs !== undefined ? { staleMs: opts.seedTempStaleMs } : {}) });
+    if (q) report.seedTempQuarantined = q;
+  }
 
   const records = new Map(opts.store.all().map((r) => [r.id, r] as const));
   const plan: SyncPlan = planSync(snapshot.map.entries, scan.index, records, { retryAllFailed: opts.retryAllFailed ?? false });
-  const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, componentsDir: opts.componentsDir, store: opts.store };
+  const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, componentsDir: opts.componentsDir, store: opts.store, stateDir: opts.stateDir, index: scan.index };
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
+  if (opts.staged) applyCtx.staged = opts.staged;
+  if (opts.hold) applyCtx.hold = opts.hold;
   report.applied = await applyPlan(applyCtx, plan);
-  const referenced = await stillReferenced(fs, opts.mapFile, snapshot.bytes, plan.referenced);
+  // Quarantining orphans moves library files: not while git is busy (a branch being switched
+  // leaves files unreferenced for a moment).
+  const held = report.applied.held ?? opts.hold?.();
+  if (held) report.held = held;
+  const referenced = held ? undefined : await stillReferenced(fs, opts.mapFile, snapshot.bytes, plan.referenced);
   if (referenced) report.orphans = await handleOrphans(fs, opts.componentsDir, opts.stateDir, scan.index, referenced, opts.orphans);
   report.toGenerate = plan.generate;
   report.retryLater = plan.retryLater;

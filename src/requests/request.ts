@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { generatedName } from '../library/names.js';
+import { generatedName, shortHash } from '../library/names.js';
 
 export const REQUEST_STATES = ['waiting', 'answered', 'generating', 'installing', 'done', 'failed', 'rejected'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
@@ -50,8 +50,23 @@ export function requestId(goal: string, type: string, filename: string): string 
   return createHash('sha256').update(JSON.stringify([goal, type, filename])).digest('hex').slice(0, 12);
 }
 
-/** A fresh `waiting` request for a gap. */
-export function newRequest(goal: string, type: string, filename: string, now = new Date()): Request {
+/**
+ * The generated name for `(goal, type, filename)` when the plain one (`generatedName`) is already
+ * another file's: the same `autogen_<type>_for_<slug>` shape (so it is recognised as jitd's), with
+ * a short hash of the whole triple, so a person's new name for an entry never gets the component
+ * that was generated for the old one (SPEC §1: a name that would collide gets a hash).
+ */
+export function distinctGeneratedName(goal: string, type: string, filename: string): string {
+  const slug = goal
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 80);
+  return `autogen_${type}_for_${slug || 'goal'}-${shortHash(JSON.stringify([goal, type, filename]))}.txt`;
+}
+
+/** A fresh `waiting` request for a gap; `generated` overrides the generated name (a collision). */
+export function newRequest(goal: string, type: string, filename: string, now = new Date(), generated?: string): Request {
   const at = now.toISOString();
   return {
     v: 1,
@@ -59,7 +74,7 @@ export function newRequest(goal: string, type: string, filename: string, now = n
     goal,
     type,
     filename,
-    generatedName: generatedName(goal, type),
+    generatedName: generated ?? generatedName(goal, type),
     state: 'waiting',
     createdAt: at,
     updatedAt: at,
@@ -76,6 +91,17 @@ export function hasAnswer(r: Request): boolean {
 /** States in which the generated component is still owed. */
 export function isInFlight(r: Request): boolean {
   return r.state === 'answered' || r.state === 'generating' || r.state === 'installing' || r.state === 'failed';
+}
+
+/**
+ * True if the request's generated file is jitd's output for exactly this `(goal, type, filename)`:
+ * it is owed (in flight: an install that published it may have been cut short), or it was
+ * installed for it (done, generated or adopted by a roll-forward). Only then may a map entry
+ * naming this filename be rolled forward to it; a request resolved by a person, or still
+ * waiting, has no generated file of its own.
+ */
+export function ownsGeneratedFile(r: Request): boolean {
+  return isInFlight(r) || (r.state === 'done' && (r.resolution === 'generated' || r.resolution === 'adopted'));
 }
 
 /** The public view sent over the socket. */

@@ -5,7 +5,15 @@
  * before it waits for the install lane (which may be busy with a long reconcile, or parked for
  * hours behind a map that does not parse). An answered request with a staged output is installed
  * from it — at the next start, after a failed install, on `jitctl retry` — and the model is not
- * asked again. The file is removed once the request is done; the reconciler prunes any other.
+ * asked again.
+ *
+ * Once the request is done the file stays, as the request's kept output (SPEC §3: an answer, once
+ * given, is jitd's for good): when the map names the original file again (an older commit, a
+ * branch switch) the reopened request is filled from it, and a generated file the map names again
+ * is restored from it — no model call, nobody asked. The install publishes the component as a hard
+ * link to this file, so while the component exists its kept output costs no disk space. Kept
+ * outputs are bounded ({@link KEEP_LIMITS}: the newest by the time their request was closed);
+ * outputs still owed to an install are never pruned.
  *
  * A staged file is complete or absent (durable put: temp, fsync, rename, directory fsync), so
  * its presence alone says the output is whole.
@@ -13,10 +21,13 @@
 import { join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
-import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import { hasCode, lstatOrNull, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
 
 const SUFFIX = '.txt';
+
+/** Bounds on kept outputs of done requests: at most this many, and this many bytes together. */
+export const KEEP_LIMITS = { count: 1000, bytes: 64 * 1024 * 1024 };
 
 export class StagedOutputs {
   /** `<stateDir>/staged`. */
@@ -105,11 +116,32 @@ export class StagedOutputs {
     });
   }
 
-  /** Removes every staged output whose request `keep` rejects (gone, done, reopened...). */
-  async prune(keep: (id: string) => boolean): Promise<string[]> {
+  /**
+   * Removes what no request needs. `owed(id)`: the output is still to be installed — never
+   * removed. `keptSince(id)`: for an output kept after its request was done, when it was done
+   * (ISO time; undefined: its request is gone or answered anew, so it goes). Kept outputs beyond
+   * `limits` go, oldest first. Answers the ids removed.
+   */
+  async prune(owed: (id: string) => boolean, keptSince: (id: string) => string | undefined = () => undefined, limits = KEEP_LIMITS): Promise<string[]> {
     const removed: string[] = [];
+    const kept: { id: string; since: string }[] = [];
     for (const id of [...this.ids]) {
-      if (keep(id)) continue;
+      if (owed(id)) continue;
+      const since = keptSince(id);
+      if (since !== undefined) {
+        kept.push({ id, since });
+        continue;
+      }
+      await this.remove(id);
+      removed.push(id);
+    }
+    kept.sort((a, b) => (a.since < b.since ? 1 : a.since > b.since ? -1 : 0));
+    let bytes = 0;
+    for (const [i, { id }] of kept.entries()) {
+      if (i < limits.count) {
+        bytes += (await lstatOrNull(this.fs, this.pathOf(id)))?.size ?? 0;
+        if (bytes <= limits.bytes) continue;
+      }
       await this.remove(id);
       removed.push(id);
     }

@@ -212,7 +212,10 @@ describe('control methods', () => {
           full && path.includes('goal_map.json') ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) : fs.createExclusive(path, mode),
       }),
     });
-    // An interrupted install: the generated file exists, the map still names the missing one.
+    // An interrupted install: the request answered, the generated file published, the map still
+    // naming the missing one (a waiting request owns no generated file: that would not be adopted).
+    const id = requestId(MISSING_GOAL, 'protocol', MISSING_FILE);
+    await fx.engine.store.save({ ...fx.engine.store.get(id)!, state: 'answered', description: 'an answer' }, { durable: true });
     await writeFile(join(fx.root, 'components', 'protocols', generatedName(MISSING_GOAL, 'protocol')), 'generated\n');
     full = true;
     const err = await client.call('reconcile').catch((e: unknown) => e);

@@ -76,8 +76,8 @@ describe('staged model output', () => {
     expect(second.calls).toBe(0);
     expect((await mapNow(lib))[GOAL].protocol).toBe(GENERATED);
     expect(await readFile(join(lib.componentsDir, 'protocols', GENERATED), 'utf8')).toContain('Drill down from symptom to cause');
-    // Done: the staged copy is gone.
-    expect(await readdir(join(lib.stateDir, 'staged'))).toEqual([]);
+    // Done: the staged copy stays as the request's kept output (the component's own inode).
+    expect(await readdir(join(lib.stateDir, 'staged'))).toHaveLength(1);
     await e2.stop();
   });
 

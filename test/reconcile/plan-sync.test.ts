@@ -78,8 +78,8 @@ describe('planSync', () => {
     expect(startup.generate.map((r) => r.id).sort()).toEqual([due.id, later.id, permanent.id].sort());
   });
 
-  it('a done request whose component vanished is reopened (asked anew)', () => {
-    const done = req('A', 'protocol', 'a.txt', { state: 'done', description: 'd' });
+  it('a done request whose component vanished is reopened (its answer kept: apply-plan fills it without asking)', () => {
+    const done = req('A', 'protocol', 'a.txt', { state: 'done', description: 'd', resolution: 'generated' });
     expect(planSync([E('A', 'protocol', 'a.txt')], index(), records(done)).reopen.map((r) => r.id)).toEqual([done.id]);
   });
 
@@ -111,5 +111,70 @@ describe('planSync', () => {
     expect(plan.referenced).toEqual(new Set([refKey('persona', 'sre.txt')]));
     ix.setDir('protocols', ['p.txt']);
     expect(planSync([E('GOAL', 'protocol', 'p.txt')], ix, records(r)).resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
+  });
+
+  describe('a name a person wrote is theirs (invariant 4): roll forward only onto the file generated for exactly that name', () => {
+    // X.protocol = x_missing.txt was answered and installed: the map named G, the request is done.
+    const installed = req('X', 'protocol', 'x_missing.txt', { state: 'done', description: 'd', resolution: 'generated' });
+    const GX = generatedName('X', 'protocol');
+
+    it('a new name for the entry, not yet written, gets its own waiting request with a generated name of its own; the map is not touched', () => {
+      const plan = planSync([E('X', 'protocol', 'x_by_hand.txt')], index(`protocols/${GX}`), records(installed));
+      expect(plan.rollForward).toEqual([]);
+      expect(plan.create).toHaveLength(1);
+      const r = plan.create[0] as Request;
+      expect(r).toMatchObject({ id: requestId('X', 'protocol', 'x_by_hand.txt'), filename: 'x_by_hand.txt', state: 'waiting' });
+      // Answered, it must not "install" the old component that already sits under the plain name.
+      expect(r.generatedName).not.toBe(GX);
+      expect(r.generatedName).toMatch(/^autogen_protocol_for_x-[0-9a-f]{8}\.txt$/);
+      // The old component is still referenced by nothing but is not the new entry's either.
+      expect(plan.referenced.has(refKey('protocol', GX))).toBe(false);
+    });
+
+    it('a typo of the name is not "fixed" back either', () => {
+      const plan = planSync([E('X', 'protocol', 'x_mising.txt')], index(`protocols/${GX}`), records(installed));
+      expect(plan.rollForward).toEqual([]);
+      expect(plan.create.map((r) => r.filename)).toEqual(['x_mising.txt']);
+    });
+
+    it('the very name the component was generated for comes back (a save that dropped jitd\'s change): rolled forward, nobody asked', () => {
+      const plan = planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records(installed));
+      expect(plan.rollForward).toEqual([{ repoint: { goal: 'X', type: 'protocol', from: 'x_missing.txt', to: GX }, request: installed }]);
+      expect(plan.create).toEqual([]);
+    });
+
+    it('an install cut short after publishing (the request still answered or failed) is rolled forward', () => {
+      for (const state of ['answered', 'failed'] as const) {
+        const r = req('X', 'protocol', 'x_missing.txt', { state, description: 'd' });
+        expect(planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records(r)).rollForward).toHaveLength(1);
+      }
+    });
+
+    it('a waiting request, or one a person resolved by writing the file, owns no generated file: never rolled forward onto one', () => {
+      const waiting = req('X', 'protocol', 'x_missing.txt');
+      const waitingPlan = planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records(waiting));
+      expect(waitingPlan.rollForward).toEqual([]);
+      const byPerson = req('X', 'protocol', 'x_missing.txt', { state: 'done', resolution: 'person' });
+      const personPlan = planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records(byPerson));
+      expect(personPlan.rollForward).toEqual([]);
+      expect(personPlan.reopen.map((r) => r.id)).toEqual([byPerson.id]);
+    });
+
+    it('with no record of the entry at all (state directory lost, a seed-era crash between its two steps) the plain generated file is adopted', () => {
+      const plan = planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records());
+      expect(plan.rollForward.map((x) => x.repoint.to)).toEqual([GX]);
+      // A record of another entry says nothing about this one.
+      const other = req('Y', 'protocol', 'y.txt', { state: 'done', resolution: 'generated' });
+      expect(planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records(other)).rollForward).toHaveLength(1);
+    });
+
+    it('a map entry naming a missing generated file jitd made is restored from its output, not asked for', () => {
+      const plan = planSync([E('X', 'protocol', GX)], index(), records(installed));
+      expect(plan.create).toEqual([]);
+      expect(plan.restore).toEqual([{ entry: E('X', 'protocol', GX), source: installed }]);
+      expect(plan.referenced.has(refKey('protocol', GX))).toBe(true);
+      // Without a record (state lost) it is still tried (quarantine), with no source.
+      expect(planSync([E('X', 'protocol', GX)], index(), records()).restore).toEqual([{ entry: E('X', 'protocol', GX) }]);
+    });
   });
 });

@@ -8,7 +8,8 @@ import { faultFs, libraryClassifier } from '../../src/fsio/fault-fs.js';
 import { liveTemps } from '../../src/fsio/temp-files.js';
 import { reconcile, type ReconcileOptions } from '../../src/reconcile/reconcile.js';
 import { RequestStore } from '../../src/requests/request-store.js';
-import { newRequest, requestId } from '../../src/requests/request.js';
+import { newRequest, requestId, type Request } from '../../src/requests/request.js';
+import { StagedOutputs } from '../../src/requests/staged-output.js';
 import { MemFs } from '../support/mem-fs.js';
 
 const MAP = '/lib/config/goal_map.json';
@@ -36,11 +37,10 @@ async function run(fs: MemFs, opts: Partial<ReconcileOptions> = {}) {
 const mapOf = (fs: MemFs) => JSON.parse(fs.read(MAP) as string);
 
 describe('reconcile', () => {
-  it('removes every jitd temp file and the seed\'s goal_map.json.tmp, durably', async () => {
+  it('removes every jitd temp file, durably', async () => {
     const fs = library();
     const temps = [
       '/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6',
-      '/lib/config/goal_map.json.tmp',
       `${STATE}/requests/.jitd-tmp.abc.json.a1b2c3d4e5f6`,
       `${COMP}/personas/.jitd-tmp.autogen_persona_for_x.txt.a1b2c3d4e5f6`,
       `${STATE}/quarantine/components/.jitd-tmp.x.origin.json.a1b2c3d4e5f6`,
@@ -304,5 +304,128 @@ describe('reconcile', () => {
     const store = new RequestStore(mem, STATE);
     await store.load();
     await expect(reconcile({ fs, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store })).rejects.toThrow(/simulated crash/);
+  });
+
+  describe('a person\'s map temp file (`jq … > goal_map.json.tmp && mv …`) is theirs (invariant 4)', () => {
+    const TMP = '/lib/config/goal_map.json.tmp';
+
+    it('a fresh goal_map.json.tmp is left alone by a reconcile between its write and its rename, so the rename lands the person\'s map', async () => {
+      const fs = library();
+      // The interleaving of the idiom with a run-time reconcile: the redirect wrote the temp ...
+      const theirs = `${JSON.stringify({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, NEW: { protocol: 'rca.txt' } }, null, 2)}\n`;
+      fs.writeFile(TMP, theirs);
+      // ... a reconcile runs (the file is seconds old, not minutes) ...
+      const { report } = await run(fs, { seedTempStaleMs: Number.MAX_SAFE_INTEGER });
+      expect(report.tempsRemoved).toEqual([]);
+      expect(report.seedTempQuarantined).toBeUndefined();
+      expect(fs.read(TMP)).toBe(theirs);
+      // ... and the `mv` succeeds.
+      await fs.rename(TMP, MAP);
+      expect(fs.read(MAP)).toBe(theirs);
+    });
+
+    it('a stale one (a crashed seed-era run\'s) is moved to quarantine with an origin record, never deleted', async () => {
+      const fs = library();
+      fs.writeFile(TMP, '{"half": ');
+      const { report } = await run(fs, { seedTempStaleMs: 0 });
+      const moved = report.seedTempQuarantined as string;
+      expect(moved.startsWith(`${STATE}/quarantine/temps/`)).toBe(true);
+      expect(fs.read(moved)).toBe('{"half": ');
+      expect(JSON.parse(fs.read(`${moved}.origin.json`) as string)).toMatchObject({ from: TMP });
+      expect(fs.exists(TMP)).toBe(false);
+      expect(report.tempsRemoved).toEqual([]);
+    });
+
+    it('is not touched while git is busy, even when stale', async () => {
+      const fs = library();
+      fs.writeFile(TMP, 'x');
+      const { report } = await run(fs, { seedTempStaleMs: 0, hold: () => 'merge in progress' });
+      expect(report.seedTempQuarantined).toBeUndefined();
+      expect(fs.read(TMP)).toBe('x');
+    });
+  });
+
+  describe('an answer, once given, is jitd\'s for good (SPEC §3)', () => {
+    const done = (patch: Partial<Request> = {}): Request => ({
+      ...newRequest('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'),
+      state: 'done',
+      description: 'an SRE',
+      resolution: 'generated',
+      ...patch,
+    });
+
+    it('a done request whose map entry names its original file again, the component gone, is reopened with its description and scheduled, asking nobody', async () => {
+      const fs = library();
+      const r = done();
+      fs.writeFile(`${STATE}/requests/${r.id}.json`, JSON.stringify(r));
+      const { report, store } = await run(fs);
+      expect(store.get(r.id)).toMatchObject({ state: 'answered', description: 'an SRE' });
+      expect(report.toGenerate.map((x) => x.id)).toEqual([r.id]);
+      expect(report.applied?.created).toBe(0);
+    });
+
+    it('a generated file the map names again (a branch switch) is restored from quarantine, not asked for', async () => {
+      const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
+      const r = done();
+      fs.writeFile(`${STATE}/requests/${r.id}.json`, JSON.stringify(r));
+      fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+      // The other branch's map does not name it: it goes to quarantine ...
+      const away = `${JSON.stringify({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt' } }, null, 2)}\n`;
+      const back = fs.read(MAP) as string;
+      fs.writeFile(MAP, away);
+      expect((await run(fs)).report.orphans?.quarantined).toHaveLength(1);
+      expect(fs.exists(`${COMP}/personas/${G}`)).toBe(false);
+      // ... and the way back restores it.
+      fs.writeFile(MAP, back);
+      const { report, store } = await run(fs);
+      expect(report.applied?.restored).toHaveLength(1);
+      expect(fs.read(`${COMP}/personas/${G}`)).toBe('generated\n');
+      expect(report.applied?.created).toBe(0);
+      expect(store.all().filter((x) => x.state === 'waiting')).toEqual([]);
+      expect(fs.read(MAP)).toBe(back);
+    });
+
+    it('with nothing in quarantine it is restored from the request\'s kept output', async () => {
+      const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
+      const r = done();
+      fs.writeFile(`${STATE}/requests/${r.id}.json`, JSON.stringify(r));
+      const staged = new StagedOutputs(fs, STATE);
+      await staged.load();
+      await staged.put(r.id, 'kept output\n');
+      const { report } = await run(fs, { staged });
+      expect(report.applied?.restored).toEqual([`personas/${G} <- ${staged.pathOf(r.id)}`]);
+      expect(fs.read(`${COMP}/personas/${G}`)).toBe('kept output\n');
+    });
+
+    it('a generated name jitd has no copy of is asked for like any gap', async () => {
+      const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
+      const { report, store } = await run(fs);
+      expect(report.applied?.restored).toEqual([]);
+      expect(store.get(requestId('DIAGNOSE_ROOT_CAUSE', 'persona', G))?.state).toBe('waiting');
+    });
+  });
+
+  describe('while git is busy (hold) library writes wait; request records do not', () => {
+    it('no roll-forward, restore or orphan move is made, and the report says why', async () => {
+      const fs = library();
+      fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
+      fs.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'orphan\n');
+      const before = fs.read(MAP);
+      const { report } = await run(fs, { hold: () => 'rebase in progress' });
+      expect(report.held).toBe('rebase in progress');
+      expect(fs.read(MAP)).toBe(before);
+      expect(report.orphans).toBeUndefined();
+      expect(fs.exists(`${COMP}/protocols/autogen_protocol_for_gone.txt`)).toBe(true);
+      // Once the hold is over the same reconcile does it all.
+      const after = await run(fs);
+      expect(mapOf(fs).DIAGNOSE_ROOT_CAUSE.persona).toBe(G);
+      expect(after.report.orphans?.quarantined).toHaveLength(1);
+    });
+
+    it('requests are still created', async () => {
+      const fs = library({ A: { protocol: 'missing.txt' } });
+      const { store } = await run(fs, { hold: () => 'merge in progress' });
+      expect(store.get(requestId('A', 'protocol', 'missing.txt'))?.state).toBe('waiting');
+    });
   });
 });

@@ -42,6 +42,7 @@ export function renderStatus(st: StatusResult, style: Style): string {
     ['last reconcile', st.lastReconcile ? reconcileLine(st.lastReconcile) : 'never'],
     ['map error', st.mapError ? style.red(st.mapError) : 'none'],
   ];
+  if (st.git?.gitDir) pairs.push(['git', st.git.held ? style.yellow(`library writes held: ${st.git.held} (since ${st.git.heldSince})`) : `${st.git.gitDir}  library writes go ahead`]);
   if (st.writeError) pairs.push(['write error', style.red(`${st.writeError} (retried on the next change or rescan)`)]);
   if (st.mapProblems.count) {
     pairs.push(['map problems', style.yellow(`${st.mapProblems.count} entr${st.mapProblems.count === 1 ? 'y' : 'ies'} skipped`)]);

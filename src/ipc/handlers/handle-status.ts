@@ -33,6 +33,7 @@ export const handleStatus = defineHandler({
       writeError: engine.writeError ?? null,
       mapProblems: { count: problems.length, first: problems.slice(0, FIRST_PROBLEMS) },
       watcher: ctx.watcherStatus(),
+      git: engine.git?.status() ?? null,
     };
   },
 });

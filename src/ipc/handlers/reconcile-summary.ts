@@ -28,6 +28,9 @@ export function summarizeReconcile(report: ReconcileReport): ReconcileSummary {
     toGenerate: report.toGenerate.length,
     retryLater: report.retryLater.length,
     mapError: report.mapError ?? null,
+    restored: few(applied?.restored),
+    held: report.held ?? null,
+    seedTempQuarantined: report.seedTempQuarantined ?? null,
     paths: {
       tempsRemoved: few(report.tempsRemoved),
       rolledForward: few(applied?.rolledForward),

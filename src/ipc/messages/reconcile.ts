@@ -24,6 +24,12 @@ export interface ReconcileSummary {
   retryLater: number;
   /** Why the reconcile stopped after reading the map, if it did. */
   mapError: string | null;
+  /** Generated files the map names again, restored from quarantine or a kept output. */
+  restored: string[];
+  /** Why library writes were left for later (the library's git repository is busy), or null. */
+  held: string | null;
+  /** Where a stale seed-era map temp was moved, or null. */
+  seedTempQuarantined: string | null;
   /** Up to 50 paths per kind, for people. */
   paths: {
     tempsRemoved: string[];

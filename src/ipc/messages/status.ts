@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { WatcherStatus } from '../context.js';
 import type { RequestState } from '../../requests/request.js';
 import type { ReconcileSummary } from './reconcile.js';
+import type { GitStatus } from '../../reconcile/git-activity.js';
 
 export const StatusParams = z.strictObject({
   sync: z.boolean().optional(),
@@ -37,4 +38,6 @@ export interface StatusResult {
   /** Entries skipped as unsafe or malformed: the count and the first few. */
   mapProblems: { count: number; first: { goal: string; type?: string; message: string }[] };
   watcher: WatcherStatus;
+  /** The library's git repository and whether jitd's library writes wait for it; null: `git.hold` is off. */
+  git: GitStatus | null;
 }
