@@ -171,7 +171,7 @@ export class InstallQueue {
   }
 
   private async close(o: InstallOutcome): Promise<void> {
-    const { store, staged, log } = this.d;
+    const { store, log } = this.d;
     const r = store.get(o.id);
     // Closed meanwhile (a sync saw the map already naming its file, or it was rejected).
     if (!r || r.state === 'done' || r.state === 'rejected') return;
