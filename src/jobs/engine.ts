@@ -3,7 +3,8 @@
  * component index and the last good map, and runs every change to them on one serial lane
  * (lane.ts): syncs after watcher hints, reconciles, and — through its parts — a person's
  * commands (request-commands.ts) and installs (install-queue.ts). Model calls run beside it in
- * the generation pool (generation-pool.ts); their output is staged and installed in batches.
+ * the generation pool (generation-pool.ts); pipeline.ts routes their outcomes (output staged and
+ * installed in batches, failures recorded). Every state change is requests/transitions.ts.
  *
  * It never waits on a person: waiting requests live in the store, and an answer enqueues work.
  */
@@ -31,7 +32,10 @@ import type { EngineEvent } from './events.js';
 import { GenerationPool } from './generation-pool.js';
 import { InstallQueue } from './install-queue.js';
 import { Lane } from './lane.js';
+import { Pipeline } from './pipeline.js';
+import type { FailureDeps } from './record-failure.js';
 import { RequestCommands } from './request-commands.js';
+import { RetryTimer } from './retry-timer.js';
 
 
 export interface EngineOptions {
@@ -67,6 +71,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly pool: GenerationPool;
   private readonly installs: InstallQueue;
   private readonly commands: RequestCommands;
+  private readonly pipeline: Pipeline;
+  private readonly retries: RetryTimer;
   private mapHash: string | undefined;
   private syncQueued = false;
   /** Component hints waiting for the lane: file name → type directories. */
@@ -98,15 +104,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         this.store.setTransient(r.id, 'generating');
         this.emitRequest('request.generating', r);
       },
-      onOutput: (r, content) => this.installs.stageThenInstall(r, content),
-      onFailure: (r, error, retryable) => this.lane.background('recording a failure', () => this.commands.recordFailure(r.id, error, retryable)),
     });
+    this.retries = new RetryTimer(this.store, () => void this.onMapHint());
+    const failures: FailureDeps = { store: this.store, retries: this.retries, log: opts.log, emit: (e) => this.emitEvent(e) };
     this.installs = new InstallQueue({
       fs: opts.fs,
       config: opts.config,
       store: this.store,
       staged: this.staged,
-      pool: this.pool,
       lane: this.lane,
       log: opts.log,
       emit: (e) => this.emitEvent(e),
@@ -116,19 +121,18 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       onMapUnusable: (message) => this.setMapError(message),
       onWriteError: (what, err) => this.noteWriteError(what, err),
       onWriteOk: () => (this.writeError = undefined),
-      recordFailure: (id, error, retryable) => this.commands.recordFailure(id, error, retryable),
+      failures,
       hold: this.gitHold,
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     });
+    this.pipeline = new Pipeline({ pool: this.pool, installs: this.installs, lane: this.lane, log: opts.log, failures });
     this.commands = new RequestCommands({
       store: this.store,
       staged: this.staged,
-      pool: this.pool,
-      installs: this.installs,
+      pipeline: this.pipeline,
       lane: this.lane,
       log: opts.log,
       emit: (e) => this.emitEvent(e),
-      onRetryDue: () => void this.onMapHint(),
     });
   }
 
@@ -239,8 +243,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         });
       }
       await this.installs.pruneStaged();
-      for (const r of report.toGenerate) this.installs.generate(r);
-      this.commands.scheduleRetries();
+      for (const r of report.toGenerate) this.pipeline.generate(r);
+      this.retries.schedule();
       this.opts.log.info(
         {
           reason,
@@ -315,7 +319,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const plan = planSync(map.entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
     if (plan.rollForward.length) this.writeError = undefined;
-    for (const r of plan.generate) this.installs.generate(r);
+    for (const r of plan.generate) this.pipeline.generate(r);
     return true;
   }
 
@@ -372,7 +376,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     // Every record passed belongs to one of these entries: nothing is withdrawn or forgotten here.
     const plan = planSync(entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
-    for (const r of plan.generate) this.installs.generate(r);
+    for (const r of plan.generate) this.pipeline.generate(r);
   }
 
   /** A hint that a whole `<type>s` directory changed (added, removed, or events lost). */
@@ -426,7 +430,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.git?.stop();
-    this.commands.stop();
+    this.retries.stop();
     await this.pool.stop();
     await this.lane.drain();
   }
