@@ -26,6 +26,7 @@ import { ComponentIndex, listTypeDir } from '../reconcile/scan-components.js';
 import { publicView, requestId, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
+import { Candidates } from '../requests/candidates.js';
 import type { Provider } from '../generation/provider.js';
 import { gatherContext, type GenerationContext } from '../generation/context.js';
 import type { EngineEvent } from './events.js';
@@ -53,6 +54,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   readonly store: RequestStore;
   /** Model output made durable before it is installed (see staged-output.ts). */
   readonly staged: StagedOutputs;
+  /** Candidates of requests held for review (candidates.ts). */
+  readonly candidates: Candidates;
   index = new ComponentIndex();
   map: ParsedMap | undefined;
   mapError: string | undefined;
@@ -84,6 +87,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     super();
     this.store = new RequestStore(opts.fs, opts.config.stateDir);
     this.staged = new StagedOutputs(opts.fs, opts.config.stateDir);
+    this.candidates = new Candidates(opts.fs, opts.config.stateDir);
     const gitCfg = opts.config.git;
     if (gitCfg.hold) {
       this.git = new GitActivity(dirname(opts.config.mapFile), { settleMs: gitCfg.settleMs, stashHoldMs: gitCfg.stashHoldMs });
@@ -125,11 +129,24 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       hold: this.gitHold,
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     });
-    this.pipeline = new Pipeline({ pool: this.pool, installs: this.installs, lane: this.lane, log: opts.log, failures });
+    this.pipeline = new Pipeline({
+      pool: this.pool,
+      installs: this.installs,
+      lane: this.lane,
+      log: opts.log,
+      failures,
+      store: this.store,
+      staged: this.staged,
+      candidates: this.candidates,
+      review: opts.config.generation.review,
+      providerName: opts.provider.name,
+      emit: (e) => this.emitEvent(e),
+    });
     this.commands = new RequestCommands({
       store: this.store,
       staged: this.staged,
       pipeline: this.pipeline,
+      candidates: this.candidates,
       lane: this.lane,
       log: opts.log,
       emit: (e) => this.emitEvent(e),
@@ -388,8 +405,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */
-  answer(idOrPrefix: string, text: string): Promise<Request> {
-    return this.commands.answer(idOrPrefix, text);
+  answer(idOrPrefix: string, text: string, opts: { review?: boolean } = {}): Promise<Request> {
+    return this.commands.answer(idOrPrefix, text, opts);
+  }
+
+  /** Approves a draft (its current candidate, or an earlier one); the install follows. */
+  approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+    return this.commands.approve(idOrPrefix, candidate);
   }
 
   /** Declines a waiting or failed request: not asked again until its map entry changes. */
@@ -411,7 +433,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Counts for `jitctl status`. */
   counts() {
-    const byState: Record<RequestState, number> = { waiting: 0, answered: 0, generating: 0, installing: 0, done: 0, failed: 0, rejected: 0 };
+    const byState: Record<RequestState, number> = { waiting: 0, answered: 0, generating: 0, installing: 0, done: 0, failed: 0, rejected: 0, draft: 0 };
     for (const r of this.store.all()) byState[r.state]++;
     const entries = this.map?.entries ?? [];
     let missing = 0;

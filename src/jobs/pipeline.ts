@@ -4,9 +4,19 @@
  * (output → staged and installed; failure → recorded as `failed`; stopped → nothing, the answer
  * is kept). The pool and the install queue know nothing of each other or of request commands,
  * so `jobs/` has no run-time cycle: commands → pipeline → {pool, installs} → record-failure.
+ *
+ * Review: a request that needs approval (transitions.ts `needsApproval`) never reaches the
+ * install queue. Its output (staged first, so a crash never pays the model again) becomes a
+ * numbered candidate and the request a durable `draft`; a restart finds the staged output and
+ * drafts it again (the same text is the same candidate), never installs it.
  */
 import type { Logger } from 'pino';
-import type { Request } from '../requests/request.js';
+import { publicView, type Request } from '../requests/request.js';
+import type { Candidates } from '../requests/candidates.js';
+import type { RequestStore } from '../requests/request-store.js';
+import type { StagedOutputs } from '../requests/staged-output.js';
+import { draft, needsApproval } from '../requests/transitions.js';
+import type { EngineEvent } from './events.js';
 import type { GenerationOutcome, GenerationPool } from './generation-pool.js';
 import type { InstallQueue } from './install-queue.js';
 import type { Lane } from './lane.js';
@@ -18,6 +28,14 @@ export interface PipelineDeps {
   lane: Lane;
   log: Logger;
   failures: FailureDeps;
+  store: RequestStore;
+  staged: StagedOutputs;
+  candidates: Candidates;
+  /** `generation.review`. */
+  review: 'auto' | 'required';
+  /** The provider's name, for a candidate's provenance. */
+  providerName: string;
+  emit(e: EngineEvent): void;
 }
 
 export class Pipeline {
@@ -25,6 +43,10 @@ export class Pipeline {
 
   /** An answered request needs its component: installed from its staged output if there is one, else generated. */
   generate(r: Request): void {
+    if (needsApproval(r, this.d.review)) {
+      this.generateDraft(r);
+      return;
+    }
     const staged = this.d.installs.installStaged(r);
     if (staged === 'none') {
       this.startModel(r);
@@ -32,6 +54,32 @@ export class Pipeline {
     }
     if (staged === 'queued') return;
     this.d.lane.track(staged.then((queued) => (queued ? undefined : this.startModel(r))));
+  }
+
+  /** A request held for review: its staged output (if any) is drafted, else the model is asked. */
+  private generateDraft(r: Request): void {
+    if (!this.d.staged.has(r.id)) {
+      this.startModel(r);
+      return;
+    }
+    this.d.lane.track(
+      this.d.staged.read(r.id).then(
+        (content) => (content === undefined ? this.startModel(r) : this.d.lane.background('drafting', () => this.makeDraft(r.id, content))),
+        () => this.startModel(r),
+      ),
+    );
+  }
+
+  /** Records `content` as the next candidate and the request as a durable draft; on the lane. */
+  private async makeDraft(id: string, content: string): Promise<void> {
+    const cur = this.d.store.get(id);
+    // Rejected, approved or drafted meanwhile: nothing to do.
+    if (!cur || (cur.state !== 'answered' && cur.state !== 'generating') || !needsApproval(cur, this.d.review)) return;
+    const n = await this.d.candidates.add(id, content, { description: cur.description ?? '', provider: this.d.providerName, at: new Date().toISOString() });
+    const drafted = draft(cur, n);
+    await this.d.store.save(drafted, { durable: true });
+    this.d.log.info({ request: id, candidate: n }, 'draft waits for review');
+    this.d.emit({ type: 'request.draft', request: publicView(drafted), candidate: n });
   }
 
   private startModel(r: Request): void {
@@ -43,9 +91,18 @@ export class Pipeline {
   /** Where a finished model call goes. */
   private route(o: GenerationOutcome): void {
     switch (o.kind) {
-      case 'output':
-        this.d.installs.stageThenInstall(o.request, o.content);
+      case 'output': {
+        const cur = this.d.store.get(o.request.id) ?? o.request;
+        if (!needsApproval(cur, this.d.review)) {
+          this.d.installs.stageThenInstall(o.request, o.content);
+          return;
+        }
+        // Staged before the draft record: a crash between the two drafts it again at the next start.
+        this.d.lane.track(
+          this.d.staged.put(o.request.id, o.content).then(() => this.d.lane.background('drafting', () => this.makeDraft(o.request.id, o.content))),
+        );
         return;
+      }
       case 'failure':
         this.d.lane.background('recording a failure', () => recordFailure(this.d.failures, o.request.id, o.error, o.retryable));
         return;

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { publicView, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
-import { answer, normaliseDescription as answerCheck, reject, retry, RequestError } from '../requests/transitions.js';
+import type { Candidates } from '../requests/candidates.js';
+import { answer, approve, normaliseDescription as answerCheck, reject, retry, RequestError } from '../requests/transitions.js';
 import type { EngineEvent } from './events.js';
 import type { Lane } from './lane.js';
 import type { Pipeline } from './pipeline.js';
@@ -19,6 +20,7 @@ export interface RequestCommandsDeps {
   store: RequestStore;
   staged: StagedOutputs;
   pipeline: Pipeline;
+  candidates: Candidates;
   lane: Lane;
   log: Logger;
   emit(e: EngineEvent): void;
@@ -34,12 +36,12 @@ export class RequestCommands {
     return r;
   }
 
-  answer(idOrPrefix: string, text: string): Promise<Request> {
+  answer(idOrPrefix: string, text: string, opts: { review?: boolean } = {}): Promise<Request> {
     return this.d.lane.run(async () => {
       // The text is checked before the id, as before: an empty answer is EEMPTY whatever the id.
       answerCheck(text);
       const r = this.find(idOrPrefix);
-      const answered = answer(r, text, new Date());
+      const answered = answer(r, text, new Date(), opts);
       // An output staged for an earlier answer (the entry was reopened since) is not this one's.
       await this.d.staged.remove(r.id);
       await this.d.store.save(answered, { durable: true });
@@ -58,6 +60,28 @@ export class RequestCommands {
       await this.d.store.save(rejected, { durable: true });
       this.d.emit({ type: 'request.rejected', request: publicView(rejected) });
       return rejected;
+    });
+  }
+
+  /**
+   * Approves a draft's candidate (its current one, or `candidate`: an earlier one is a rollback).
+   * The text is staged, then the record says approved (both durable), then the install runs: a
+   * crash after the record installs it at the next start; before it, it is still a draft.
+   */
+  approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+    return this.d.lane.run(async () => {
+      const r = this.find(idOrPrefix);
+      const n = candidate ?? r.candidate;
+      if (r.state !== 'draft' || n === undefined) throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft can be approved`);
+      const content = await this.d.candidates.read(r.id, n);
+      if (content === undefined) throw new RequestError('ENOCANDIDATE', `request ${r.id} has no candidate ${n}`);
+      await this.d.staged.put(r.id, content);
+      const approved = approve(r, n);
+      await this.d.store.save(approved, { durable: true });
+      this.d.log.info({ request: r.id, candidate: n }, 'approved');
+      this.d.emit({ type: 'request.approved', request: publicView(approved), candidate: n });
+      this.d.pipeline.generate(approved);
+      return approved;
     });
   }
 

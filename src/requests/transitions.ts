@@ -36,15 +36,35 @@ export function normaliseDescription(text: string): string {
 }
 
 /** waiting → answered: the description is recorded and the attempt counters start afresh. */
-export function answer(r: Request, text: string, now: Date): Request {
+export function answer(r: Request, text: string, now: Date, opts: { review?: boolean } = {}): Request {
   const description = normaliseDescription(text);
   if (r.state !== 'waiting') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}, not waiting for a description`);
-  return { ...r, state: 'answered', description, answeredAt: now.toISOString(), attempts: 0, failures: 0 };
+  const answered: Request = { ...r, state: 'answered', description, answeredAt: now.toISOString(), attempts: 0, failures: 0 };
+  if (opts.review) answered.review = true;
+  return answered;
+}
+
+/** True if the request's output must wait for a person's approval before it is installed. */
+export function needsApproval(r: Request, review: 'auto' | 'required'): boolean {
+  return (review === 'required' || r.review === true) && r.approved === undefined;
+}
+
+/** answered | generating → draft: candidate `n` waits for a person (nothing installed). */
+export function draft(r: Request, n: number): Request {
+  if (r.state !== 'answered' && r.state !== 'generating' && r.state !== 'draft') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only an answered request becomes a draft`);
+  const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
+  return { ...rest, state: 'draft', candidate: n };
+}
+
+/** draft → answered with candidate `n` approved: the install proceeds from it. */
+export function approve(r: Request, n: number): Request {
+  if (r.state !== 'draft') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft can be approved`);
+  return { ...r, state: 'answered', candidate: n, approved: n };
 }
 
 /** waiting | failed → rejected: not asked again until its map entry changes. */
 export function reject(r: Request): Request {
-  if (r.state !== 'waiting' && r.state !== 'failed') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting or failed requests can be rejected`);
+  if (r.state !== 'waiting' && r.state !== 'failed' && r.state !== 'draft') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting, failed or draft requests can be rejected`);
   const { nextAttemptAt: _n, ...rest } = r;
   return { ...rest, state: 'rejected' };
 }

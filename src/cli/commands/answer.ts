@@ -25,12 +25,15 @@ async function askOnTerminal(ctx: CommandContext, id: string): Promise<string> {
 
 export const answerCommand: Command = {
   name: 'answer',
-  usage: 'answer ID [TEXT]',
+  usage: 'answer ID [TEXT] [--review]',
   summary: 'answer one request with a one-line description (asks on a terminal without TEXT)',
-  details: ['ID may be a unique prefix of at least 4 characters. TEXT may be several words; quote it or not.'],
-  options: {},
+  details: [
+    'ID may be a unique prefix of at least 4 characters. TEXT may be several words; quote it or not.',
+    '--review   hold the generated component as a draft for `jitctl approve`, whatever generation.review says',
+  ],
+  options: { review: { type: 'boolean' } },
   args: [1, Infinity],
-  async run(ctx, args) {
+  async run(ctx, args, values) {
     const [id, ...words] = args as [string, ...string[]];
     let text = words.join(' ');
     if (!text.trim()) {
@@ -39,7 +42,7 @@ export const answerCommand: Command = {
       if (!text.trim()) throw new UsageError('empty description; nothing sent');
     }
     const client = await ctx.connect();
-    const r = await client.call('answer', { id, text });
+    const r = await client.call('answer', { id, text, ...(values.review === true ? { review: true } : {}) });
     ctx.out(ctx.json ? `${JSON.stringify(r, null, 2)}\n` : answeredLine(ctx, r));
     return 0;
   },
