@@ -46,6 +46,7 @@ describe('drafts and approval', () => {
     const mapBefore = await readFile(fx.config.mapFile, 'utf8');
     const a = await jitctl(['--socket', fx.socketPath, 'answer', ID, '--review', 'trace', 'every', 'step']);
     expect(a.code).toBe(0);
+    expect(a.stdout).toContain(`answered ${ID} (${MISSING_GOAL} · protocol): generating a draft for review (jitctl approve) protocols/${NAME}`);
     await fx.engine.idle();
     expect(await record(fx)).toMatchObject({ state: 'draft', candidate: 1, review: true, description: 'trace every step' });
     const dir = join(fx.config.stateDir, 'candidates', ID);

@@ -9,7 +9,8 @@ import { LineInput } from '../line-input.js';
 
 /** `answered 3fa1… (GOAL · protocol): generating protocols/autogen_….txt` */
 export function answeredLine(ctx: CommandContext, r: RequestView): string {
-  return `${ctx.style.green('answered')} ${r.id} (${r.goal} · ${r.type}): generating ${r.type}s/${r.generatedName}\n`;
+  const what = r.review ? 'generating a draft for review (jitctl approve)' : 'generating';
+  return `${ctx.style.green('answered')} ${r.id} (${r.goal} · ${r.type}): ${what} ${r.type}s/${r.generatedName}\n`;
 }
 
 async function askOnTerminal(ctx: CommandContext, id: string): Promise<string> {
