@@ -51,7 +51,8 @@ export function needsApproval(r: Request, review: 'auto' | 'required'): boolean 
 
 /** answered | generating → draft: candidate `n` waits for a person (nothing installed). */
 export function draft(r: Request, n: number): Request {
-  if (r.state !== 'answered' && r.state !== 'generating' && r.state !== 'draft') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only an answered request becomes a draft`);
+  if (r.state !== 'answered' && r.state !== 'generating' && r.state !== 'draft')
+    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only an answered request becomes a draft`);
   const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
   return { ...rest, state: 'draft', candidate: n };
 }
@@ -64,7 +65,8 @@ export function approve(r: Request, n: number): Request {
 
 /** waiting | failed → rejected: not asked again until its map entry changes. */
 export function reject(r: Request): Request {
-  if (r.state !== 'waiting' && r.state !== 'failed' && r.state !== 'draft') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting, failed or draft requests can be rejected`);
+  if (r.state !== 'waiting' && r.state !== 'failed' && r.state !== 'draft')
+    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting, failed or draft requests can be rejected`);
   const { nextAttemptAt: _n, ...rest } = r;
   return { ...rest, state: 'rejected' };
 }

@@ -52,7 +52,12 @@ describe('drafts and approval', () => {
     const dir = join(fx.config.stateDir, 'candidates', ID);
     expect((await readdir(dir)).sort()).toEqual(['1.json', '1.txt']);
     expect(await readFile(join(dir, '1.txt'), 'utf8')).toContain('trace every step');
-    expect(JSON.parse(await readFile(join(dir, '1.json'), 'utf8'))).toMatchObject({ request: ID, candidate: 1, description: 'trace every step', provider: 'template' });
+    expect(JSON.parse(await readFile(join(dir, '1.json'), 'utf8'))).toMatchObject({
+      request: ID,
+      candidate: 1,
+      description: 'trace every step',
+      provider: 'template',
+    });
     // Nothing in the library changed.
     expect(await readFile(fx.config.mapFile, 'utf8')).toBe(mapBefore);
     expect(await installed(fx)).toBe(false);

@@ -85,7 +85,8 @@ describe('power loss while a generated component is drafted for review', () => {
       const calls = await recover(image);
       const after = recordOf(image);
       if (mapNamesGenerated(image) || image.read(GENERATED_PATH) !== undefined) v.push('a draft nobody approved was installed');
-      if (before?.state === 'draft' && !(after?.state === 'draft' && after.candidate === before.candidate)) v.push(`a durable draft was lost: ${JSON.stringify(after)}`);
+      if (before?.state === 'draft' && !(after?.state === 'draft' && after.candidate === before.candidate))
+        v.push(`a durable draft was lost: ${JSON.stringify(after)}`);
       if (before?.description !== undefined) {
         // The answer was durable: the request ends as a draft whose candidate is the output.
         if (after?.state !== 'draft') v.push(`answered request did not end as a draft: ${after?.state}`);
@@ -118,7 +119,8 @@ describe('power loss while a draft is approved', () => {
       const after = recordOf(image);
       if (calls) v.push(`the model was called ${calls} times`);
       if (before?.approved !== undefined) {
-        if (!(after?.state === 'done' && mapNamesGenerated(image) && image.read(GENERATED_PATH) === CONTENT)) v.push(`an approved draft did not converge to installed: ${after?.state}`);
+        if (!(after?.state === 'done' && mapNamesGenerated(image) && image.read(GENERATED_PATH) === CONTENT))
+          v.push(`an approved draft did not converge to installed: ${after?.state}`);
       } else if (after?.state !== 'draft' || mapNamesGenerated(image) || image.read(GENERATED_PATH) !== undefined) {
         v.push(`an unapproved draft changed or was installed: ${after?.state}`);
       }

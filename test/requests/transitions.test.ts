@@ -17,7 +17,14 @@ describe('request transitions', () => {
 
   test('a retryable failure keeps the description and backs off from now; a permanent one has no timer', () => {
     const f1 = fail(answered(), 'boom', true, now);
-    expect(f1).toMatchObject({ state: 'failed', description: 'a helpful reviewer', lastError: 'boom', failures: 1, attempts: 1, nextAttemptAt: now.getTime() + 30_000 });
+    expect(f1).toMatchObject({
+      state: 'failed',
+      description: 'a helpful reviewer',
+      lastError: 'boom',
+      failures: 1,
+      attempts: 1,
+      nextAttemptAt: now.getTime() + 30_000,
+    });
     const f2 = fail(f1, 'boom', true, now);
     expect(f2.nextAttemptAt).toBe(now.getTime() + backoffMs(2));
     expect(backoffMs(2)).toBe(60_000);

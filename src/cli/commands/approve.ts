@@ -18,7 +18,11 @@ export const approveCommand: Command = {
     }
     const client = await ctx.connect();
     const r = await client.call('approve', { id: id as string, ...(candidate !== undefined ? { candidate } : {}) });
-    ctx.out(ctx.json ? `${JSON.stringify(r, null, 2)}\n` : `${ctx.style.green('approved')} ${r.id} candidate ${r.approved}: installing ${r.type}s/${r.generatedName}\n`);
+    ctx.out(
+      ctx.json
+        ? `${JSON.stringify(r, null, 2)}\n`
+        : `${ctx.style.green('approved')} ${r.id} candidate ${r.approved}: installing ${r.type}s/${r.generatedName}\n`,
+    );
     return 0;
   },
 };
