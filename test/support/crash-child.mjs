@@ -6,7 +6,9 @@
  *
  *   node crash-child.mjs '<json spec>'
  *
- * spec: { configFile, goal, type, answer, callsFile, askedFile, traceMarks? }
+ * spec: { configFile, goal, type, answer, callsFile, askedFile, traceMarks?, review? }
+ * With `review`, the answer is held for review (a draft) and every draft is then approved (the
+ * person approving, in the first run or again after a crash).
  * The flow is the daemon's: load requests + start-up reconcile (which creates the request),
  * answer the request if one is waiting for (goal, type) — counted in askedFile —, generate
  * through a fake provider — each call counted in callsFile —, install, done. The same script is
@@ -54,11 +56,21 @@ mark('reconciled');
 for (const r of engine.store.all()) {
   if (r.state === 'waiting' && r.goal === spec.goal && r.type === spec.type) {
     appendFileSync(spec.askedFile, `${r.id}\n`);
-    await engine.answer(r.id, spec.answer);
+    await engine.answer(r.id, spec.answer, spec.review ? { review: true } : {});
     mark('answer-acknowledged');
   }
 }
 await engine.idle();
+if (spec.review) {
+  mark('drafted');
+  for (const r of engine.store.all()) {
+    if (r.state === 'draft') {
+      await engine.approve(r.id);
+      mark('approve-acknowledged');
+    }
+  }
+  await engine.idle();
+}
 await engine.stop();
 if (fatal) {
   console.error(String(fatal?.stack ?? fatal));
