@@ -8,6 +8,7 @@ import { handlePing } from './handlers/handle-ping.js';
 import { handlePreview } from './handlers/handle-preview.js';
 import { handleReconcile } from './handlers/handle-reconcile.js';
 import { handleReject } from './handlers/handle-reject.js';
+import { handleApprove } from './handlers/handle-approve.js';
 import { handleRetry } from './handlers/handle-retry.js';
 import { handleStatus } from './handlers/handle-status.js';
 import { handleSubscribe } from './handlers/handle-subscribe.js';
@@ -22,6 +23,7 @@ const table: { [M in Method]: MessageHandler<M, any> } = {
   pending: handlePending,
   answer: handleAnswer,
   reject: handleReject,
+  approve: handleApprove,
   retry: handleRetry,
   reconcile: handleReconcile,
   compose: handleCompose,

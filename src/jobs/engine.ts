@@ -3,7 +3,8 @@
  * component index and the last good map, and runs every change to them on one serial lane
  * (lane.ts): syncs after watcher hints, reconciles, and — through its parts — a person's
  * commands (request-commands.ts) and installs (install-queue.ts). Model calls run beside it in
- * the generation pool (generation-pool.ts); their output is staged and installed in batches.
+ * the generation pool (generation-pool.ts); pipeline.ts routes their outcomes (output staged and
+ * installed in batches, failures recorded). Every state change is requests/transitions.ts.
  *
  * It never waits on a person: waiting requests live in the store, and an answer enqueues work.
  */
@@ -26,13 +27,17 @@ import { ComponentIndex, listTypeDir, scanComponents } from '../reconcile/scan-c
 import { publicView, requestId, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
+import { Candidates } from '../requests/candidates.js';
 import type { Provider } from '../generation/provider.js';
 import { gatherContext, type GenerationContext } from '../generation/context.js';
 import type { EngineEvent } from './events.js';
 import { GenerationPool } from './generation-pool.js';
 import { InstallQueue } from './install-queue.js';
 import { Lane } from './lane.js';
+import { Pipeline } from './pipeline.js';
+import type { FailureDeps } from './record-failure.js';
 import { RequestCommands } from './request-commands.js';
+import { RetryTimer } from './retry-timer.js';
 
 
 export interface EngineOptions {
@@ -50,6 +55,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   readonly store: RequestStore;
   /** Model output made durable before it is installed (see staged-output.ts). */
   readonly staged: StagedOutputs;
+  /** Candidates of requests held for review (candidates.ts). */
+  readonly candidates: Candidates;
   index = new ComponentIndex();
   map: ParsedMap | undefined;
   mapError: string | undefined;
@@ -70,6 +77,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly pool: GenerationPool;
   private readonly installs: InstallQueue;
   private readonly commands: RequestCommands;
+  private readonly pipeline: Pipeline;
+  private readonly retries: RetryTimer;
   private mapHash: string | undefined;
   /** Hash of the map the last full plan ran on, and of jitd's own last write made on top of it. */
   private plannedHash: string | undefined;
@@ -89,6 +98,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     super();
     this.store = new RequestStore(opts.fs, opts.config.stateDir);
     this.staged = new StagedOutputs(opts.fs, opts.config.stateDir);
+    this.candidates = new Candidates(opts.fs, opts.config.stateDir);
     const gitCfg = opts.config.git;
     if (gitCfg.hold) {
       this.git = new GitActivity(dirname(opts.config.mapFile), { settleMs: gitCfg.settleMs, stashHoldMs: gitCfg.stashHoldMs });
@@ -110,15 +120,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         this.store.setTransient(r.id, 'generating');
         this.emitRequest('request.generating', r);
       },
-      onOutput: (r, content) => this.installs.stageThenInstall(r, content),
-      onFailure: (r, error, retryable) => this.lane.background('recording a failure', () => this.commands.recordFailure(r.id, error, retryable)),
     });
+    this.retries = new RetryTimer(this.store, () => void this.onMapHint(true));
+    const failures: FailureDeps = { store: this.store, retries: this.retries, log: opts.log, emit: (e) => this.emitEvent(e) };
     this.installs = new InstallQueue({
       fs: opts.fs,
       config: opts.config,
       store: this.store,
       staged: this.staged,
-      pool: this.pool,
       lane: this.lane,
       log: opts.log,
       emit: (e) => this.emitEvent(e),
@@ -128,7 +137,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       onMapUnusable: (message) => this.setMapError(message),
       onWriteError: (what, err) => this.noteWriteError(what, err),
       onWriteOk: () => (this.writeError = undefined),
-      recordFailure: (id, error, retryable) => this.commands.recordFailure(id, error, retryable),
+      failures,
       hold: this.gitHold,
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     });
@@ -144,15 +153,27 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       },
       onError: (err) => opts.log.warn({ err }, 'watching a replaced map version failed'),
     });
-    this.commands = new RequestCommands({
-      store: this.store,
-      staged: this.staged,
+    this.pipeline = new Pipeline({
       pool: this.pool,
       installs: this.installs,
       lane: this.lane,
       log: opts.log,
+      failures,
+      store: this.store,
+      staged: this.staged,
+      candidates: this.candidates,
+      review: opts.config.generation.review,
+      providerName: opts.provider.name,
       emit: (e) => this.emitEvent(e),
-      onRetryDue: () => void this.onMapHint(true),
+    });
+    this.commands = new RequestCommands({
+      store: this.store,
+      staged: this.staged,
+      pipeline: this.pipeline,
+      candidates: this.candidates,
+      lane: this.lane,
+      log: opts.log,
+      emit: (e) => this.emitEvent(e),
     });
   }
 
@@ -267,8 +288,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         });
       }
       await this.installs.pruneStaged();
-      for (const r of report.toGenerate) this.installs.generate(r);
-      this.commands.scheduleRetries();
+      for (const r of report.toGenerate) this.pipeline.generate(r);
+      this.retries.schedule();
       this.opts.log.info(
         {
           reason,
@@ -358,7 +379,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const plan = planSync(map.entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
     if (plan.rollForward.length) this.writeError = undefined;
-    for (const r of plan.generate) this.installs.generate(r);
+    for (const r of plan.generate) this.pipeline.generate(r);
     return true;
   }
 
@@ -422,7 +443,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     // Every record passed belongs to one of these entries: nothing is withdrawn or forgotten here.
     const plan = planSync(entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
-    for (const r of plan.generate) this.installs.generate(r);
+    for (const r of plan.generate) this.pipeline.generate(r);
   }
 
   /** A hint that a whole `<type>s` directory changed (added, removed, or events lost). */
@@ -465,8 +486,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */
-  answer(idOrPrefix: string, text: string): Promise<Request> {
-    return this.commands.answer(idOrPrefix, text);
+  answer(idOrPrefix: string, text: string, opts: { review?: boolean } = {}): Promise<Request> {
+    return this.commands.answer(idOrPrefix, text, opts);
+  }
+
+  /** Approves a draft (its current candidate, or an earlier one); the install follows. */
+  approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+    return this.commands.approve(idOrPrefix, candidate);
   }
 
   /** Declines a waiting or failed request: not asked again until its map entry changes. */
@@ -488,7 +514,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Counts for `jitctl status`. */
   counts() {
-    const byState: Record<RequestState, number> = { waiting: 0, answered: 0, generating: 0, installing: 0, done: 0, failed: 0, rejected: 0 };
+    const byState: Record<RequestState, number> = { waiting: 0, answered: 0, generating: 0, installing: 0, done: 0, failed: 0, rejected: 0, draft: 0 };
     for (const r of this.store.all()) byState[r.state]++;
     const entries = this.map?.entries ?? [];
     let missing = 0;
@@ -509,7 +535,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.git?.stop();
-    this.commands.stop();
+    this.retries.stop();
     await this.pool.stop();
     await this.lane.drain();
     await this.inPlaceSaves.stop();

@@ -13,6 +13,8 @@ export type EngineEvent =
   | { type: 'request.withdrawn'; request: RequestView }
   | { type: 'request.rejected'; request: RequestView }
   | { type: 'request.reopened'; request: RequestView }
+  | { type: 'request.draft'; request: RequestView; candidate: number }
+  | { type: 'request.approved'; request: RequestView; candidate: number }
   | { type: 'map.error'; message: string }
   | { type: 'map.ok'; goals: number }
   | { type: 'write.error'; message: string }

@@ -3,8 +3,9 @@
  * optionally at most `provider.requestsPerMinute` started per minute (p-queue interval/intervalCap).
  * Each job carries its own AbortController, linked to shutdown; p-queue's own `timeout` and
  * `clear()` are not used — the first does not stop the task, the second leaves promises
- * unsettled. Jobs are de-duplicated by request id. Output goes back to the engine's lane; a
- * failure keeps the request's description (the engine records it as `failed`).
+ * unsettled. Jobs are de-duplicated by request id. The pool knows nothing of installs or
+ * request records: each job answers a {@link GenerationOutcome}, which the caller routes
+ * (pipeline.ts); a failure keeps the request's description (recorded as `failed` there).
  */
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
@@ -22,10 +23,15 @@ export interface PoolOptions {
   log: Logger;
   /** The library context for a request (generation/context.ts), built once per job, before the first attempt. */
   context?: (r: Request) => Promise<GenerationContext>;
+  /** A job's model call is starting (the request is `generating` from here). */
   onStart: (r: Request) => void;
-  onOutput: (r: Request, content: string) => void;
-  onFailure: (r: Request, error: string, retryable: boolean) => void;
 }
+
+/** How one generation job ended: the model's output, a failure, or stopped (shutdown or cancel: nothing to record). */
+export type GenerationOutcome =
+  | { kind: 'output'; request: Request; content: string }
+  | { kind: 'failure'; request: Request; error: string; retryable: boolean }
+  | { kind: 'stopped'; request: Request };
 
 export class GenerationPool {
   private readonly queue: PQueue;
@@ -37,22 +43,28 @@ export class GenerationPool {
     this.queue = new PQueue({ concurrency: opts.concurrency, ...(rpm ? { interval: 60_000, intervalCap: rpm } : {}) });
   }
 
-  /** Starts generation for an answered request unless it is already queued or running. */
-  enqueue(r: Request): void {
-    if (this.jobs.has(r.id) || r.description === undefined || this.shutdown.signal.aborted) return;
+  /**
+   * Starts generation for an answered request unless it is already queued or running (then, or
+   * with no description or after shutdown, answers undefined). The promise never rejects.
+   */
+  enqueue(r: Request): Promise<GenerationOutcome> | undefined {
+    if (this.jobs.has(r.id) || r.description === undefined || this.shutdown.signal.aborted) return undefined;
     const job = new AbortController();
     this.jobs.set(r.id, job);
-    void this.queue
+    return this.queue
       .add(() => this.run(r, job))
-      .catch((err) => this.opts.log.error({ err, request: r.id }, 'generation job crashed'))
+      .catch((err: unknown): GenerationOutcome => {
+        this.opts.log.error({ err, request: r.id }, 'generation job crashed');
+        return { kind: 'stopped', request: r };
+      })
       .finally(() => {
         if (this.jobs.get(r.id) === job) this.jobs.delete(r.id);
       });
   }
 
-  private async run(r: Request, job: AbortController): Promise<void> {
+  private async run(r: Request, job: AbortController): Promise<GenerationOutcome> {
     const signal = AbortSignal.any([job.signal, this.shutdown.signal]);
-    if (signal.aborted) return;
+    if (signal.aborted) return { kind: 'stopped', request: r };
     this.opts.onStart(r);
     const { log, provider, config } = this.opts;
     try {
@@ -67,15 +79,15 @@ export class GenerationPool {
             log.warn({ request: r.id, attempt, delayMs, error: (err as Error).message }, 'generation attempt failed; retrying'),
         },
       );
-      if (signal.aborted) return;
-      this.opts.onOutput(r, content);
+      if (signal.aborted) return { kind: 'stopped', request: r };
+      return { kind: 'output', request: r, content };
     } catch (err) {
       if (signal.aborted && isAbortError(err)) {
         log.info({ request: r.id }, 'generation stopped (shutdown or cancelled); the answer is kept');
-        return;
+        return { kind: 'stopped', request: r };
       }
       const retryable = err instanceof GenerationError ? err.retryable : true;
-      this.opts.onFailure(r, (err as Error).message, retryable);
+      return { kind: 'failure', request: r, error: (err as Error).message, retryable };
     }
   }
 

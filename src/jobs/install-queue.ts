@@ -4,7 +4,8 @@
  * outputs that are ready together are installed as one batch with one map write (group commit,
  * install-batch.ts). A map that is unusable right now parks the batch in memory — its outputs
  * are staged, so a restart meanwhile does not pay for them again — until a sync finds the map
- * usable. Afterwards each request is closed, or recorded as failed with its description kept.
+ * usable. Afterwards each request is closed, or recorded as failed with its description kept
+ * (record-failure.ts). It never starts a model call: pipeline.ts decides that.
  */
 import type { Logger } from 'pino';
 import { FsyncFailedError } from '../fsio/errors.js';
@@ -17,18 +18,18 @@ import { installBatch, mapLimit, type InstallItem, type InstallOutcome } from '.
 import { MapUnavailableError } from '../install/map-file.js';
 import type { ComponentIndex } from '../reconcile/scan-components.js';
 import { publicView, type Request } from '../requests/request.js';
+import { entryGone, finish, installFailed } from '../requests/transitions.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
 import type { EngineEvent } from './events.js';
-import type { GenerationPool } from './generation-pool.js';
 import type { Lane } from './lane.js';
+import { recordFailure, type FailureDeps } from './record-failure.js';
 
 export interface InstallQueueDeps {
   fs: FsLayer;
   config: Config;
   store: RequestStore;
   staged: StagedOutputs;
-  pool: GenerationPool;
   lane: Lane;
   log: Logger;
   emit(e: EngineEvent): void;
@@ -41,7 +42,8 @@ export interface InstallQueueDeps {
   onMapUnusable(message: string): void;
   onWriteError(what: string, err: unknown): void;
   onWriteOk(): void;
-  recordFailure(id: string, error: string, retryable: boolean): Promise<void>;
+  /** Where an install error is recorded as a failure. */
+  failures: FailureDeps;
   /** Why library writes must wait right now (git activity), or undefined; its end brings a sync, which unparks. */
   hold?(): string | undefined;
   onFatal?(err: unknown): void;
@@ -79,21 +81,24 @@ export class InstallQueue {
     );
   }
 
-  /** An answered request needs its component: installed from its staged output if there is one, else generated. */
-  generate(r: Request): void {
-    if (!this.d.staged.has(r.id)) {
-      this.d.pool.enqueue(r);
-      return;
-    }
-    if (this.ready.some((x) => x.request.id === r.id) || this.parked.some((x) => x.request.id === r.id)) return;
-    this.d.lane.track(
-      this.d.staged.read(r.id).then(
-        (content) => (content === undefined ? this.d.pool.enqueue(r) : this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id) })),
-        (err: unknown) => {
-          this.d.log.warn({ err, request: r.id }, 'could not read the staged output; generating again');
-          this.d.pool.enqueue(r);
-        },
-      ),
+  /**
+   * Queues an answered request's install from its staged output: 'none' if it has none (the
+   * caller generates it), 'queued' if it is already waiting here, else a promise answering
+   * whether the staged output could be read and was queued (false: the caller generates it).
+   */
+  installStaged(r: Request): 'none' | 'queued' | Promise<boolean> {
+    if (!this.d.staged.has(r.id)) return 'none';
+    if (this.ready.some((x) => x.request.id === r.id) || this.parked.some((x) => x.request.id === r.id)) return 'queued';
+    return this.d.staged.read(r.id).then(
+      (content) => {
+        if (content === undefined) return false;
+        this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id) });
+        return true;
+      },
+      (err: unknown) => {
+        this.d.log.warn({ err, request: r.id }, 'could not read the staged output; generating again');
+        return false;
+      },
     );
   }
 
@@ -172,7 +177,7 @@ export class InstallQueue {
       this.d.onWriteError('install', err);
       for (const it of batch) {
         const r = store.get(it.request.id);
-        if (r) await store.save({ ...r, state: 'answered', lastError: (err as Error).message }, { durable: false });
+        if (r) await store.save(installFailed(r, (err as Error).message), { durable: false });
       }
     }
   }
@@ -184,8 +189,7 @@ export class InstallQueue {
     if (!r || r.state === 'done' || r.state === 'rejected') return;
     switch (o.result) {
       case 'installed': {
-        const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
-        const done: Request = { ...rest, state: 'done', resolution: o.adoptedExisting ? 'adopted' : 'generated' };
+        const done = finish(r, o.adoptedExisting ? 'adopted' : 'generated');
         // The staged output stays as the request's kept output (staged-output.ts).
         await store.save(done, { durable: false });
         this.d.index().add(`${r.type}s`, r.generatedName);
@@ -194,7 +198,7 @@ export class InstallQueue {
         return;
       }
       case 'resolved-by-person': {
-        const done: Request = { ...r, state: 'done', resolution: 'person' };
+        const done = finish(r, 'person');
         await store.save(done, { durable: false });
         this.d.index().add(`${r.type}s`, r.filename);
         this.d.emit({ type: 'request.resolved', request: publicView(done), how: 'person' });
@@ -202,13 +206,13 @@ export class InstallQueue {
       }
       case 'entry-gone':
         // The answer is kept (dormant): if the entry comes back, nobody is asked again.
-        await store.save({ ...r, state: 'answered' }, { durable: false });
+        await store.save(entryGone(r), { durable: false });
         log.info({ request: r.id }, 'map entry changed while generating; answer kept, nothing installed');
         return;
       case 'error':
         // A path that resolves outside the library stays unsafe until a person fixes the tree:
         // retrying on a timer would only fail again. Anything else (a full disk) is retried.
-        await this.d.recordFailure(r.id, o.error.message, !(o.error instanceof UnsafePathError));
+        await recordFailure(this.d.failures, r.id, o.error.message, !(o.error instanceof UnsafePathError));
         return;
     }
   }

@@ -35,6 +35,8 @@ const GenerationSchema = z
     contextBytes: z.int().min(0).max(4_194_304).default(32_768),
     /** The library's own generator instructions (`system.md`, `<type>.md`); relative to the config. */
     promptsDir: z.string().min(1).default('prompts'),
+    /** `auto`: a generated component is installed at once; `required`: it waits as a draft for `jitctl approve`. */
+    review: z.enum(['auto', 'required']).default('auto'),
   })
   .strict();
 

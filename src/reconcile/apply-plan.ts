@@ -15,6 +15,7 @@ import { componentPath, escapesRoot, typeDir } from '../library/paths.js';
 import { commitRepoints, type Repoint } from '../install/map-commit.js';
 import { newRequest, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
+import { finish, reopen } from '../requests/transitions.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
 import type { SyncPlan } from './plan-sync.js';
 import type { ComponentIndex } from './scan-components.js';
@@ -49,11 +50,6 @@ export interface ApplySummary {
   withdrawn: number;
   /** Why library writes of this plan were held (they run once the hold ends), if they were. */
   held?: string;
-}
-
-function done(r: Request, resolution: 'adopted' | 'person'): Request {
-  const { lastError: _e, nextAttemptAt: _n, ...rest } = r;
-  return { ...rest, state: 'done', resolution };
 }
 
 /** A regular file, or a symlink that resolves to something inside componentsDir. */
@@ -99,7 +95,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       summary.rolledForward.push(`${goal}.${type}: ${from} -> ${to}`);
       const base = item.request ?? newRequest(goal, type, from);
       if (base.state === 'done') continue;
-      const closed = done(base, 'adopted');
+      const closed = finish(base, 'adopted');
       await store.save(closed, { durable: false });
       ctx.onChange?.(closed, 'adopted');
     }
@@ -128,12 +124,12 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     ctx.onChange?.(r, 'created');
   }
   for (const r of plan.closeInstalled) {
-    const closed: Request = { ...done(r, 'adopted'), resolution: 'generated' };
+    const closed = finish(r, 'generated');
     await store.save(closed, { durable: false });
     ctx.onChange?.(closed, 'adopted');
   }
   for (const r of plan.resolvedByPerson) {
-    const closed = done(r, 'person');
+    const closed = finish(r, 'person');
     await store.save(closed, { durable: false });
     summary.resolvedByPerson++;
     ctx.onChange?.(closed, 'resolved');
@@ -141,11 +137,9 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
   for (const r of plan.reopen) {
     // An answer, once given, is jitd's for good (contract §3): the reopened request keeps it and is
     // filled from its kept output (or, if none is kept, generated again), asking nobody.
-    const { resolution: _r, lastError: _e, nextAttemptAt: _n, ...rest } = r;
-    const answered = r.description !== undefined;
-    const reopened: Request = { ...rest, state: answered ? 'answered' : 'waiting', attempts: 0 };
+    const reopened = reopen(r);
     await store.save(reopened, { durable: false });
-    if (answered) plan.generate.push(reopened);
+    if (reopened.state === 'answered') plan.generate.push(reopened);
     summary.reopened++;
     ctx.onChange?.(reopened, 'reopened');
   }

@@ -18,7 +18,7 @@
  * — are left for later; the sweep of jitd's own temps and the request records go ahead.
  */
 import { dirname, join } from 'node:path';
-import type { FsLayer } from '../fsio/fs-layer.js';
+import { readdirOrEmpty, type FsLayer } from '../fsio/fs-layer.js';
 import { readMap, readMapBytes } from '../install/map-file.js';
 import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import type { RequestStore } from '../requests/request-store.js';
@@ -104,7 +104,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [] };
 
   // jitd's own state directories hold nothing the map decides: their temps go in any case.
-  const stateDirs = [opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), join(opts.stateDir, 'quarantine', 'temps'), join(opts.stateDir, 'staged')];
+  const candidates = join(opts.stateDir, 'candidates');
+  const candidateDirs = (await readdirOrEmpty(fs, candidates)).filter((e) => e.kind === 'dir').map((e) => join(candidates, e.name));
+  const stateDirs = [opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), join(opts.stateDir, 'quarantine', 'temps'), join(opts.stateDir, 'staged'), ...candidateDirs];
   let snapshot;
   try {
     snapshot = await readMap(fs, opts.mapFile);

@@ -5,6 +5,7 @@
  * only after that. A record that cannot be read is moved aside under `quarantine/`, reported,
  * never silently dropped.
  */
+import { startGenerating, startInstalling } from './transitions.js';
 import { join } from 'node:path';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
 import { ensureDurableDir, inDurableDir } from '../fsio/durable-dir.js';
@@ -126,7 +127,7 @@ export class RequestStore {
   /** Updates the in-memory state only (generating/installing are never persisted). */
   setTransient(id: string, state: 'generating' | 'installing'): void {
     const r = this.byId.get(id);
-    if (r) this.byId.set(id, { ...r, state });
+    if (r) this.byId.set(id, state === 'generating' ? startGenerating(r) : startInstalling(r));
   }
 
   /** Deletes a record (a withdrawn waiting request). */

@@ -6,6 +6,10 @@
  *      │                   ▲             │
  *      └──reject──▶ rejected └── retry ── failed (keeps its description)
  *
+ * With review (`generation.review: required`, or `answer --review`), generating ends in `draft`
+ * (durable, a numbered candidate under stateDir/candidates): nothing is installed until
+ * `approve`, which moves it back to answered with `approved` set, and the install proceeds.
+ *
  * `generating` and `installing` are only ever in memory: on disk a request in flight is
  * `answered` (its description is the durable fact; everything after it is re-derivable).
  */
@@ -13,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { generatedName, shortHash } from '../library/names.js';
 
-export const REQUEST_STATES = ['waiting', 'answered', 'generating', 'installing', 'done', 'failed', 'rejected'] as const;
+export const REQUEST_STATES = ['waiting', 'answered', 'generating', 'installing', 'done', 'failed', 'rejected', 'draft'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 export const RequestSchema = z.object({
@@ -38,6 +42,12 @@ export const RequestSchema = z.object({
   nextAttemptAt: z.number().optional(),
   /** How a done request was resolved. */
   resolution: z.enum(['generated', 'adopted', 'person']).optional(),
+  /** Held for review whatever `generation.review` says (`jitctl answer --review`). */
+  review: z.boolean().optional(),
+  /** The candidate a draft shows (candidates.ts), numbered from 1. */
+  candidate: z.int().min(1).optional(),
+  /** The candidate a person approved: the install may proceed from the staged output. */
+  approved: z.int().min(1).optional(),
 });
 
 export type Request = z.infer<typeof RequestSchema>;
@@ -117,6 +127,9 @@ export function publicView(r: Request) {
     attempts: r.attempts,
     lastError: r.lastError,
     nextAttemptAt: r.nextAttemptAt,
+    review: r.review,
+    candidate: r.candidate,
+    approved: r.approved,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };

@@ -150,7 +150,8 @@ async function runPoint(p: Point, from?: Case, stagedAt_ = stagedAt, answerAt = 
   const c = await freshCase(from);
   const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name });
   const problems: string[] = [];
-  if (crash.signal !== 'SIGKILL') problems.push(`child was not killed at the point (code ${crash.code}, signal ${crash.signal}): ${crash.stderr.slice(0, 300)}`);
+  if (crash.signal !== 'SIGKILL')
+    problems.push(`child was not killed at the point (code ${crash.code}, signal ${crash.signal}): ${crash.stderr.slice(0, 300)}`);
   const callsBefore = (await lines(c.callsFile)).length;
   const askedBefore = (await lines(c.askedFile)).length;
   const recover = await runChild(c, {});
@@ -173,7 +174,8 @@ async function runPoint(p: Point, from?: Case, stagedAt_ = stagedAt, answerAt = 
   // Besides its place, the one other copy allowed is the request's kept output (staged-output.ts:
   // an answer is jitd's for good), which is the same inode when the install linked it.
   const placed = copies.filter((f) => !/^\.jitd\/staged\/[0-9a-f]{12}\.txt$/.test(f));
-  if (JSON.stringify(placed) !== JSON.stringify([`components/personas/${GENERATED}`]) || copies.length - placed.length > 1) problems.push(`the component must exist exactly once, at its place: ${JSON.stringify(copies)}`);
+  if (JSON.stringify(placed) !== JSON.stringify([`components/personas/${GENERATED}`]) || copies.length - placed.length > 1)
+    problems.push(`the component must exist exactly once, at its place: ${JSON.stringify(copies)}`);
   const temps = rel.filter((f) => f.includes('.jitd-tmp.') || f.endsWith('goal_map.json.tmp'));
   if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
   const orphans = rel.filter((f) => f.startsWith('components/') && f.includes('/autogen_') && f !== `components/personas/${GENERATED}`);
@@ -223,7 +225,27 @@ afterAll(async () => {
 describe('kill -9 at every step of the protocol', () => {
   it('the traced run names every write, fsync, rename/link and directory fsync of request, answer, component and map', () => {
     const mutating = trace.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
-    for (const step of ['open:request#1', 'write:request#1', 'fsync:request#1', 'rename:request#1', 'fsyncdir:request#1', 'open:staged#1', 'write:staged#1', 'fsync:staged#1', 'rename:staged#1', 'fsyncdir:staged#1', 'mkdir:component#1', 'fsyncdir:components-root#1', 'link:component#1', 'fsyncdir:component#1', 'open:map#1', 'write:map#1', 'fsync:map#1', 'rename:map#1', 'fsyncdir:map#1']) {
+    for (const step of [
+      'open:request#1',
+      'write:request#1',
+      'fsync:request#1',
+      'rename:request#1',
+      'fsyncdir:request#1',
+      'open:staged#1',
+      'write:staged#1',
+      'fsync:staged#1',
+      'rename:staged#1',
+      'fsyncdir:staged#1',
+      'mkdir:component#1',
+      'fsyncdir:components-root#1',
+      'link:component#1',
+      'fsyncdir:component#1',
+      'open:map#1',
+      'write:map#1',
+      'fsync:map#1',
+      'rename:map#1',
+      'fsyncdir:map#1',
+    ]) {
       expect(mutating).toContain(step);
     }
     expect(answerDurableAt).toBeGreaterThan(0);
@@ -231,7 +253,7 @@ describe('kill -9 at every step of the protocol', () => {
     console.log(`kill matrix: ${points.length} crash points over ${mutating.length} steps:\n  ${mutating.join(' ')}`);
   });
 
-  it('after SIGKILL at each point, a restart converges: component once, map repointed, person\'s entries kept, nothing left over, nobody asked twice, no repeated model call once its output is staged', () => {
+  it("after SIGKILL at each point, a restart converges: component once, map repointed, person's entries kept, nothing left over, nobody asked twice, no repeated model call once its output is staged", () => {
     const failures = results.filter((r) => r.problems.length).map((r) => `${r.point}: ${r.problems.join('; ')}`);
     console.log(`kill matrix: ${results.length} crash points run, ${failures.length} failing`);
     expect(results.length).toBe(points.length);
@@ -413,6 +435,75 @@ describe('kill -9 at every step of restoring a generated file the map names agai
     expect(mutating).toContain('link:component#1');
     const failures = outcomes.filter((o) => o.problems.length).map((o) => `${o.point}: ${o.problems.join('; ')}`);
     console.log(`kill matrix (restore): ${outcomes.length} crash points over ${mutating.join(' ')}, ${failures.length} failing`);
+    expect(outcomes.length).toBe(pointsOf(steps).length);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('kill -9 at every step of drafting for review and approving the draft', () => {
+  // answer --review, the output drafted as candidate 1, then approved and installed. The
+  // recover run approves whatever draft it finds (the person approving after the restart).
+  let steps: string[] = [];
+  let stagedStep = -1;
+  let approvedStep = -1;
+  let approvalRecordStep = -1;
+  let answeredStep = -1;
+  let outcomes: { point: string; problems: string[] }[] = [];
+
+  beforeAll(async () => {
+    const traced = await freshCase();
+    const r = await runChild(traced, { JITD_TEST_TRACE: traced.traceFile }, { review: true });
+    expect(r.code, r.stderr).toBe(0);
+    steps = [];
+    for (const line of await lines(traced.traceFile)) {
+      if (line === '#approve-acknowledged') approvedStep = steps.length - 1;
+      if (line === '#answer-acknowledged') answeredStep = steps.length - 1;
+      if (!line.startsWith('#')) steps.push(line);
+    }
+    stagedStep = steps.findIndex((s) => s.startsWith('rename:staged#'));
+    expect(stagedStep).toBeGreaterThan(-1);
+    expect(approvedStep).toBeGreaterThan(stagedStep);
+    // The approval record: the last request-record rename before approve was acknowledged.
+    for (let i = approvedStep; i >= 0; i--)
+      if (steps[i]?.startsWith('rename:request#')) {
+        approvalRecordStep = i;
+        break;
+      }
+    expect(approvalRecordStep).toBeGreaterThan(stagedStep);
+    expect(steps.some((s) => s.includes('candidate'))).toBe(true);
+    const finalOf = async (c: Case) => JSON.parse(await readFile(join(c.lib, 'config', 'goal_map.json'), 'utf8'));
+    outcomes = await runMatrix(pointsOf(steps), async (p) => {
+      const c = await freshCase();
+      const problems: string[] = [];
+      const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name }, { review: true });
+      if (crash.signal !== 'SIGKILL') problems.push(`child was not killed at the point (code ${crash.code}): ${crash.stderr.slice(0, 300)}`);
+      const at = join(c.lib, 'components', TYPE + 's', GENERATED);
+      // Killed before the approval record was renamed into place: nothing may be installed.
+      if (p.at < approvalRecordStep && (JSON.stringify(await finalOf(c)) !== JSON.stringify(MAP) || existsSync(at)))
+        problems.push('installed before anybody approved');
+      const callsBefore = (await lines(c.callsFile)).length;
+      const recover = await runChild(c, {}, { review: true });
+      if (recover.code !== 0) problems.push(`recover run failed (code ${recover.code}): ${recover.stderr.slice(0, 300)}`);
+      if (JSON.stringify(await finalOf(c)) !== JSON.stringify(FINAL_MAP)) problems.push('the map was not repointed');
+      if (!existsSync(at) || (await readFile(at, 'utf8')) !== CONTENT) problems.push('the component is not installed whole');
+      const calls = (await lines(c.callsFile)).length;
+      if (p.at >= stagedStep && calls > 1) problems.push(`the model was called ${calls} times although its output was staged`);
+      if (calls > callsBefore + 1) problems.push('the recover run called the model more than once');
+      // Killed before the answer was acknowledged, asking again is right: nobody was told it was kept.
+      if (p.at >= answeredStep && (await lines(c.askedFile)).length > 1) problems.push('somebody was asked twice after the answer was acknowledged');
+      const temps = (await walk(c.lib)).filter((f) => f.includes('.jitd-tmp.'));
+      if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
+      await rm(c.dir, { recursive: true, force: true });
+      return { point: p.name, problems };
+    });
+  }, 240_000);
+
+  it('a crash at any step of drafting or approval converges to the approved component installed once, with no second model call for a staged output and nobody asked twice', () => {
+    const failures = outcomes.filter((o) => o.problems.length).map((o) => `${o.point}: ${o.problems.join('; ')}`);
+    const mutating = steps.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
+    console.log(
+      `kill matrix (review: draft + approve): ${outcomes.length} crash points over ${mutating.length} steps (${mutating.join(' ')}), ${failures.length} failing`,
+    );
     expect(outcomes.length).toBe(pointsOf(steps).length);
     expect(failures).toEqual([]);
   });

@@ -6,11 +6,13 @@
  *
  *   node crash-child.mjs '<json spec>'
  *
- * spec: { configFile, goal, type, answer, callsFile, askedFile, inPlace? }
+ * spec: { configFile, goal, type, answer, callsFile, askedFile, traceMarks?, inPlace?, review? }
  * With `inPlace` (the text of a person's save), the map is opened before the answer, as an
  * editor holds it, and once the install is through that text is written through the
  * descriptor (ftruncate, write: an in-place save into the version jitd replaced); the run then
  * waits for jitd to re-apply it (src/install/in-place-saves.ts).
+ * With `review`, the answer is held for review (a draft) and every draft is then approved (the
+ * person approving, in the first run or again after a crash).
  * The flow is the daemon's: load requests + start-up reconcile (which creates the request),
  * answer the request if one is waiting for (goal, type) — counted in askedFile —, generate
  * through a fake provider — each call counted in callsFile —, install, done. The same script is
@@ -59,7 +61,7 @@ const editorFd = spec.inPlace ? openSync(config.mapFile, 'r+') : undefined;
 for (const r of engine.store.all()) {
   if (r.state === 'waiting' && r.goal === spec.goal && r.type === spec.type) {
     appendFileSync(spec.askedFile, `${r.id}\n`);
-    await engine.answer(r.id, spec.answer);
+    await engine.answer(r.id, spec.answer, spec.review ? { review: true } : {});
     mark('answer-acknowledged');
   }
 }
@@ -72,6 +74,16 @@ if (editorFd !== undefined) {
   // Re-applied on the lane once the kept version has settled (a stop re-applies it too).
   for (const end = Date.now() + 10_000; engine.inPlaceSaves.stats().reapplied + engine.inPlaceSaves.stats().keptAside < 1 && Date.now() < end; ) {
     await new Promise((r) => setTimeout(r, 20));
+  }
+  await engine.idle();
+}
+if (spec.review) {
+  mark('drafted');
+  for (const r of engine.store.all()) {
+    if (r.state === 'draft') {
+      await engine.approve(r.id);
+      mark('approve-acknowledged');
+    }
   }
   await engine.idle();
 }

@@ -120,6 +120,7 @@ export function libraryClassifier(paths: { mapFile: string; componentsDir: strin
   const requestsDir = join(paths.stateDir, 'requests');
   const quarantineDir = join(paths.stateDir, 'quarantine');
   const stagedDir = join(paths.stateDir, 'staged');
+  const candidatesDir = join(paths.stateDir, 'candidates');
   const classify = (path: string): string => {
     const target = tempTarget(path);
     if (target !== undefined) return classify(target);
@@ -128,6 +129,7 @@ export function libraryClassifier(paths: { mapFile: string; componentsDir: strin
     if (inside(quarantineDir, path)) return 'quarantine';
     if (inside(requestsDir, path)) return 'request';
     if (inside(stagedDir, path)) return 'staged';
+    if (inside(candidatesDir, path)) return 'candidate';
     if (inside(paths.stateDir, path)) return 'state';
     if (path === paths.componentsDir) return 'components-root';
     if (inside(paths.componentsDir, path)) return 'component';

@@ -10,7 +10,8 @@ import { safeJson, showName } from '../safe-text.js';
 
 /** `answered 3fa1… (GOAL · protocol): generating protocols/autogen_….txt` */
 export function answeredLine(ctx: CommandContext, r: RequestView): string {
-  return `${ctx.style.green('answered')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}): generating ${showName(r.type)}s/${showName(r.generatedName)}\n`;
+  const what = r.review ? 'generating a draft for review (jitctl approve)' : 'generating';
+  return `${ctx.style.green('answered')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}): ${what} ${showName(r.type)}s/${showName(r.generatedName)}\n`;
 }
 
 async function askOnTerminal(ctx: CommandContext, id: string): Promise<string> {
@@ -26,12 +27,15 @@ async function askOnTerminal(ctx: CommandContext, id: string): Promise<string> {
 
 export const answerCommand: Command = {
   name: 'answer',
-  usage: 'answer ID [TEXT]',
+  usage: 'answer ID [TEXT] [--review]',
   summary: 'answer one request with a one-line description (asks on a terminal without TEXT)',
-  details: ['ID may be a unique prefix of at least 4 characters. TEXT may be several words; quote it or not.'],
-  options: {},
+  details: [
+    'ID may be a unique prefix of at least 4 characters. TEXT may be several words; quote it or not.',
+    '--review   hold the generated component as a draft for `jitctl approve`, whatever generation.review says',
+  ],
+  options: { review: { type: 'boolean' } },
   args: [1, Infinity],
-  async run(ctx, args) {
+  async run(ctx, args, values) {
     const [id, ...words] = args as [string, ...string[]];
     let text = words.join(' ');
     if (!text.trim()) {
@@ -40,7 +44,7 @@ export const answerCommand: Command = {
       if (!text.trim()) throw new UsageError('empty description; nothing sent');
     }
     const client = await ctx.connect();
-    const r = await client.call('answer', { id, text });
+    const r = await client.call('answer', { id, text, ...(values.review === true ? { review: true } : {}) });
     ctx.out(ctx.json ? `${safeJson(r)}\n` : answeredLine(ctx, r));
     return 0;
   },

@@ -9,6 +9,7 @@ import { previewCommand } from './preview.js';
 import { promptCommand } from './prompt.js';
 import { reconcileCommand } from './reconcile.js';
 import { rejectCommand } from './reject.js';
+import { approveCommand } from './approve.js';
 import { retryCommand } from './retry.js';
 import { statusCommand } from './status.js';
 
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   answerCommand,
   promptCommand,
   rejectCommand,
+  approveCommand,
   retryCommand,
   reconcileCommand,
   composeCommand,

@@ -7,6 +7,6 @@ export const handleAnswer = defineHandler({
   method: 'answer',
   params: AnswerParams,
   async handle(ctx, params) {
-    return publicView(await ctx.engine.answer(params.id, params.text));
+    return publicView(await ctx.engine.answer(params.id, params.text, params.review ? { review: true } : {}));
   },
 });

@@ -8,6 +8,7 @@ import type { PingParams, PingResult } from './ping.js';
 import type { PreviewParams, PreviewResult } from './preview.js';
 import type { ReconcileParams, ReconcileResult } from './reconcile.js';
 import type { AnswerParams, AnswerResult } from './answer.js';
+import type { ApproveParams, ApproveResult } from './approve.js';
 import type { RejectParams, RejectResult } from './reject.js';
 import type { RetryParams, RetryResult } from './retry.js';
 import type { StatusParams, StatusResult } from './status.js';
@@ -20,6 +21,7 @@ export interface MethodTable {
   answer: { params: AnswerParams; result: AnswerResult };
   reject: { params: RejectParams; result: RejectResult };
   retry: { params: RetryParams; result: RetryResult };
+  approve: { params: ApproveParams; result: ApproveResult };
   reconcile: { params: ReconcileParams; result: ReconcileResult };
   compose: { params: ComposeParams; result: ComposeResult };
   subscribe: { params: SubscribeParams; result: SubscribeResult };

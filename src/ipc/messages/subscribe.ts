@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
   'request.withdrawn',
   'request.rejected',
   'request.reopened',
+  'request.draft',
+  'request.approved',
   'map.error',
   'map.ok',
   'write.error',

@@ -1,0 +1,65 @@
+/**
+ * Candidates of a request held for review: `stateDir/candidates/<id>/<n>.txt` (the text) and
+ * `<n>.json` (its provenance), numbered from 1. Each is a durable put (text first, provenance
+ * second, so a provenance file always names a text on disk); a draft record names a candidate
+ * only after both are durable, so a crash never leaves a draft without its text.
+ */
+import { join } from 'node:path';
+import { durablePut } from '../fsio/durable-put.js';
+import { ensureDurableDir } from '../fsio/durable-dir.js';
+import { readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import { isJitdTemp } from '../fsio/temp-files.js';
+
+/** Where a candidate came from. */
+export interface CandidateProvenance {
+  request: string;
+  candidate: number;
+  description: string;
+  provider: string;
+  at: string;
+}
+
+export class Candidates {
+  readonly dir: string;
+
+  constructor(
+    private readonly fs: FsLayer,
+    stateDir: string,
+  ) {
+    this.dir = join(stateDir, 'candidates');
+  }
+
+  /** The candidate numbers of request `id` that have both files, ascending. */
+  async list(id: string): Promise<number[]> {
+    const names = new Set((await readdirOrEmpty(this.fs, join(this.dir, id))).filter((e) => e.kind === 'file' && !isJitdTemp(e.name)).map((e) => e.name));
+    const out: number[] = [];
+    for (const n of names) {
+      const m = /^([1-9][0-9]*)\.txt$/.exec(n);
+      if (m && names.has(`${m[1]}.json`)) out.push(Number(m[1]));
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /** Candidate `n`'s text, or undefined. */
+  async read(id: string, n: number): Promise<string | undefined> {
+    return (await readFileOrNull(this.fs, join(this.dir, id, `${n}.txt`)))?.toString('utf8');
+  }
+
+  /**
+   * Adds `content` as the next candidate and answers its number. The same text as the newest
+   * candidate is that candidate again (a restart after a crash between the put and the draft
+   * record finds it there), so a crash never numbers one output twice.
+   */
+  async add(id: string, content: string, prov: Omit<CandidateProvenance, 'candidate' | 'request'>): Promise<number> {
+    const have = await this.list(id);
+    const last = have.at(-1);
+    if (last !== undefined && (await this.read(id, last)) === content) return last;
+    const n = (last ?? 0) + 1;
+    await ensureDurableDir(this.fs, this.dir, 0o700);
+    await ensureDurableDir(this.fs, join(this.dir, id), 0o700);
+    await durablePut(this.fs, join(this.dir, id, `${n}.txt`), content, { mode: 'replace', fileMode: 0o600 });
+    const full: CandidateProvenance = { request: id, candidate: n, ...prov };
+    await durablePut(this.fs, join(this.dir, id, `${n}.json`), `${JSON.stringify(full)}\n`, { mode: 'replace', fileMode: 0o600 });
+    return n;
+  }
+}
