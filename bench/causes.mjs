@@ -74,7 +74,9 @@ const CAUSES = [
         floors ? `The disk was shared with other sessions' tests: the floor runs alone ranged ${floors} puts/s in this run, so the ratio is noisy too.` : '',
         'Measured on a patched copy of dist/ (staged put with `deferDirSync: true`, back to back with the unpatched build, `p2-install.mjs --quick`, twice): directory fsyncs fell from 1.025 to 0.025 per install and the ratio rose from 0.42 to 0.70 and from 0.44 to 0.90.',
         "Small, safe fixes: stage with the directory fsync deferred (`deferDirSync`) and sync `staged/` once per batch of outputs (a lost staged file only costs a model call again, which is what staging is for, so the batched sync loses nothing that matters); and write the done record without its file fsync (the map write is the durable fact: plan-sync's closeInstalled already closes installs whose done record was lost). That brings an install back to one component fsync plus shared directory fsyncs.",
-      ].filter(Boolean).join(' ');
+      ]
+        .filter(Boolean)
+        .join(' ');
     },
   },
   {

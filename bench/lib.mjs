@@ -492,7 +492,14 @@ export async function largeLibrary() {
   }
   await rmrf(lib.stateDir);
   await fsp.writeFile(lib.mapFile, lib.mapText);
-  return { ...lib, built, buildMs: now() - t0, async cleanup() { if (!KEEP_LIBRARY) await rmrf(root); } };
+  return {
+    ...lib,
+    built,
+    buildMs: now() - t0,
+    async cleanup() {
+      if (!KEEP_LIBRARY) await rmrf(root);
+    },
+  };
 }
 
 async function describeLargeLibrary(root) {

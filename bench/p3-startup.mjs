@@ -6,7 +6,22 @@
  * spawn to exit, with the same warm page cache. Median of several runs of each.
  */
 import { join } from 'node:path';
-import { BENCH_DIR, LARGE, QUICK, fmt, inotifyWatches, largeLibrary, median, report, rmrf, rssMiB, runScript, socketClient, startDaemon, timeCommand } from './lib.mjs';
+import {
+  BENCH_DIR,
+  LARGE,
+  QUICK,
+  fmt,
+  inotifyWatches,
+  largeLibrary,
+  median,
+  report,
+  rmrf,
+  rssMiB,
+  runScript,
+  socketClient,
+  startDaemon,
+  timeCommand,
+} from './lib.mjs';
 
 const RUNS = QUICK ? 2 : 3;
 
@@ -26,7 +41,8 @@ runScript(`P3 start-up: ${LARGE.files} components in ${LARGE.dirs} directories, 
 
     // Reference: a bare Node process that lists the tree and parses the map, nothing else.
     const nodeFloor = [];
-    for (let i = 0; i < RUNS; i++) nodeFloor.push((await timeCommand(process.execPath, [join(BENCH_DIR, 'baseline', 'node-floor.mjs'), lib.componentsDir, lib.mapFile])).ms);
+    for (let i = 0; i < RUNS; i++)
+      nodeFloor.push((await timeCommand(process.execPath, [join(BENCH_DIR, 'baseline', 'node-floor.mjs'), lib.componentsDir, lib.mapFile])).ms);
 
     const starts = [];
     const phases = [];

@@ -45,10 +45,18 @@ const HEAP_DIR = heapAt >= 0 ? process.argv[heapAt + 1] : undefined;
 // (e.g. MALLOC_ARENA_MAX=2) and --node-args '--a --b' for the daemons.
 const optAt = (name) => (process.argv.indexOf(name) >= 0 ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const WAIT_AFTER_MS = optAt('--wait-after') ? Number(optAt('--wait-after')) * 1000 : undefined;
-const daemonEnv = Object.fromEntries((optAt('--daemon-env') ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+const daemonEnv = Object.fromEntries(
+  (optAt('--daemon-env') ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=')),
+);
 const daemonOpts = {
   env: daemonEnv,
-  nodeArgs: [...(optAt('--node-args') ?? '').split(' ').filter(Boolean), ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [])],
+  nodeArgs: [
+    ...(optAt('--node-args') ?? '').split(' ').filter(Boolean),
+    ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : []),
+  ],
 };
 
 /** Writes a heap snapshot of `pid` (SIGUSR2) into HEAP_DIR; answers its path once complete. */
@@ -150,10 +158,13 @@ runScript(`P4 memory and watches: ${LARGE.files} components, ${LARGE.goals} goal
     });
     const timeline = [];
     const sampler = setInterval(() => {
-      rssMiB(d.pid).then((r) => {
-        peakRss = Math.max(peakRss, r);
-        timeline.push([Math.round(now() - t0), Math.round(r), added, installed]);
-      }, () => undefined);
+      rssMiB(d.pid).then(
+        (r) => {
+          peakRss = Math.max(peakRss, r);
+          timeline.push([Math.round(now() - t0), Math.round(r), added, installed]);
+        },
+        () => undefined,
+      );
     }, 250);
     const t0 = now();
     for (let i = 0; i < CHURN; i++) {

@@ -16,7 +16,23 @@
  */
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LARGE, QUICK, cpuMs, fmt, largeLibrary, makeLibrary, now, report, rmrf, runScript, sleep, socketClient, startBaseline, startDaemon, workDir } from './lib.mjs';
+import {
+  LARGE,
+  QUICK,
+  cpuMs,
+  fmt,
+  largeLibrary,
+  makeLibrary,
+  now,
+  report,
+  rmrf,
+  runScript,
+  sleep,
+  socketClient,
+  startBaseline,
+  startDaemon,
+  workDir,
+} from './lib.mjs';
 
 const NAMED = QUICK ? 100 : 300;
 const IDLE_S = QUICK ? 6 : 20;

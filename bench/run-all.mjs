@@ -30,7 +30,9 @@ const optValue = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const ONLY = optValue('--only')?.split(',').map((s) => s.trim());
+const ONLY = optValue('--only')
+  ?.split(',')
+  .map((s) => s.trim());
 const OUT = optValue('--out') ?? join(ROOT, 'BENCHMARKS.md');
 /** --causes-only: rewrite only the "Misses and their causes" section of OUT from its own table. */
 const CAUSES_ONLY = args.includes('--causes-only');
@@ -99,7 +101,10 @@ function runChild(s, jsonFile) {
   });
 }
 
-const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s) =>
+  String(s ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 const withUnit = (x, unit, digits) => (Number.isFinite(x) ? `${fmt(x, digits ?? 2)}${unit ? ` ${unit}` : ''}` : x === undefined ? '' : String(x));
 
 function commandLine() {
@@ -147,7 +152,10 @@ function missesSection(rows) {
   const L = ['## Misses and their causes', ''];
   const misses = rows.filter((r) => r.pass === false);
   if (!misses.length) L.push('Every figure met its goal in this run.');
-  for (const r of misses) L.push(`- **${r.figure}** (${r.valueText ?? withUnit(r.value, r.unit, r.digits)}; goal ${r.goal}): ${causeOf(r, rows) ?? 'cause not yet investigated: profile it (bench/tools/, `node --cpu-prof`, heap snapshots) and name it in bench/causes.mjs.'}`);
+  for (const r of misses)
+    L.push(
+      `- **${r.figure}** (${r.valueText ?? withUnit(r.value, r.unit, r.digits)}; goal ${r.goal}): ${causeOf(r, rows) ?? 'cause not yet investigated: profile it (bench/tools/, `node --cpu-prof`, heap snapshots) and name it in bench/causes.mjs.'}`,
+    );
   L.push('');
   return L;
 }
@@ -185,9 +193,16 @@ async function main() {
     const rows = data.rows ?? [];
     const failed = r.timedOut || r.code !== 0;
     if (failed && !rows.length) {
-      rows.push({ figure: s.script, value: undefined, goal: 'runs', pass: false, note: r.timedOut ? `timed out after ${s.limit} s` : `exited ${r.code ?? r.signal}: ${data.error ?? 'no rows reported'}` });
+      rows.push({
+        figure: s.script,
+        value: undefined,
+        goal: 'runs',
+        pass: false,
+        note: r.timedOut ? `timed out after ${s.limit} s` : `exited ${r.code ?? r.signal}: ${data.error ?? 'no rows reported'}`,
+      });
     } else if (failed) {
-      rows[rows.length - 1].note = `${rows[rows.length - 1].note ?? ''}${rows[rows.length - 1].note ? '; ' : ''}script ${r.timedOut ? 'timed out' : `exited ${r.code ?? r.signal}`}${data.error ? `: ${data.error}` : ''}`;
+      rows[rows.length - 1].note =
+        `${rows[rows.length - 1].note ?? ''}${rows[rows.length - 1].note ? '; ' : ''}script ${r.timedOut ? 'timed out' : `exited ${r.code ?? r.signal}`}${data.error ? `: ${data.error}` : ''}`;
     }
     for (const row of rows) row.script = s.script;
     results.push({ ...s, ...r, rows, extra: data });
@@ -211,11 +226,15 @@ async function writeReport({ started, totalS, load0, load1, results }) {
   const L = [];
   L.push('# Benchmarks');
   L.push('');
-  L.push(`Written by \`bench/run-all.mjs\` (see README, "Benchmarks"). Every figure is compared with a baseline measured in the same run, on the same machine, because the machine is shared and noisy: the ratio is the figure to read.${QUICK ? ' **This was a `--quick` smoke run: reduced sizes (P1 20 saves, P2 200 installs, P3/P4 10,000 components, P4 300 saves of churn, P5 24 requests, P6 20 changes, P7 a 10,000-goal map, P8 100 named files and 10,000 components, a 12-install soak), not the sizes of the issue.**' : ''}`);
+  L.push(
+    `Written by \`bench/run-all.mjs\` (see README, "Benchmarks"). Every figure is compared with a baseline measured in the same run, on the same machine, because the machine is shared and noisy: the ratio is the figure to read.${QUICK ? ' **This was a `--quick` smoke run: reduced sizes (P1 20 saves, P2 200 installs, P3/P4 10,000 components, P4 300 saves of churn, P5 24 requests, P6 20 changes, P7 a 10,000-goal map, P8 100 named files and 10,000 components, a 12-install soak), not the sizes of the issue.**' : ''}`,
+  );
   L.push('');
   L.push(`- date: ${started.toISOString()}`);
   L.push(`- command: \`${commandLine()}\` (${fmt(totalS, 1)} s in all; ${results.map((r) => `${r.id} ${fmt(r.seconds, 0)} s`).join(', ')})`);
-  L.push(`- machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; disk ${m.disk}; fs.inotify.max_user_watches ${m.maxUserWatches}`);
+  L.push(
+    `- machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}; disk ${m.disk}; fs.inotify.max_user_watches ${m.maxUserWatches}`,
+  );
   L.push(`- load average (1/5/15 min) at start ${load0.map((x) => fmt(x)).join(' / ')}, at end ${load1.map((x) => fmt(x)).join(' / ')}`);
   L.push('');
   L.push('| figure | value | baseline (label) | ratio | goal | pass/miss | notes |');
@@ -224,7 +243,9 @@ async function writeReport({ started, totalS, load0, load1, results }) {
     const baseline = r.baseline === undefined ? '' : `${withUnit(r.baseline, r.unit, r.digits)} (${r.baselineLabel ?? 'baseline'})`;
     const ratio = Number.isFinite(r.ratio) ? `${fmt(r.ratio, 2)}×` : '';
     const verdict = r.pass === undefined ? '' : r.pass ? 'pass' : '**MISS**';
-    L.push(`| ${cell(r.figure)} | ${cell(withUnit(r.value, r.unit, r.digits))} | ${cell(baseline)} | ${ratio} | ${cell(r.goal)} | ${verdict} | ${cell(r.note)} |`);
+    L.push(
+      `| ${cell(r.figure)} | ${cell(withUnit(r.value, r.unit, r.digits))} | ${cell(baseline)} | ${ratio} | ${cell(r.goal)} | ${verdict} | ${cell(r.note)} |`,
+    );
   }
   L.push('');
   L.push(...missesSection(rows));

@@ -123,7 +123,10 @@ async function startDaemon(lib, tail, figures) {
 
 function jitctl(lib, args) {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [JITCTL, '--socket', lib.socketPath, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [JITCTL, '--socket', lib.socketPath, ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -180,7 +183,21 @@ export async function runSoak(opts = {}) {
   /** id -> {goal, description}: answers sent whose acknowledgement was lost; retried. */
   const unacked = new Map();
   const addedGoals = [];
-  const figures = { installs, kills: 0, restarts: 0, answersSent: 0, answersAcked: 0, ackLost: 0, retried: 0, foundRecordedOnRetry: 0, personEdits: 0, pendingPolls: 0, startupTempsRemoved: 0, startupRolledForward: 0, seed };
+  const figures = {
+    installs,
+    kills: 0,
+    restarts: 0,
+    answersSent: 0,
+    answersAcked: 0,
+    ackLost: 0,
+    retried: 0,
+    foundRecordedOnRetry: 0,
+    personEdits: 0,
+    pendingPolls: 0,
+    startupTempsRemoved: 0,
+    startupRolledForward: 0,
+    seed,
+  };
 
   let daemon = await startDaemon(lib, tail, figures);
   let killing = true;
@@ -433,7 +450,9 @@ if (isMain) {
   });
   console.log(`installs: ${figures.installed}/${figures.installs} acknowledged answers installed exactly once`);
   console.log(`kills survived: ${figures.kills} (restarts ${figures.restarts})`);
-  console.log(`answers: ${figures.answersSent} sent, ${figures.answersAcked} acknowledged, ${figures.ackLost} acks lost to a kill, ${figures.retried} retried, ${figures.foundRecordedOnRetry} found already recorded on retry`);
+  console.log(
+    `answers: ${figures.answersSent} sent, ${figures.answersAcked} acknowledged, ${figures.ackLost} acks lost to a kill, ${figures.retried} retried, ${figures.foundRecordedOnRetry} found already recorded on retry`,
+  );
   console.log(`person edits: ${figures.personEdits} goals added by editor-style saves, all kept: ${violations.every((v) => !v.includes('added goal'))}`);
   console.log(`repairs at restarts: ${figures.startupTempsRemoved} temps removed, ${figures.startupRolledForward} installs rolled forward`);
   console.log(`quarantined: ${figures.quarantined}; final reconcile: ${JSON.stringify(figures.finalReconcile)}`);

@@ -35,7 +35,10 @@ const ID_STATES: Record<string, string[]> = {
 };
 
 const optionNames = (o: OptionSpec) => Object.keys(o).map((k) => `--${k}`);
-const valueOptions = (o: OptionSpec) => Object.entries(o).filter(([, v]) => v.type === 'string').map(([k]) => `--${k}`);
+const valueOptions = (o: OptionSpec) =>
+  Object.entries(o)
+    .filter(([, v]) => v.type === 'string')
+    .map(([k]) => `--${k}`);
 
 /** Lines matching `"id": "<12 hex>"` in pretty JSON: the ids, without a JSON parser. */
 const SED_IDS = `sed -n 's/^ *"id": "\\([0-9a-f]\\{12\\}\\)",\\{0,1\\}$/\\1/p'`;
@@ -44,9 +47,7 @@ const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function bash(commands: readonly Command[]): string {
   const globals = GLOBAL_FLAGS.map((g) => `--${g.name}`).join(' ');
-  const perCommand = commands
-    .map((c) => `    ${c.name}) opts=${sq(optionNames(c.options).join(' '))} ;;`)
-    .join('\n');
+  const perCommand = commands.map((c) => `    ${c.name}) opts=${sq(optionNames(c.options).join(' '))} ;;`).join('\n');
   const valued = [...new Set(commands.flatMap((c) => valueOptions(c.options)))].filter((o) => o !== '--state');
   const ids = Object.entries(ID_STATES)
     .map(([cmd, states]) => `    ${cmd}) [[ $npos -eq 0 ]] && COMPREPLY=($(compgen -W "$(${states.map((s) => `_jitctl_ids ${s}`).join('; ')})" -- "$cur")) ;;`)

@@ -31,7 +31,6 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
   return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
- 
 const ANSI = /\u001b\[[0-9;]*m/g;
 const visible = (s: string) => s.replace(ANSI, '').length;
 const pad = (s: string, width: number) => s + ' '.repeat(Math.max(0, width - visible(s)));

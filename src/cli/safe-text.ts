@@ -14,10 +14,10 @@
  */
 
 /** Every character that must never reach a terminal raw (see the header). */
- 
+
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /** The same, but keeping LF and TAB (and a CR directly before LF), for blocks of text. */
- 
+
 const UNSAFE_IN_BLOCK = /\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
@@ -49,7 +49,6 @@ export function showText(s: string): string {
   return s.replace(UNSAFE_IN_BLOCK, escapeChar);
 }
 
- 
 const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
@@ -62,7 +61,7 @@ export function safeJson(value: unknown, indent = 2): string {
 }
 
 /** jitctl's own styling: SGR sequences (`ESC [ digits ; m`) and nothing else. */
- 
+
 const OWN_SGR = /\u001b\[[0-9;]*m/y;
 
 /**

@@ -89,7 +89,10 @@ class SshStream extends Duplex {
         .join('; ');
       if (spawnError) this.destroy(new DaemonUnreachableError(`cannot run ssh for ${label}: ${spawnError.message}`, spawnError));
       else if (code === 0) this.push(null);
-      else this.destroy(new DaemonUnreachableError(message ? `${label}: ${message}` : `${label}: ssh ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`));
+      else
+        this.destroy(
+          new DaemonUnreachableError(message ? `${label}: ${message}` : `${label}: ssh ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`),
+        );
     });
   }
 

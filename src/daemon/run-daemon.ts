@@ -110,7 +110,18 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     removeSignalHandlers();
     throw err;
   }
-  log.info({ version: VERSION, mapPublish: exchangeSync ? 'renameat2 exchange' : 'guarded rename (the native helper is not built)', config: config.configFile, map: config.mapFile, components: config.componentsDir, state: config.stateDir, lock: lock.name }, 'jitd starting');
+  log.info(
+    {
+      version: VERSION,
+      mapPublish: exchangeSync ? 'renameat2 exchange' : 'guarded rename (the native helper is not built)',
+      config: config.configFile,
+      map: config.mapFile,
+      components: config.componentsDir,
+      state: config.stateDir,
+      lock: lock.name,
+    },
+    'jitd starting',
+  );
 
   let exit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((res) => (exit = res));
@@ -262,10 +273,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
     };
 
     await notifyReady({ onError: notifyFailed });
-    log.info(
-      { socket: config.socketPath, provider: provider.name, mapError: report.mapError, requests: eng.counts().requests },
-      'jitd ready',
-    );
+    log.info({ socket: config.socketPath, provider: provider.name, mapError: report.mapError, requests: eng.counts().requests }, 'jitd ready');
     return handle;
   } catch (err) {
     await server?.close().catch(() => undefined);

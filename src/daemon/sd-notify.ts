@@ -126,9 +126,7 @@ function run(args: readonly string[], message: string, opts: NotifyOptions): Pro
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
       fail(
-        err.code === 'ENOENT'
-          ? `${command} not found on PATH (it ships with systemd; readiness cannot be reported)`
-          : `cannot run ${command}: ${err.message}`,
+        err.code === 'ENOENT' ? `${command} not found on PATH (it ships with systemd; readiness cannot be reported)` : `cannot run ${command}: ${err.message}`,
       );
     });
     child.on('close', (code, signal) => {

@@ -38,7 +38,7 @@ function keptFd(fd: number): KeptFile {
     async read() {
       // pread from 0 to the end, however often it is called: the file's own offset is never used.
       const chunks: Buffer[] = [];
-      for (let pos = 0; ; ) {
+      for (let pos = 0; ;) {
         const buf = Buffer.allocUnsafe(Math.max(65536, Number((await fstatBig(fd, { bigint: true })).size) - pos + 1));
         const { bytesRead: n } = await readAt(fd, buf, 0, buf.length, pos);
         if (n === 0) break;

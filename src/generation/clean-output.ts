@@ -127,10 +127,7 @@ export function cleanOutput(text: string, maxBytes: number): string {
   }
   if (body.length <= REFUSAL_MAX_CHARS && REFUSAL_START.some((re) => re.test(body.trim()))) {
     const first = body.trim().split('\n')[0]!.slice(0, 160);
-    throw new UnusableOutputError(
-      'refusal',
-      `the model refused to write the component ("${first}"); if this persists, rephrase the description`,
-    );
+    throw new UnusableOutputError('refusal', `the model refused to write the component ("${first}"); if this persists, rephrase the description`);
   }
   const out = `${body}\n`;
   const bytes = Buffer.byteLength(out);
@@ -141,7 +138,6 @@ export function cleanOutput(text: string, maxBytes: number): string {
 function tooLarge(bytes: number, maxBytes: number): UnusableOutputError {
   return new UnusableOutputError(
     'too-large',
-    `the model's answer is ${bytes} bytes, over provider.maxOutputBytes (${maxBytes}); ` +
-      'describe a smaller component or raise provider.maxOutputBytes',
+    `the model's answer is ${bytes} bytes, over provider.maxOutputBytes (${maxBytes}); ` + 'describe a smaller component or raise provider.maxOutputBytes',
   );
 }

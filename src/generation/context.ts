@@ -114,7 +114,10 @@ const STOP_WORDS = new Set(['the', 'and', 'for', 'with', 'from', 'into', 'of', '
 export function nameWords(name: string): Set<string> {
   const out = new Set<string>();
   const base = name.replace(/\.[A-Za-z0-9]{1,5}$/, '');
-  for (const w of base.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+  for (const w of base
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)) {
     if (w.length < 2 || STOP_WORDS.has(w)) continue;
     out.add(w.slice(0, 5));
   }

@@ -26,7 +26,7 @@ export const BUILTIN_COMMON = [
   'Reply with ONE reusable component and nothing else: no preamble, no explanation, no closing',
   'remarks, no Markdown code fences around it. Address the model that will receive the prompt',
   'directly, keep the component self-contained, and keep it general enough to reuse for its goal.',
-  'When the library\'s other components are shown, write in their style and fit the components',
+  "When the library's other components are shown, write in their style and fit the components",
   'this one is composed with; never copy their content.',
 ].join(' ');
 
@@ -45,8 +45,7 @@ const BUILTIN_TYPE: Record<string, string> = {
 /** The built-in instructions for one type (what `<type>.md` replaces). */
 export function builtinTypeInstructions(type: string): string {
   return (
-    BUILTIN_TYPE[type.toLowerCase()] ??
-    `This component is of type "${type}": write the plain-text instructions that part of a prompt needs, clear and concise.`
+    BUILTIN_TYPE[type.toLowerCase()] ?? `This component is of type "${type}": write the plain-text instructions that part of a prompt needs, clear and concise.`
   );
 }
 
@@ -82,7 +81,9 @@ async function readInstructionFile(fs: FsLayer, path: string): Promise<string | 
   } catch (err) {
     if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
     if (err instanceof NotRegularFileError) {
-      throw new InstructionsError(`generator instructions ${path} is not a regular file (${err.kind === 'dir' ? 'a directory' : 'a FIFO, socket or device'}); make it a plain text file or remove it`);
+      throw new InstructionsError(
+        `generator instructions ${path} is not a regular file (${err.kind === 'dir' ? 'a directory' : 'a FIFO, socket or device'}); make it a plain text file or remove it`,
+      );
     }
     const code = (err as { code?: string }).code;
     throw new InstructionsError(`cannot read generator instructions ${path}${code ? ` (${code})` : ''}: ${(err as Error).message}`, { cause: err });
@@ -90,7 +91,10 @@ async function readInstructionFile(fs: FsLayer, path: string): Promise<string | 
   if (bytes.length > MAX_INSTRUCTION_BYTES) {
     throw new InstructionsError(`generator instructions ${path} is ${bytes.length} bytes, over the ${MAX_INSTRUCTION_BYTES} jitd accepts; shorten it`);
   }
-  return bytes.toString('utf8').replace(/^\uFEFF/, '').trimEnd();
+  return bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimEnd();
 }
 
 /**

@@ -72,7 +72,13 @@ export function userMessageFor(input: MessageInput): string {
   }
   const regen = input.regeneration;
   if (regen) {
-    lines.push('', 'A previous candidate for this component, which the person wants improved:', '<previous>', regen.previous.replace(/\n+$/, ''), '</previous>');
+    lines.push(
+      '',
+      'A previous candidate for this component, which the person wants improved:',
+      '<previous>',
+      regen.previous.replace(/\n+$/, ''),
+      '</previous>',
+    );
     if (regen.feedback?.trim()) lines.push(`The person's feedback on it: ${regen.feedback.trim()}`);
     lines.push('', `Write a new candidate of the ${input.type} component now.`);
   } else {

@@ -71,8 +71,7 @@ const fetchKeepingErrorBody = async (input: string | URL | Request, init?: Reque
   return res;
 };
 
-const stripHtml = (text: string) =>
-  /^\s*</.test(text) ? text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ') : text;
+const stripHtml = (text: string) => (/^\s*</.test(text) ? text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ') : text);
 
 /**
  * The server's own words for a failed call, from the error body in any of the shapes servers
@@ -214,8 +213,7 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
     if (err instanceof APIConnectionError) {
       const cause = err.cause as { message?: string; cause?: { code?: string; message?: string } } | undefined;
       const inner = cause?.cause;
-      const why =
-        inner?.code && inner.message ? `${inner.code}: ${inner.message}` : (inner?.code ?? inner?.message ?? cause?.message ?? err.message);
+      const why = inner?.code && inner.message ? `${inner.code}: ${inner.message}` : (inner?.code ?? inner?.message ?? cause?.message ?? err.message);
       return fail(`cannot reach ${baseURL} (${why}): check provider.baseURL and that the server is running`, true, { cause: err.cause });
     }
     if (err instanceof SyntaxError) return unreadable('invalid JSON', err);
@@ -243,9 +241,7 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
       let completion: unknown;
       const slot: ErrorBodySlot = {};
       try {
-        completion = await errorBodies.run(slot, () =>
-          client.chat.completions.create({ model: cfg.model, messages }, { signal, maxRetries: 0 }),
-        );
+        completion = await errorBodies.run(slot, () => client.chat.completions.create({ model: cfg.model, messages }, { signal, maxRetries: 0 }));
       } catch (err) {
         throw mapError(err, caller, deadline, slot.text);
       }
@@ -264,7 +260,7 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
         );
       }
       if (first?.finish_reason === 'content_filter') {
-        throw fail('the provider\'s content filter blocked the answer: rephrase the description', false);
+        throw fail("the provider's content filter blocked the answer: rephrase the description", false);
       }
       if (first?.finish_reason === 'length') {
         throw fail(

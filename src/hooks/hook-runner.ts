@@ -80,7 +80,7 @@ export interface HookRunnerOptions {
 }
 
 /** A hook's output is arbitrary bytes: the log line gets its first line with control and bidi characters as `\\uXXXX`. */
- 
+
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const firstLine = (s: string) => (s.trim().split('\n')[0] ?? '').replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
@@ -111,7 +111,11 @@ export class HookRunner {
     if (!argv) return;
     if (this.queue.size >= MAX_QUEUED) {
       this.counts.dropped++;
-      if (this.droppedInBurst++ === 0) this.opts.log.warn({ hook: input.event, queued: this.queue.size }, `hook queue full (${MAX_QUEUED} waiting); further hook runs are dropped until it drains`);
+      if (this.droppedInBurst++ === 0)
+        this.opts.log.warn(
+          { hook: input.event, queued: this.queue.size },
+          `hook queue full (${MAX_QUEUED} waiting); further hook runs are dropped until it drains`,
+        );
       return;
     }
     if (this.queue.size === 0) this.droppedInBurst = 0;
@@ -135,7 +139,16 @@ export class HookRunner {
       cwd: this.opts.cwd,
       ...(this.opts.env ? { baseEnv: this.opts.env } : {}),
     });
-    const fields = { hook: input.event, request: request.id, argv0: argv[0], code: outcome.code, signal: outcome.signal, durationMs: outcome.durationMs, stdoutBytes: outcome.stdoutBytes, stderrBytes: outcome.stderrBytes };
+    const fields = {
+      hook: input.event,
+      request: request.id,
+      argv0: argv[0],
+      code: outcome.code,
+      signal: outcome.signal,
+      durationMs: outcome.durationMs,
+      stdoutBytes: outcome.stdoutBytes,
+      stderrBytes: outcome.stderrBytes,
+    };
     if (outcome.ok) {
       this.counts.ok++;
       this.opts.log.debug(fields, `hook ${input.event} ran`);
@@ -147,7 +160,15 @@ export class HookRunner {
     if (outcome.flooded) this.counts.flooded++;
     const message = describeFailure(outcome, timeoutMs);
     this.lastFailure = { event: input.event, at: new Date().toISOString(), message };
-    this.opts.log.warn({ ...fields, stderr: outcome.stderrHead ? outcome.stderrHead.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) : undefined }, `hook ${input.event} failed: ${message}`);
+    this.opts.log.warn(
+      {
+        ...fields,
+        stderr: outcome.stderrHead
+          ? outcome.stderrHead.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+          : undefined,
+      },
+      `hook ${input.event} failed: ${message}`,
+    );
   }
 
   stats(): HookStats {

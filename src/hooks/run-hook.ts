@@ -24,7 +24,16 @@ const KILL_GRACE_MS = 2000;
 /** How long output is still drained after the hook exited, when its pipes stay open. */
 const EXIT_DRAIN_MS = 1000;
 /** Variables of the daemon a hook never inherits. */
-const WITHHELD_ENV = ['OPENAI_API_KEY', 'CREDENTIALS_DIRECTORY', 'NOTIFY_SOCKET', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
+const WITHHELD_ENV = [
+  'OPENAI_API_KEY',
+  'CREDENTIALS_DIRECTORY',
+  'NOTIFY_SOCKET',
+  'LISTEN_FDS',
+  'LISTEN_PID',
+  'LISTEN_FDNAMES',
+  'WATCHDOG_USEC',
+  'WATCHDOG_PID',
+];
 
 export interface HookRun {
   argv: readonly string[];

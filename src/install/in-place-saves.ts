@@ -51,9 +51,7 @@ export const SETTLE_MS = 200;
 const MAX_KEPT = 64;
 
 /** What became of a recovered in-place save. */
-export type InPlaceOutcome =
-  | { outcome: 'reapplied'; bytes: number; repoints: number }
-  | { outcome: 'kept-aside'; bytes: number; path: string; reason: string };
+export type InPlaceOutcome = { outcome: 'reapplied'; bytes: number; repoints: number } | { outcome: 'kept-aside'; bytes: number; path: string; reason: string };
 
 export interface InPlaceSavesOptions {
   fs: FsLayer;
@@ -141,7 +139,15 @@ export class InPlaceSaves {
       const oldest = [...this.watches].find((w) => !w.busy);
       if (oldest) this.drop(oldest);
     }
-    this.watches.add({ kept: replaced.kept, seen: replacedIdentity, content: replacedContent, seq, until: Date.now() + this.grace, changedAt: undefined, busy: false });
+    this.watches.add({
+      kept: replaced.kept,
+      seen: replacedIdentity,
+      content: replacedContent,
+      seq,
+      until: Date.now() + this.grace,
+      changedAt: undefined,
+      busy: false,
+    });
     this.timer ??= setInterval(() => void this.tick(), this.poll).unref();
   }
 

@@ -90,23 +90,27 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
   // Items are checked and published a few at a time: their fsyncs overlap (the file system
   // commits them together), which is most of an install's cost; each directory is fsynced once
   // for the whole batch, below. Results keep the batch order.
-  const results = await mapLimit(items, PUBLISH_PARALLELISM, async (item): Promise<InstallOutcome | { item: InstallItem; path: string; adoptedExisting: boolean }> => {
-    const r = item.request;
-    try {
-      if (!entryStillNames(map.json, r)) return { id: r.id, result: 'entry-gone' };
-      if (await lstatOrNull(fs, componentPath(ctx.componentsDir, r.type, r.filename))) return { id: r.id, result: 'resolved-by-person' };
-      const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, {
-        deferDirSync: true,
-        ...(item.stagedPath ? { stagedFrom: item.stagedPath } : {}),
-      });
-      return { item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' };
-    } catch (err) {
-      // A failed fsync is fatal for the daemon, never a per-item failure to retry later; a
-      // components tree that is away holds the whole batch until it is back.
-      if (err instanceof FsyncFailedError || err instanceof DirUnavailableError) throw err;
-      return { id: r.id, result: 'error', error: err as Error };
-    }
-  });
+  const results = await mapLimit(
+    items,
+    PUBLISH_PARALLELISM,
+    async (item): Promise<InstallOutcome | { item: InstallItem; path: string; adoptedExisting: boolean }> => {
+      const r = item.request;
+      try {
+        if (!entryStillNames(map.json, r)) return { id: r.id, result: 'entry-gone' };
+        if (await lstatOrNull(fs, componentPath(ctx.componentsDir, r.type, r.filename))) return { id: r.id, result: 'resolved-by-person' };
+        const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, {
+          deferDirSync: true,
+          ...(item.stagedPath ? { stagedFrom: item.stagedPath } : {}),
+        });
+        return { item, path: componentPath(ctx.componentsDir, r.type, r.generatedName), adoptedExisting: outcome === 'existed' };
+      } catch (err) {
+        // A failed fsync is fatal for the daemon, never a per-item failure to retry later; a
+        // components tree that is away holds the whole batch until it is back.
+        if (err instanceof FsyncFailedError || err instanceof DirUnavailableError) throw err;
+        return { id: r.id, result: 'error', error: err as Error };
+      }
+    },
+  );
   for (const x of results) {
     if ('item' in x) publishedNow.push(x);
     else outcomes.push(x);

@@ -11,10 +11,7 @@ import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 export const MAX_MAP_BYTES = 64 * 1024 * 1024;
 
 export class MapUnavailableError extends JitdError {
-  constructor(
-    code: 'ENOMAP' | 'EMAPKIND' | 'EMAPSIZE',
-    message: string,
-  ) {
+  constructor(code: 'ENOMAP' | 'EMAPKIND' | 'EMAPSIZE', message: string) {
     super(code, message);
   }
 }

@@ -69,7 +69,9 @@ export class ControlClient {
       tooBig: () => this.fail(new DaemonUnreachableError('response from jitd too large')),
     });
     socket.on('data', (chunk: Buffer) => splitter.push(chunk));
-    socket.on('error', (err) => this.fail(err instanceof DaemonUnreachableError ? err : new DaemonUnreachableError(`connection to jitd failed: ${err.message}`, err)));
+    socket.on('error', (err) =>
+      this.fail(err instanceof DaemonUnreachableError ? err : new DaemonUnreachableError(`connection to jitd failed: ${err.message}`, err)),
+    );
     this.closed = new Promise((resolve) =>
       socket.on('close', () => {
         this.fail(new DaemonUnreachableError('jitd closed the connection'));

@@ -39,7 +39,6 @@ import type { FailureDeps } from './record-failure.js';
 import { RequestCommands } from './request-commands.js';
 import { RetryTimer } from './retry-timer.js';
 
-
 export interface EngineOptions {
   fs: FsLayer;
   config: Config;
@@ -148,8 +147,16 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       stateDir: opts.config.stateDir,
       schedule: (what, job) => this.lane.background(what, job),
       onRecovered: (o) => {
-        if (o.outcome === 'reapplied') opts.log.warn({ mapFile: opts.config.mapFile, bytes: o.bytes, repoints: o.repoints }, "a save through a descriptor opened before jitd's map write was re-applied, with jitd's change on top");
-        else opts.log.error({ mapFile: opts.config.mapFile, keptAt: o.path, reason: o.reason }, 'a save through an earlier descriptor could not be re-applied; its text is kept aside');
+        if (o.outcome === 'reapplied')
+          opts.log.warn(
+            { mapFile: opts.config.mapFile, bytes: o.bytes, repoints: o.repoints },
+            "a save through a descriptor opened before jitd's map write was re-applied, with jitd's change on top",
+          );
+        else
+          opts.log.error(
+            { mapFile: opts.config.mapFile, keptAt: o.path, reason: o.reason },
+            'a save through an earlier descriptor could not be re-applied; its text is kept aside',
+          );
       },
       onError: (err) => opts.log.warn({ err }, 'watching a replaced map version failed'),
     });
@@ -184,7 +191,10 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private emitEvent(e: EngineEvent): void {
     this.emit('event', e);
   }
-  private emitRequest(type: 'request.added' | 'request.answered' | 'request.generating' | 'request.withdrawn' | 'request.rejected' | 'request.reopened', r: Request): void {
+  private emitRequest(
+    type: 'request.added' | 'request.answered' | 'request.generating' | 'request.withdrawn' | 'request.rejected' | 'request.reopened',
+    r: Request,
+  ): void {
     this.emitEvent({ type, request: publicView(r) });
   }
 
@@ -221,7 +231,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       onChange: (r, what) => {
         this.opts.log.info({ request: r.id, goal: r.goal, type: r.type, filename: r.filename, what }, `request ${what}`);
         if (what === 'created') this.emitRequest('request.added', r);
-        else if (what === 'resolved' || what === 'adopted') this.emitEvent({ type: 'request.resolved', request: publicView(r), how: what === 'resolved' ? 'person' : 'adopted' });
+        else if (what === 'resolved' || what === 'adopted')
+          this.emitEvent({ type: 'request.resolved', request: publicView(r), how: what === 'resolved' ? 'person' : 'adopted' });
         else if (what === 'withdrawn') this.emitRequest('request.withdrawn', r);
         else if (what === 'reopened') this.emitRequest('request.reopened', r);
       },
@@ -263,7 +274,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         // A full disk must not turn into a crash loop under systemd: report, keep serving, and
         // let the next rescan try again. Nothing half-done is left (every write is a durable put).
         this.noteWriteError('reconcile', err);
-        const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [], error: (err as Error).message };
+        const report: ReconcileReport = {
+          at: new Date().toISOString(),
+          tempsRemoved: [],
+          refusedDirs: [],
+          toGenerate: [],
+          retryLater: [],
+          error: (err as Error).message,
+        };
         this.lastReconcile = report;
         return report;
       }
@@ -328,15 +346,17 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     if (this.syncQueued || this.stopping) return Promise.resolve(this.mapError === undefined);
     this.syncQueued = true;
     // Never rejects: hints come from the watcher and timers, where nobody could handle it.
-    return this.lane.run(async () => {
-      this.syncQueued = false;
-      const forced = this.forcePlan;
-      this.forcePlan = false;
-      return this.syncNow(forced);
-    }).catch((err: unknown) => {
-      if (!(err instanceof FsyncFailedError)) this.noteWriteError('sync', err);
-      return false;
-    });
+    return this.lane
+      .run(async () => {
+        this.syncQueued = false;
+        const forced = this.forcePlan;
+        this.forcePlan = false;
+        return this.syncNow(forced);
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof FsyncFailedError)) this.noteWriteError('sync', err);
+        return false;
+      });
   }
 
   /** Reads the map and applies the plan (unless it is jitd's own write, see noteOwnMapWrite); must run on the lane. */
@@ -398,7 +418,12 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       // The index knew it already, or it is the file an install of jitd's is publishing right
       // now (which repoints the map itself): nothing to plan.
       if (had === present) return;
-      if (present && isGeneratedName(name) && this.store.all().some((r) => r.generatedName === name && `${r.type}s` === dirName && (r.state === 'installing' || r.resolution === 'generated'))) return;
+      if (
+        present &&
+        isGeneratedName(name) &&
+        this.store.all().some((r) => r.generatedName === name && `${r.type}s` === dirName && (r.state === 'installing' || r.resolution === 'generated'))
+      )
+        return;
     }
     if (isGeneratedName(name) || !this.map || this.mapError !== undefined) {
       void this.onMapHint(true);
@@ -464,13 +489,15 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
    */
   async onRootHint(present: boolean, why = `${this.opts.config.componentsDir} is missing`): Promise<void> {
     if (!present) {
-      if (this.index.rootUnavailable === undefined) this.opts.log.warn({ components: this.opts.config.componentsDir, why }, 'components directory unavailable; waiting for it');
+      if (this.index.rootUnavailable === undefined)
+        this.opts.log.warn({ components: this.opts.config.componentsDir, why }, 'components directory unavailable; waiting for it');
       this.index.markRootUnavailable(why);
       return;
     }
     await this.lane.run(async () => {
       const scan = await scanComponents(this.opts.fs, this.opts.config.componentsDir);
-      if (scan.rootUnavailable === undefined && this.index.rootUnavailable !== undefined) this.opts.log.info({ components: this.opts.config.componentsDir }, 'components directory is back; rescanned');
+      if (scan.rootUnavailable === undefined && this.index.rootUnavailable !== undefined)
+        this.opts.log.info({ components: this.opts.config.componentsDir }, 'components directory is back; rescanned');
       this.index = scan.index;
     });
     await this.onMapHint(true);

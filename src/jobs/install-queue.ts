@@ -114,7 +114,11 @@ export class InstallQueue {
   async pruneStaged(): Promise<void> {
     const owed = (id: string) => {
       const r = this.d.store.get(id);
-      return r !== undefined && r.description !== undefined && (r.state === 'answered' || r.state === 'generating' || r.state === 'installing' || r.state === 'failed');
+      return (
+        r !== undefined &&
+        r.description !== undefined &&
+        (r.state === 'answered' || r.state === 'generating' || r.state === 'installing' || r.state === 'failed')
+      );
     };
     const keptSince = (id: string) => {
       const r = this.d.store.get(id);

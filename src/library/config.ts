@@ -52,7 +52,15 @@ const GitSchema = z
   .strict();
 
 /** A hook command: an argv array, run without a shell (`["notify-send", "jitd"]`). */
-const HookCommandSchema = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'may not contain NUL')).min(1).max(256);
+const HookCommandSchema = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .refine((s) => !s.includes('\0'), 'may not contain NUL'),
+  )
+  .min(1)
+  .max(256);
 
 /** `hooks` (contract §9): commands run on engine events, bounded and a few at a time. */
 const HooksSchema = z
@@ -151,11 +159,7 @@ export function resolveConfig(json: unknown, configFile: string, env: ConfigEnv 
   const firstOf = (v: string | undefined) => v?.split(':')[0] || undefined;
   const stateDir = raw.stateDir ? abs(raw.stateDir) : (firstOf(env.STATE_DIRECTORY) ?? abs('../.jitd'));
   const runtimeDir = firstOf(env.RUNTIME_DIRECTORY);
-  const socketPath = raw.socketPath
-    ? abs(raw.socketPath)
-    : runtimeDir && !raw.stateDir
-      ? resolve(runtimeDir, 'jitd.sock')
-      : resolve(stateDir, 'jitd.sock');
+  const socketPath = raw.socketPath ? abs(raw.socketPath) : runtimeDir && !raw.stateDir ? resolve(runtimeDir, 'jitd.sock') : resolve(stateDir, 'jitd.sock');
   if (Buffer.byteLength(socketPath) > 107) {
     throw new ConfigError(`invalid config ${configFile}:\n  socketPath: ${socketPath} is longer than the 107 bytes a Unix socket path may have`);
   }

@@ -91,7 +91,9 @@ export function parseGoalMap(text: string): ParsedMap {
   for (const [goal, value] of orderedEntries(obj, order?.goals)) {
     goals++;
     if (nestsDeeperThan(value, 2, MAX_MAP_DEPTH)) {
-      throw new MapParseError(`map nests deeper than ${MAX_MAP_DEPTH} levels under goal ${JSON.stringify(goal.slice(0, 80))}; jitd cannot safely write such a map back`);
+      throw new MapParseError(
+        `map nests deeper than ${MAX_MAP_DEPTH} levels under goal ${JSON.stringify(goal.slice(0, 80))}; jitd cannot safely write such a map back`,
+      );
     }
     if (goal.length > MAX_GOAL_LENGTH || goal.includes('\0')) {
       problems.push({ goal: goal.slice(0, 80), message: `goal name is over ${MAX_GOAL_LENGTH} characters or contains NUL` });

@@ -11,7 +11,7 @@ export const MAX_NAME_BYTES = 255;
 const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** A goal in the seed's canonical style lowercases injectively and needs no hash. */
 const CANONICAL_GOAL_RE = /^[A-Z0-9_-]{1,100}$/;
- 
+
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 /**
  * Bidirectional formatting characters: they reorder how a name is shown (`txt.exe` shown for

@@ -152,7 +152,13 @@ export class GitActivity {
       }
     }
     let changed = Number.NEGATIVE_INFINITY;
-    for (const p of [join(gitDir, 'HEAD'), join(gitDir, 'logs', 'HEAD'), join(gitDir, 'index'), join(commonDir, 'refs', 'stash'), join(commonDir, 'logs', 'refs', 'stash')]) {
+    for (const p of [
+      join(gitDir, 'HEAD'),
+      join(gitDir, 'logs', 'HEAD'),
+      join(gitDir, 'index'),
+      join(commonDir, 'refs', 'stash'),
+      join(commonDir, 'logs', 'refs', 'stash'),
+    ]) {
       const m = statOrNull(p)?.mtimeMs;
       if (m !== undefined && m > changed) changed = m;
     }

@@ -25,7 +25,10 @@ export interface OrphanReport {
 }
 
 export function stamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -137,4 +140,3 @@ export async function handleOrphans(
   }
   return report;
 }
-

@@ -106,7 +106,13 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   // jitd's own state directories hold nothing the map decides: their temps go in any case.
   const candidates = join(opts.stateDir, 'candidates');
   const candidateDirs = (await readdirOrEmpty(fs, candidates)).filter((e) => e.kind === 'dir').map((e) => join(candidates, e.name));
-  const stateDirs = [opts.store.dir, join(opts.stateDir, 'quarantine', 'components'), join(opts.stateDir, 'quarantine', 'temps'), join(opts.stateDir, 'staged'), ...candidateDirs];
+  const stateDirs = [
+    opts.store.dir,
+    join(opts.stateDir, 'quarantine', 'components'),
+    join(opts.stateDir, 'quarantine', 'temps'),
+    join(opts.stateDir, 'staged'),
+    ...candidateDirs,
+  ];
   let snapshot;
   try {
     snapshot = await readMap(fs, opts.mapFile);
@@ -122,25 +128,32 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   report.refusedDirs = scan.refused;
   if (scan.unreadable.length) report.unreadableDirs = scan.unreadable;
   if (scan.rootUnavailable) report.componentsUnavailable = scan.rootUnavailable;
-  report.tempsRemoved = await sweepTemps(
-    fs,
-    [
-      dirname(opts.mapFile),
-      ...stateDirs,
-      // `status --sync` cookies live in componentsDir itself; a killed daemon leaves them there.
-      ...(scan.rootHasTemps ? [opts.componentsDir] : []),
-      ...scan.withTemps.map((d) => join(opts.componentsDir, d)),
-    ],
-  );
+  report.tempsRemoved = await sweepTemps(fs, [
+    dirname(opts.mapFile),
+    ...stateDirs,
+    // `status --sync` cookies live in componentsDir itself; a killed daemon leaves them there.
+    ...(scan.rootHasTemps ? [opts.componentsDir] : []),
+    ...scan.withTemps.map((d) => join(opts.componentsDir, d)),
+  ]);
   const heldAtStart = opts.hold?.();
   if (!heldAtStart) {
-    const q = await quarantineStaleSeedTemp(fs, opts.mapFile, { stateDir: opts.stateDir, ...(opts.seedTempStaleMs !== undefined ? { staleMs: opts.seedTempStaleMs } : {}) });
+    const q = await quarantineStaleSeedTemp(fs, opts.mapFile, {
+      stateDir: opts.stateDir,
+      ...(opts.seedTempStaleMs !== undefined ? { staleMs: opts.seedTempStaleMs } : {}),
+    });
     if (q) report.seedTempQuarantined = q;
   }
 
   const records = new Map(opts.store.all().map((r) => [r.id, r] as const));
   const plan: SyncPlan = planSync(snapshot.map.entries, scan.index, records, { retryAllFailed: opts.retryAllFailed ?? false });
-  const applyCtx: ApplyContext = { fs, mapFile: opts.mapFile, componentsDir: opts.componentsDir, store: opts.store, stateDir: opts.stateDir, index: scan.index };
+  const applyCtx: ApplyContext = {
+    fs,
+    mapFile: opts.mapFile,
+    componentsDir: opts.componentsDir,
+    store: opts.store,
+    stateDir: opts.stateDir,
+    index: scan.index,
+  };
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
   if (opts.staged) applyCtx.staged = opts.staged;

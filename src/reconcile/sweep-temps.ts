@@ -71,7 +71,13 @@ export async function quarantineStaleSeedTemp(fs: FsLayer, mapFile: string, opts
   if (!(age >= (opts.staleMs ?? SEED_TEMP_STALE_MS))) return undefined;
   try {
     // A link, then the unlink: a write that lands in between still lands in the quarantined inode.
-    return await quarantine(fs, path, tempQuarantineDir(opts.stateDir), `${stamp(new Date())}-${basename(path)}`, 'seed-style map temp file left unmodified (a crashed run\'s leftover)');
+    return await quarantine(
+      fs,
+      path,
+      tempQuarantineDir(opts.stateDir),
+      `${stamp(new Date())}-${basename(path)}`,
+      "seed-style map temp file left unmodified (a crashed run's leftover)",
+    );
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return undefined; // renamed into place meanwhile: it was in use
     throw err;

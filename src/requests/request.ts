@@ -57,7 +57,10 @@ export const MAX_DESCRIPTION_LENGTH = 4000;
 
 /** The deterministic id: 12 hex digits of SHA-256 over the triple. */
 export function requestId(goal: string, type: string, filename: string): string {
-  return createHash('sha256').update(JSON.stringify([goal, type, filename])).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify([goal, type, filename]))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /**

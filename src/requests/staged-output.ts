@@ -82,9 +82,15 @@ export class StagedOutputs {
     // directory, 0700, keeps it private until then).
     // `staged/` removed while jitd runs: made again (the outputs it held are gone; their
     // requests are generated again when installed from nothing).
-    await inDurableDir(this.fs, this.dir, 0o700, () => durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true }), async () => {
-      this.ids.clear();
-    });
+    await inDurableDir(
+      this.fs,
+      this.dir,
+      0o700,
+      () => durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true }),
+      async () => {
+        this.ids.clear();
+      },
+    );
     await this.syncDir();
     this.ids.add(id);
   }

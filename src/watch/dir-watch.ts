@@ -154,32 +154,36 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
       typeDirs.delete(dirName);
       failed.add(dirName);
     };
-    const w = startWatch(dir, (event, name) => {
-      if (closed) return;
-      if (!name) {
-        o.onTypeDir(dirName);
-        return;
-      }
-      if (event !== 'rename') return;
-      const path = join(dir, name);
-      if (isCookie(path)) {
-        o.onCookie(name);
-        return;
-      }
-      if (isIgnored(path, o.stateDir)) return;
-      serially(path, async () => {
-        let present = false;
-        try {
-          const st = await lstat(path);
-          present = st.isFile() || st.isSymbolicLink();
-          // As in a full scan: a symlink under a generated name pointing outside is not a component.
-          if (st.isSymbolicLink() && isGeneratedName(name)) present = !(await escapes(path));
-        } catch (err) {
-          if (!GONE.has(code(err) ?? '')) throw err;
+    const w = startWatch(
+      dir,
+      (event, name) => {
+        if (closed) return;
+        if (!name) {
+          o.onTypeDir(dirName);
+          return;
         }
-        if (!closed) o.onComponent(dirName, name, present);
-      });
-    }, dead);
+        if (event !== 'rename') return;
+        const path = join(dir, name);
+        if (isCookie(path)) {
+          o.onCookie(name);
+          return;
+        }
+        if (isIgnored(path, o.stateDir)) return;
+        serially(path, async () => {
+          let present = false;
+          try {
+            const st = await lstat(path);
+            present = st.isFile() || st.isSymbolicLink();
+            // As in a full scan: a symlink under a generated name pointing outside is not a component.
+            if (st.isSymbolicLink() && isGeneratedName(name)) present = !(await escapes(path));
+          } catch (err) {
+            if (!GONE.has(code(err) ?? '')) throw err;
+          }
+          if (!closed) o.onComponent(dirName, name, present);
+        });
+      },
+      dead,
+    );
     if (w) typeDirs.set(dirName, w);
   };
 

@@ -105,7 +105,8 @@ export function startLossDetector(o: LossDetectorOptions): LossDetector {
           marks.set(key, { prev: sig, checked: sig });
           continue;
         }
-        if (sig !== m.prev) m.prev = sig; // still changing, or just changed: wait one period
+        if (sig !== m.prev)
+          m.prev = sig; // still changing, or just changed: wait one period
         else if (sig !== m.checked) settled.push([key, path, m, sig]);
       }
       for (const key of marks.keys()) if (!seen.has(key)) marks.delete(key);

@@ -266,7 +266,12 @@ export function startWatcher(t: WatchTargets, h: WatchHandlers): LibraryWatcher 
     status: () => ({
       backend: 'chokidar (map) + fs.watch per directory (components)',
       ready: isReady,
-      ...(lastError ? { error: lastError, fallback: 'full reconcile after each watcher error, then every 30 s (and a new try to watch) until every directory is watched again' } : {}),
+      ...(lastError
+        ? {
+            error: lastError,
+            fallback: 'full reconcile after each watcher error, then every 30 s (and a new try to watch) until every directory is watched again',
+          }
+        : {}),
       ...(unwatched ? { unwatched } : {}),
       ...(detector ? { lossDetector: detector.status() } : {}),
       ...(tree.rootMissing() ? { componentsMissing: true } : {}),

@@ -67,7 +67,11 @@ describe('jitctl completion', () => {
     const fx = (d = await startDaemonFixture());
     const file = await script('bash');
     expect(spawnSync('bash', ['-n', file]).status).toBe(0);
-    const complete = (...words: string[]) => run('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _jitctl; printf '%s\\n' "\${COMPREPLY[@]}"`]);
+    const complete = (...words: string[]) =>
+      run('bash', [
+        '-c',
+        `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _jitctl; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ]);
     expect(await complete('jitctl', '')).toEqual(expect.arrayContaining(['status', 'pending', 'answer', 'prompt', 'dial-stdio', 'completion']));
     expect(await complete('jitctl', 'pe')).toEqual(['pending']);
     expect(await complete('jitctl', 'pending', '--')).toEqual(expect.arrayContaining(['--state', '--json', '--host', '--socket']));
@@ -86,9 +90,13 @@ describe('jitctl completion', () => {
       'compdef() { : }',
       '_files() { print -- FILES }',
       'compadd() { if [[ $1 == -a ]]; then print -l -- ${(P)2}; return; fi; [[ $1 == -S ]] && shift 2; [[ $1 == -- ]] && shift; print -l -- "$@" }',
-      "_describe() { print -l -- ${${(P)2}%%:*} }",
+      '_describe() { print -l -- ${${(P)2}%%:*} }',
     ].join('\n');
-    const complete = (...words: string[]) => run('zsh', ['-c', `${stubs}\nsource ${file}\nwords=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; PREFIX='${words.at(-1)}'; _jitctl`]);
+    const complete = (...words: string[]) =>
+      run('zsh', [
+        '-c',
+        `${stubs}\nsource ${file}\nwords=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; PREFIX='${words.at(-1)}'; _jitctl`,
+      ]);
     expect(await complete('jitctl', '')).toEqual(expect.arrayContaining(['status', 'pending', 'answer', 'completion']));
     expect(await complete('jitctl', 'prompt', '--')).toEqual(expect.arrayContaining(['--follow', '--json']));
     expect(await complete('jitctl', '--socket', fx.socketPath, 'answer', '')).toEqual([MISSING_ID]);
@@ -99,7 +107,8 @@ describe('jitctl completion', () => {
     const fx = (d = await startDaemonFixture());
     const file = await script('fish');
     expect(spawnSync('fish', ['-n', file]).status).toBe(0);
-    const complete = async (line: string) => (await run('fish', ['--no-config', '-c', `source ${file}; complete -C ${JSON.stringify(line)}`])).map((l) => l.split('\t')[0]);
+    const complete = async (line: string) =>
+      (await run('fish', ['--no-config', '-c', `source ${file}; complete -C ${JSON.stringify(line)}`])).map((l) => l.split('\t')[0]);
     expect(await complete('jitctl ')).toEqual(expect.arrayContaining(['status', 'pending', 'answer', 'completion']));
     expect(await complete('jitctl pending --st')).toEqual(['--state']);
     expect(await complete('jitctl pending --state ')).toEqual(expect.arrayContaining(['waiting', 'failed']));

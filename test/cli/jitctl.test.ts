@@ -198,7 +198,12 @@ describe('commands', () => {
     const fx = await start();
     const r = await jitctl(['--socket', fx.socketPath, '--json', 'prompt'], { input: 'describe it\n' });
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ id: MISSING_ID, outcome: 'answered' })]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([expect.objectContaining({ id: MISSING_ID, outcome: 'answered' })]);
     await fx.engine.idle();
   });
 

@@ -60,7 +60,9 @@ describe('jitctl prompt re-checks each request before asking', () => {
     p.end();
     expect(await p.exit).toBe(0);
     const { stdout, stderr } = p.output();
-    expect(stdout).toMatch(new RegExp(`${idOf('A')} \\(A_GOAL · protocol\\) became (answered|generating|installing|done) meanwhile; your description was not sent: my late answer`));
+    expect(stdout).toMatch(
+      new RegExp(`${idOf('A')} \\(A_GOAL · protocol\\) became (answered|generating|installing|done) meanwhile; your description was not sent: my late answer`),
+    );
     expect(stderr).toBe('');
     expect(await stateOf(fx, idOf('A'))).toMatchObject({ description: 'the first answer' });
     await fx.engine.idle();

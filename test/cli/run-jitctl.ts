@@ -80,7 +80,11 @@ export interface Interactive {
 
 /** Runs `jitctl ARGS` with a stdin pipe the test writes step by step (e.g. `prompt`). */
 export function jitctlInteractive(args: string[], opts: Omit<RunOptions, 'input'> = {}): Interactive {
-  const child = spawn(process.execPath, [JITCTL, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: baseEnv({ NO_COLOR: '1', ...opts.env }), cwd: opts.cwd ?? process.cwd() });
+  const child = spawn(process.execPath, [JITCTL, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: baseEnv({ NO_COLOR: '1', ...opts.env }),
+    cwd: opts.cwd ?? process.cwd(),
+  });
   let stdout = '';
   let stderr = '';
   const waiters: { text: string; resolve: () => void }[] = [];

@@ -6,12 +6,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { guardHuman, safeJson, showLine, showName, showText } from '../../src/cli/safe-text.js';
 
- 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 describe('safe text', () => {
   it('showName escapes C0, DEL, C1, bidi and separators, and doubles backslashes so names stay distinct', () => {
-    expect(showName('A\u001b[2J\r\n\t\u0007\u007f\u009b\u202e\u2066\u200f\u061c\u2028Z')).toBe('A\\e[2J\\r\\n\\t\\x07\\x7f\\x9b\\u202e\\u2066\\u200f\\u061c\\u2028Z');
+    expect(showName('A\u001b[2J\r\n\t\u0007\u007f\u009b\u202e\u2066\u200f\u061c\u2028Z')).toBe(
+      'A\\e[2J\\r\\n\\t\\x07\\x7f\\x9b\\u202e\\u2066\\u200f\\u061c\\u2028Z',
+    );
     expect(showName('A\rB')).not.toBe(showName('A\\rB'));
     expect(showName('résumé · 日本')).toBe('résumé · 日本');
   });

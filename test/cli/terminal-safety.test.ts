@@ -63,7 +63,7 @@ function rawControls(bytes: Buffer): string[] {
     .replace(/\r+\n/g, '\n') // a line end: the terminal's ONLCR after readline's or a CRLF file's own CR
     .replace(/\u001b\[[0-9;]*m/g, '') // jitctl's SGR colors
     .replace(/\u001b\[(?:\d*G|0J|0K|2K|\d*[CD])/g, ''); // readline drawing its prompt line
-   
+
   const found = rest.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g) ?? [];
   return found.map((c) => `U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
@@ -113,10 +113,14 @@ describe.skipIf(!hasPty)('jitctl on a pseudo-terminal shows map text escaped, ne
   it('answer: the question and the confirmation show the hostile goal escaped', async () => {
     const fx = await start();
     const id = requestId(EVIL, 'protocol', 'evil.txt');
-    const r = await pty(fx, ['answer', id], [
-      ['expect', `Description for request ${id}: `],
-      ['send', 'a harmless description\r'],
-    ]);
+    const r = await pty(
+      fx,
+      ['answer', id],
+      [
+        ['expect', `Description for request ${id}: `],
+        ['send', 'a harmless description\r'],
+      ],
+    );
     expect(r.code).toBe(0);
     expect(rawControls(r.bytes)).toEqual([]);
     expect(shown(r)).toContain(`answered ${id} (EVIL\\e]0;title\\x07\\e[2J\\e[HFAKE · protocol)`);

@@ -90,7 +90,10 @@ describe('signals during start-up', () => {
     await logged(daemon, 'jitd starting');
     daemon.child.kill('SIGHUP');
     await logged(daemon, 'jitd ready', 30_000);
-    const reasons = daemon.logs.map((l) => (JSON.parse(l) as { msg?: string; reason?: string })).filter((l) => l.msg === 'reconciled' && l.reason !== undefined).map((l) => l.reason);
+    const reasons = daemon.logs
+      .map((l) => JSON.parse(l) as { msg?: string; reason?: string })
+      .filter((l) => l.msg === 'reconciled' && l.reason !== undefined)
+      .map((l) => l.reason);
     expect(reasons).toEqual(['startup', 'changed-during-start-up']);
     const { code, signal } = await daemon.stop();
     expect({ code, signal }).toEqual({ code: 0, signal: null });

@@ -31,7 +31,11 @@ const MAP_WITH_X = { X: { protocol: 'x_missing.txt' }, REVIEW: { protocol: 'revi
 const ctl = (args: string[]) => jitctl(['--socket', lib!.socketPath, ...args]);
 const generatedPath = () => join(lib!.componentsDir, 'protocols', G);
 const mapNow = async () => JSON.parse(await readFile(lib!.mapFile, 'utf8'));
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 interface Status {
   git: { gitDir: string | null; held: string | null } | null;
@@ -44,7 +48,7 @@ async function status(): Promise<Status> {
 
 /** Waits until jitd has seen every change and git no longer holds its writes; then until it is idle. */
 async function settled(): Promise<void> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     if ((await status()).git?.held === null) {
       await status();
       return;
@@ -56,7 +60,7 @@ async function settled(): Promise<void> {
 
 /** Waits until jitd reports its writes held for a reason matching `re`. */
 async function heldFor(re: RegExp): Promise<string> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const held = (await status()).git?.held;
     if (held && re.test(held)) return held;
     await new Promise((r) => setTimeout(r, 50));

@@ -26,7 +26,9 @@ afterEach(async () => {
 
 async function startWithFake(provider: Record<string, unknown> = {}) {
   fake = await startFakeOpenAI();
-  lib = await makeLibrary({ config: { provider: { kind: 'openai', baseURL: fake.baseURL, model: 'test-model', maxRetries: 2, timeoutMs: 2000, ...provider } } });
+  lib = await makeLibrary({
+    config: { provider: { kind: 'openai', baseURL: fake.baseURL, model: 'test-model', maxRetries: 2, timeoutMs: 2000, ...provider } },
+  });
   daemon = await startDaemon(lib.configFile, lib.socketPath, { OPENAI_API_KEY: KEY });
 }
 

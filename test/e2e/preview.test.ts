@@ -52,7 +52,9 @@ describe('jitctl preview on the bundled library', () => {
     expect(human.stdout).toContain('included  sibling  persona senior_site_reliability_engineer.txt');
     expect(human.stdout).toContain('included  example  protocol code_review_checklist.txt');
     expect(human.stdout).toContain('included  example  protocol incident_timeline_summary.txt');
-    expect(human.stdout).toContain(`instructions: common ${join(root, 'config', 'prompts', 'system.md')}; protocol ${join(root, 'config', 'prompts', 'protocol.md')}`);
+    expect(human.stdout).toContain(
+      `instructions: common ${join(root, 'config', 'prompts', 'system.md')}; protocol ${join(root, 'config', 'prompts', 'protocol.md')}`,
+    );
     expect(human.stdout).toMatch(/total: \d+ bytes, ≈\d+ tokens \(estimated as ceil\(bytes \/ 4\)/);
 
     const json = await jitctl(['--socket', socket, '--json', 'preview', id]);

@@ -33,7 +33,13 @@ async function secondConfig(lib: TempLibrary, paths: { componentsDir?: string; s
   const configFile = join(dir, 'jitd.json');
   await writeFile(
     configFile,
-    JSON.stringify({ mapFile, componentsDir: paths.componentsDir ?? join(dir, 'components'), stateDir: paths.stateDir ?? join(dir, '.jitd'), socketPath, log: { level: 'debug' } }),
+    JSON.stringify({
+      mapFile,
+      componentsDir: paths.componentsDir ?? join(dir, 'components'),
+      stateDir: paths.stateDir ?? join(dir, '.jitd'),
+      socketPath,
+      log: { level: 'debug' },
+    }),
   );
   return { configFile, socketPath };
 }

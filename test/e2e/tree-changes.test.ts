@@ -58,7 +58,8 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 
 }
 
 const readMap = async () => JSON.parse(await readFile(lib!.mapFile, 'utf8')) as Record<string, Record<string, string>>;
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: lib!.root, stdio: 'pipe' }).toString();
+const git = (...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: lib!.root, stdio: 'pipe' }).toString();
 
 describe('a directory removed while jitd runs is made again', () => {
   it('a git checkout that empties and removes a type directory jitd installed into: the next answer is installed into it again', async () => {
@@ -89,7 +90,9 @@ describe('a directory removed while jitd runs is made again', () => {
     const req = await until('the new request', async () => (await pending()).find((r) => r.goal === 'NEW_GOAL'));
     const answered = await ctl(['answer', req.id, 'A protocol for the new goal']);
     expect(answered.code, answered.stderr).toBe(0);
-    await until('the install into the re-made directory', async () => ((await readMap()).NEW_GOAL?.protocol === 'autogen_protocol_for_new_goal.txt' ? true : undefined));
+    await until('the install into the re-made directory', async () =>
+      (await readMap()).NEW_GOAL?.protocol === 'autogen_protocol_for_new_goal.txt' ? true : undefined,
+    );
     expect(await readFile(join(protocols, 'autogen_protocol_for_new_goal.txt'), 'utf8')).toContain('A protocol for the new goal');
     expect((await pending()).filter((r) => r.state === 'failed')).toEqual([]);
     const st = await status();
@@ -130,7 +133,9 @@ describe('a directory removed while jitd runs is made again', () => {
     expect(JSON.parse(await readFile(join(lib!.stateDir, 'requests', `${req!.id}.json`), 'utf8'))).toMatchObject({ id: req!.id, state: 'waiting' });
     const answered = await ctl(['answer', req!.id, 'Drill down to the root cause']);
     expect(answered.code, answered.stderr).toBe(0);
-    await until('the install', async () => ((await readMap()).DIAGNOSE_ROOT_CAUSE?.protocol === 'autogen_protocol_for_diagnose_root_cause.txt' ? true : undefined));
+    await until('the install', async () =>
+      (await readMap()).DIAGNOSE_ROOT_CAUSE?.protocol === 'autogen_protocol_for_diagnose_root_cause.txt' ? true : undefined,
+    );
     const rec = await ctl(['reconcile']);
     expect(rec.code, rec.stderr).toBe(0);
   });
@@ -190,8 +195,12 @@ describe('a components root that is away is unavailable, not empty', () => {
     expect((await status()).counts.requests.waiting).toBe(0);
 
     await rename(away, lib!.componentsDir);
-    await until('the held install done', async () => ((await readMap()).DIAGNOSE_ROOT_CAUSE?.protocol === 'autogen_protocol_for_diagnose_root_cause.txt' ? true : undefined));
-    expect(await readFile(join(lib!.componentsDir, 'protocols', 'autogen_protocol_for_diagnose_root_cause.txt'), 'utf8')).toContain('Drill down to the root cause');
+    await until('the held install done', async () =>
+      (await readMap()).DIAGNOSE_ROOT_CAUSE?.protocol === 'autogen_protocol_for_diagnose_root_cause.txt' ? true : undefined,
+    );
+    expect(await readFile(join(lib!.componentsDir, 'protocols', 'autogen_protocol_for_diagnose_root_cause.txt'), 'utf8')).toContain(
+      'Drill down to the root cause',
+    );
     expect(existsSync(join(lib!.componentsDir, 'components.away'))).toBe(false);
     expect(await readdir(lib!.componentsDir)).toEqual(expect.arrayContaining(['personas', 'protocols']));
     const after = await status();

@@ -64,7 +64,10 @@ describe('durablePut', () => {
   });
 
   it('fails with an ENOSPC DiskWriteError when a write makes no progress, leaving the target and no temp', async () => {
-    const fs = withFaults([{ at: 'write:map#3', fault: { zero: true } }, { at: 'write:map', fault: { short: 100 } }]);
+    const fs = withFaults([
+      { at: 'write:map#3', fault: { zero: true } },
+      { at: 'write:map', fault: { short: 100 } },
+    ]);
     const err = await durablePut(fs, target, NEW, { mode: 'replace' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiskWriteError);
     expect((err as DiskWriteError).errno).toBe('ENOSPC');

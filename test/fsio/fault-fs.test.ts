@@ -53,9 +53,24 @@ describe('faultFs', () => {
     await durablePut(fs, '/lib/.jitd/requests/abc.json', '{}\n', { mode: 'replace' });
     await durablePut(fs, paths.mapFile, '{"b":{}}\n', { mode: 'replace' });
     expect(fs.steps).toEqual([
-      'open:map#1', 'write:map#1', 'fsync:map#1', 'close:map#1', 'rename:map#1', 'fsyncdir:map#1',
-      'open:request#1', 'write:request#1', 'fsync:request#1', 'close:request#1', 'rename:request#1', 'fsyncdir:request#1',
-      'open:map#2', 'write:map#2', 'fsync:map#2', 'close:map#2', 'rename:map#2', 'fsyncdir:map#2',
+      'open:map#1',
+      'write:map#1',
+      'fsync:map#1',
+      'close:map#1',
+      'rename:map#1',
+      'fsyncdir:map#1',
+      'open:request#1',
+      'write:request#1',
+      'fsync:request#1',
+      'close:request#1',
+      'rename:request#1',
+      'fsyncdir:request#1',
+      'open:map#2',
+      'write:map#2',
+      'fsync:map#2',
+      'close:map#2',
+      'rename:map#2',
+      'fsyncdir:map#2',
     ]);
   });
 
@@ -86,7 +101,8 @@ describe('faultFs', () => {
     await durablePut(one, paths.mapFile, '{"a":{}}\n', { mode: 'replace' });
     await expect(durablePut(one, paths.mapFile, '{"b":{}}\n', { mode: 'replace' })).rejects.toMatchObject({ code: 'EDISK' });
     const every = faultFs(lib(), { classify, faults: [{ at: 'open:request', fault: { error: 'ENOSPC' } }] });
-    for (let i = 0; i < 2; i++) await expect(durablePut(every, '/lib/.jitd/requests/a.json', '{}', { mode: 'replace' })).rejects.toMatchObject({ errno: 'ENOSPC' });
+    for (let i = 0; i < 2; i++)
+      await expect(durablePut(every, '/lib/.jitd/requests/a.json', '{}', { mode: 'replace' })).rejects.toMatchObject({ errno: 'ENOSPC' });
   });
 
   it('runs hooks before and after a step', async () => {
@@ -132,7 +148,14 @@ describe('faultFsFromEnv', () => {
     const trace = join(dir, 'trace');
     const fs = faultFsFromEnv(nodeFs, { JITD_TEST_TRACE: trace }, { classify: (p) => (p.includes('m.json') ? 'map' : 'other') });
     await durablePut(fs, join(dir, 'm.json'), '{}', { mode: 'replace' });
-    expect((await readFile(trace, 'utf8')).split('\n').filter(Boolean)).toEqual(['open:map#1', 'write:map#1', 'fsync:map#1', 'close:map#1', 'rename:map#1', 'fsyncdir:other#1']);
+    expect((await readFile(trace, 'utf8')).split('\n').filter(Boolean)).toEqual([
+      'open:map#1',
+      'write:map#1',
+      'fsync:map#1',
+      'close:map#1',
+      'rename:map#1',
+      'fsyncdir:other#1',
+    ]);
   });
 
   it('injects the faults of JITD_TEST_FAULT', async () => {

@@ -153,7 +153,7 @@ describe('MemFs crash images', () => {
     }
   });
 
-  it('a new directory\'s entries are lost with it when its own entry in the parent is not durable', async () => {
+  it("a new directory's entries are lost with it when its own entry in the parent is not durable", async () => {
     const fs = new MemFs();
     fs.checkpoint();
     await fs.mkdirp('/new', 0o755);

@@ -54,7 +54,9 @@ describe('a 64 KiB tmpfs (a real full disk)', () => {
     const big = bigMap();
     expect(Buffer.byteLength(big)).toBeGreaterThan(200_000);
     const err = await durablePut(nodeFs, mapFile, big, { mode: 'replace' }).catch((e: unknown) => e);
-    console.log(`tmpfs, jitd durablePut of ${Buffer.byteLength(big)} bytes: ${err ? `rejected: ${(err as Error).message}` : 'resolved'}; map now ${(await stat(mapFile)).size} bytes; directory: ${JSON.stringify(await readdir(dir))}`);
+    console.log(
+      `tmpfs, jitd durablePut of ${Buffer.byteLength(big)} bytes: ${err ? `rejected: ${(err as Error).message}` : 'resolved'}; map now ${(await stat(mapFile)).size} bytes; directory: ${JSON.stringify(await readdir(dir))}`,
+    );
     expect(err).toBeInstanceOf(DiskWriteError);
     expect((err as DiskWriteError).errno).toBe('ENOSPC');
     expect((err as Error).message).toContain(mapFile);

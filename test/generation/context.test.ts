@@ -215,7 +215,11 @@ describe('name words and ranking', () => {
     expect([...nameWords('TRIAGE_ROOT_CAUSE_ALERTS')]).toEqual(['triag', 'root', 'cause', 'alert']);
     expect([...nameWords('codeReviewChecklist.txt')]).toEqual(['code', 'revie', 'check']);
     expect([...nameWords('autogen_protocol_for_the_x.md')]).toEqual(['proto']);
-    const ranked = rankCandidates({ goal: 'REVIEW_PROTOCOL', type: 'protocol', filename: 'reviewer_protocol.txt' }, ['a_protocol.txt', 'b_reviews.txt', 'c.txt'], new Map([['c.txt', ['OTHER']]]));
+    const ranked = rankCandidates(
+      { goal: 'REVIEW_PROTOCOL', type: 'protocol', filename: 'reviewer_protocol.txt' },
+      ['a_protocol.txt', 'b_reviews.txt', 'c.txt'],
+      new Map([['c.txt', ['OTHER']]]),
+    );
     // `protocol` is shared by a_protocol.txt but is the type: it does not count.
     expect(ranked.map((c) => [c.filename, c.overlap])).toEqual([
       ['b_reviews.txt', ['revie']],

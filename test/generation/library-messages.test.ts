@@ -101,8 +101,12 @@ describe("the server's own message, whatever error shape it sends", () => {
     expect((err as Error).message).toContain('(400)');
   });
 
-  it("an HTML error page from a proxy shows its text, not its markup", async () => {
-    fake.enqueue({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>' });
+  it('an HTML error page from a proxy shows its text, not its markup', async () => {
+    fake.enqueue({
+      status: 502,
+      headers: { 'content-type': 'text/html' },
+      body: '<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>',
+    });
     const err = (await createOpenAIProvider(config(), undefined)
       .generate(await input())
       .catch((e: unknown) => e)) as GenerationError;

@@ -15,7 +15,11 @@ describe('buildMessages', () => {
     const [system, user] = buildMessages(base);
     expect(system!.role).toBe('system');
     expect(system!.content).toMatch(/ONE reusable component and nothing else/);
-    expect(user).toEqual({ role: 'user', content: 'Goal: G\nComponent type: protocol\nFile name the library expects: f.txt\nDescription from the person who asked for this component:\ndo it\n\nWrite the protocol component now.' });
+    expect(user).toEqual({
+      role: 'user',
+      content:
+        'Goal: G\nComponent type: protocol\nFile name the library expects: f.txt\nDescription from the person who asked for this component:\ndo it\n\nWrite the protocol component now.',
+    });
   });
 
   it('escapes file names and goals in the tags that wrap component texts', () => {
@@ -34,7 +38,7 @@ describe('buildMessages', () => {
 
   it('for a regeneration carries the previous candidate and the feedback, and asks for a new candidate', () => {
     const user = buildMessages({ ...base, regeneration: { previous: 'Old text.\n', feedback: ' shorter ' } })[1]!.content;
-    expect(user).toContain('<previous>\nOld text.\n</previous>\nThe person\'s feedback on it: shorter');
+    expect(user).toContain("<previous>\nOld text.\n</previous>\nThe person's feedback on it: shorter");
     expect(user.endsWith('Write a new candidate of the protocol component now.')).toBe(true);
   });
 

@@ -97,10 +97,7 @@ describe('openai provider over real HTTP', () => {
   });
 
   it('honours retry-after on a 429, capped by retryAfterCapMs', async () => {
-    fake.enqueue(
-      { status: 429, headers: { 'retry-after': '1' }, json: apiError('slow down', 'rate_limit_error') },
-      { json: completion('ok') },
-    );
+    fake.enqueue({ status: 429, headers: { 'retry-after': '1' }, json: apiError('slow down', 'rate_limit_error') }, { json: completion('ok') });
     const delays: number[] = [];
     const seen: GenerationError[] = [];
     const out = await generateWithRetry(createOpenAIProvider(config(), KEY), input(), {
@@ -207,9 +204,7 @@ describe('openai provider over real HTTP', () => {
 
   it('rejects an answer over maxOutputBytes as permanent (one call, names the setting)', async () => {
     fake.enqueue({ json: completion('x'.repeat(5_000)) });
-    const err = await rejection(
-      generateWithRetry(createOpenAIProvider(config({ maxOutputBytes: 1_000 }), KEY), input(), { maxRetries: 3, ...fast }),
-    );
+    const err = await rejection(generateWithRetry(createOpenAIProvider(config({ maxOutputBytes: 1_000 }), KEY), input(), { maxRetries: 3, ...fast }));
     expect((err as GenerationError).retryable).toBe(false);
     expect(err.message).toMatch(/maxOutputBytes \(1000\)/);
     expect(fake.requests).toHaveLength(1);

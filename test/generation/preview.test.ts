@@ -27,7 +27,10 @@ afterEach(async () => {
 
 async function start() {
   fake = await startFakeOpenAI();
-  const provider = createOpenAIProvider({ kind: 'openai', model: 'local-model', baseURL: fake.baseURL, timeoutMs: 5_000, maxRetries: 0, maxOutputBytes: 100_000 }, undefined);
+  const provider = createOpenAIProvider(
+    { kind: 'openai', model: 'local-model', baseURL: fake.baseURL, timeoutMs: 5_000, maxRetries: 0, maxOutputBytes: 100_000 },
+    undefined,
+  );
   d = await startDaemonFixture({ provider });
   client = await ControlClient.connect(d.socketPath);
   const [r] = (await client.call('pending', {})).requests;
@@ -78,7 +81,7 @@ describe('preview', () => {
     expect(fake!.requests[0]!.rawBody).toContain(JSON.stringify(p.messages));
   });
 
-  it("of a done request shows its own description, and not its own component as an example", async () => {
+  it('of a done request shows its own description, and not its own component as an example', async () => {
     const id = await start();
     fake!.enqueue({ json: completion('1. Observe.') });
     await client!.call('answer', { id, text: 'five whys' });

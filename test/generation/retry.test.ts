@@ -79,9 +79,7 @@ describe('generateWithRetry', () => {
     const p = scripted([retryable(), 'never']);
     const started = Date.now();
     setTimeout(() => ac.abort(), 20);
-    const err = await generateWithRetry(p, input(ac.signal), { maxRetries: 3, baseDelayMs: 60_000, random: () => 0.99 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await generateWithRetry(p, input(ac.signal), { maxRetries: 3, baseDelayMs: 60_000, random: () => 0.99 }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(err).toBeInstanceOf(AbortError);
     expect(isAbortError(err)).toBe(true);

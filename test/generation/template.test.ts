@@ -113,9 +113,13 @@ describe('template provider with library context', () => {
     }
   }
 
-  it("follows the section layout of a same-type example: its headings, in order, each with a placeholder of the same shape", async () => {
+  it('follows the section layout of a same-type example: its headings, in order, each with a placeholder of the same shape', async () => {
     const out = await withLibrary({ 'protocols/alert_triage.txt': EXAMPLE }, async (lib) =>
-      templateProvider.generate({ ...input('protocol'), filename: 'root_cause_analysis_drilldown.txt', context: await contextFor(lib, 'DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt') }),
+      templateProvider.generate({
+        ...input('protocol'),
+        filename: 'root_cause_analysis_drilldown.txt',
+        context: await contextFor(lib, 'DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt'),
+      }),
     );
     expect(out.split('\n')[0]).toBe(SCAFFOLD_MARKER);
     expect(out).toContain('# layout: follows the sections of alert_triage.txt');
@@ -134,14 +138,27 @@ describe('template provider with library context', () => {
 
   it('keeps the built-in shape when no example has sections to follow', async () => {
     const out = await withLibrary({ 'protocols/alert_triage.txt': 'Just one paragraph of prose, no headings.\n' }, async (lib) =>
-      templateProvider.generate({ ...input('protocol'), context: await contextFor(lib, 'DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt') }),
+      templateProvider.generate({
+        ...input('protocol'),
+        context: await contextFor(lib, 'DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt'),
+      }),
     );
     expect(out).not.toContain('# layout:');
     expect(out).toBe(await templateProvider.generate(input('protocol')));
   });
 
   it('reads Markdown headings, "Label:" lines and CAPS lines as headings, and not list items or sentences', () => {
-    const sections = sectionsOf(['CONTEXT', 'Some prose.', 'Follow these steps:', '1. a', '2. b', '- Note: not a heading:', 'A sentence that goes on and on and on and on and on and ends with a colon:'].join('\n'));
+    const sections = sectionsOf(
+      [
+        'CONTEXT',
+        'Some prose.',
+        'Follow these steps:',
+        '1. a',
+        '2. b',
+        '- Note: not a heading:',
+        'A sentence that goes on and on and on and on and on and ends with a colon:',
+      ].join('\n'),
+    );
     expect(sections).toEqual([
       { heading: 'CONTEXT', shape: 'text', items: 1 },
       { heading: 'Follow these steps:', shape: 'numbered', items: 2 },

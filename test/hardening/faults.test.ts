@@ -106,8 +106,8 @@ const STEPS: Step[] = [
   { at: 'fsync:request', nth: 1, label: "answer's record fsync" },
   { at: 'rename:request', nth: 1, label: "answer's record rename" },
   { at: 'fsyncdir:request', nth: 1, label: "answer's record directory fsync" },
-  { at: 'write:request', nth: 2, label: "done record write" },
-  { at: 'fsync:request', nth: 2, label: "done record fsync" },
+  { at: 'write:request', nth: 2, label: 'done record write' },
+  { at: 'fsync:request', nth: 2, label: 'done record fsync' },
 ];
 const isFsync = (s: Step) => s.at.startsWith('fsync');
 
@@ -166,9 +166,18 @@ async function runDiskFault(step: Step, errno: string): Promise<void> {
     await kill(d);
     d = await start(lib);
     const again = (await rawCall(lib.socketPath, 'pending', {})).result.requests;
-    if (acked) expect(again.map((r: { id: string }) => r.id), `${rule}: acknowledged answer asked again`).not.toContain(req.id);
+    if (acked)
+      expect(
+        again.map((r: { id: string }) => r.id),
+        `${rule}: acknowledged answer asked again`,
+      ).not.toContain(req.id);
     else if (again.length) expect((await rawCall(lib.socketPath, 'answer', { id: req.id, text: DESCRIPTION })).result).toBeDefined();
-    await waitFor(`${rule}: the install to complete after the restart`, async () => JSON.parse(await readFile(lib.mapFile, 'utf8'))[GOAL].protocol === GENERATED, 10_000, 100);
+    await waitFor(
+      `${rule}: the install to complete after the restart`,
+      async () => JSON.parse(await readFile(lib.mapFile, 'utf8'))[GOAL].protocol === GENERATED,
+      10_000,
+      100,
+    );
     expect(await readFile(join(lib.componentsDir, 'protocols', GENERATED), 'utf8')).toContain(DESCRIPTION);
     await rawCall(lib.socketPath, 'status', { sync: true });
     expect(await tempsUnder(lib.root)).toEqual([]);
@@ -204,7 +213,10 @@ interface LlmCase {
 
 async function llmCase(provider: Record<string, unknown>, fn: (c: LlmCase) => Promise<void>): Promise<void> {
   const fake = await startFakeOpenAI();
-  const lib = await makeHardLib({ map: MAP, config: { rescanIntervalMs: 0, provider: { kind: 'openai', baseURL: fake.baseURL, model: 'fake-model', ...provider } } });
+  const lib = await makeHardLib({
+    map: MAP,
+    config: { rescanIntervalMs: 0, provider: { kind: 'openai', baseURL: fake.baseURL, model: 'fake-model', ...provider } },
+  });
   let daemon: RunningDaemon | undefined;
   try {
     daemon = await start(lib, { OPENAI_API_KEY: KEY });
@@ -218,7 +230,12 @@ async function llmCase(provider: Record<string, unknown>, fn: (c: LlmCase) => Pr
     expect(JSON.parse(pending.stdout)[0]?.lastError).toBeTruthy();
     const status = await ctl(lib, ['status']);
     expect(status.stdout).toMatch(/failed 1/);
-    for (const [where, text] of Object.entries({ 'daemon stdout/stderr': output(daemon), 'request records': records.join('\n'), 'jitctl pending --json': pending.stdout, 'jitctl status': status.stdout })) {
+    for (const [where, text] of Object.entries({
+      'daemon stdout/stderr': output(daemon),
+      'request records': records.join('\n'),
+      'jitctl pending --json': pending.stdout,
+      'jitctl status': status.stdout,
+    })) {
       expect(text, where).not.toContain(KEY);
       expect(text, where).not.toContain('SECRET');
     }
@@ -231,7 +248,12 @@ async function llmCase(provider: Record<string, unknown>, fn: (c: LlmCase) => Pr
 }
 
 async function expectFailedKeepingDescription(c: LlmCase, reason: RegExp): Promise<any> {
-  const failed = await waitFor('the request to fail', async () => (await rawCall(c.lib.socketPath, 'pending', { states: ['failed'] })).result.requests.find((r: { id: string }) => r.id === c.id), 20_000, 100);
+  const failed = await waitFor(
+    'the request to fail',
+    async () => (await rawCall(c.lib.socketPath, 'pending', { states: ['failed'] })).result.requests.find((r: { id: string }) => r.id === c.id),
+    20_000,
+    100,
+  );
   expect(failed.description).toBe(DESCRIPTION);
   expect(failed.lastError).toMatch(reason);
   const record = JSON.parse(await readFile(join(c.lib.stateDir, 'requests', `${c.id}.json`), 'utf8'));
@@ -258,7 +280,11 @@ describe('LLM faults (fake OpenAI server through the real daemon)', () => {
 
   it.concurrent('a server that answers 429 forever: failed with the reason shown in pending --json, no more than maxRetries+1 calls', async () => {
     await llmCase({ maxRetries: 2, timeoutMs: 5000 }, async (c) => {
-      const tooMany = { status: 429, headers: { 'retry-after-ms': '20' }, json: apiError(`Rate limit reached for key ${KEY}`, 'requests', 'rate_limit_exceeded') };
+      const tooMany = {
+        status: 429,
+        headers: { 'retry-after-ms': '20' },
+        json: apiError(`Rate limit reached for key ${KEY}`, 'requests', 'rate_limit_exceeded'),
+      };
       c.fake.enqueue(...Array.from({ length: 10 }, () => tooMany));
       expect((await rawCall(c.lib.socketPath, 'answer', { id: c.id, text: DESCRIPTION })).result).toBeDefined();
       await expectFailedKeepingDescription(c, /rate-limiting requests \(429\)/);
@@ -279,7 +305,10 @@ describe('LLM faults (fake OpenAI server through the real daemon)', () => {
 
   it.concurrent('a 401 whose message echoes the API key: failed at once, and the key appears nowhere', async () => {
     await llmCase({ maxRetries: 2 }, async (c) => {
-      c.fake.enqueue({ status: 401, json: apiError(`Incorrect API key provided: ${KEY}. You can find your API key at ...`, 'invalid_request_error', 'invalid_api_key') });
+      c.fake.enqueue({
+        status: 401,
+        json: apiError(`Incorrect API key provided: ${KEY}. You can find your API key at ...`, 'invalid_request_error', 'invalid_api_key'),
+      });
       expect((await rawCall(c.lib.socketPath, 'answer', { id: c.id, text: DESCRIPTION })).result).toBeDefined();
       await expectFailedKeepingDescription(c, /refused the API key \(401\)/);
       expect(c.fake.requests).toHaveLength(1);

@@ -15,7 +15,22 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { alive, ctl, kill, makeHardLib, outsideSnapshot, output, pendingJson, rawCall, sleep, start, statusJson, waitFor, type HardLib, type HardLibOptions } from './support.js';
+import {
+  alive,
+  ctl,
+  kill,
+  makeHardLib,
+  outsideSnapshot,
+  output,
+  pendingJson,
+  rawCall,
+  sleep,
+  start,
+  statusJson,
+  waitFor,
+  type HardLib,
+  type HardLibOptions,
+} from './support.js';
 
 let lib: HardLib | undefined;
 let daemon: RunningDaemon | undefined;
@@ -54,10 +69,15 @@ async function settled(l: HardLib, until: (st: any) => boolean = () => true): Pr
   await sleep(100);
   let last: any;
   try {
-    return await waitFor('jitd to see the change', async () => {
-      last = await statusJson(l, true);
-      return until(last) && last;
-    }, 5000, 100);
+    return await waitFor(
+      'jitd to see the change',
+      async () => {
+        last = await statusJson(l, true);
+        return until(last) && last;
+      },
+      5000,
+      100,
+    );
   } catch {
     return last; // the caller's expectations say what is wrong
   }
@@ -114,10 +134,8 @@ describe('symlinks pointing outside the library', () => {
   // at `autogen_protocol_for_x.txt -> /outside/secret.txt`; fixed in scan-components.ts.
   it('does not adopt a symlink planted under a generated name that points outside the library', async () => {
     const planted = generatedName('X', 'protocol');
-    const { lib, outside } = await setup(
-      { map: { REVIEW: { protocol: 'review.txt' }, X: { protocol: 'wanted.txt' } } },
-      {},
-      async (l) => symlink(join(l.sentinel, 'secret.txt'), join(l.componentsDir, 'protocols', planted)),
+    const { lib, outside } = await setup({ map: { REVIEW: { protocol: 'review.txt' }, X: { protocol: 'wanted.txt' } } }, {}, async (l) =>
+      symlink(join(l.sentinel, 'secret.txt'), join(l.componentsDir, 'protocols', planted)),
     );
     await statusJson(lib, true);
     expect(await outsideSnapshot(lib)).toEqual(outside);
@@ -156,7 +174,12 @@ describe('the map file replaced by something that is not a regular file', () => 
   async function restoreAndExpectInstalled(l: HardLib, kind: string): Promise<void> {
     await rm(l.mapFile, { recursive: true, force: true });
     await writeFile(l.mapFile, `${JSON.stringify(MAP, null, 2)}\n`);
-    await waitFor(`the install parked during the ${kind} to land`, async () => JSON.parse(await readFile(l.mapFile, 'utf8')).G?.protocol === generatedName('G', 'protocol'), 15_000, 100);
+    await waitFor(
+      `the install parked during the ${kind} to land`,
+      async () => JSON.parse(await readFile(l.mapFile, 'utf8')).G?.protocol === generatedName('G', 'protocol'),
+      15_000,
+      100,
+    );
     expect(await readFile(join(l.componentsDir, 'protocols', generatedName('G', 'protocol')), 'utf8')).toContain('answered while the map was unusable');
     expect((await statusJson(l, true)).mapError).toBeNull();
   }
@@ -264,9 +287,17 @@ describe('components that cannot be read', () => {
   it('answers `jitctl reconcile` with an error, and keeps serving, when a <type>s directory turns unreadable while running', async () => {
     // The first readdir of a type directory after start-up is jitctl reconcile's.
     let n = 0;
-    const { lib, daemon } = await setup({ map: { REVIEW: { protocol: 'review.txt' } } }, { get JITD_TEST_FAULT() { return `readdir:component#${n + 1}=EACCES`; } }, async (l) => {
-      n = await startupCount(l, 'readdir:component');
-    });
+    const { lib, daemon } = await setup(
+      { map: { REVIEW: { protocol: 'review.txt' } } },
+      {
+        get JITD_TEST_FAULT() {
+          return `readdir:component#${n + 1}=EACCES`;
+        },
+      },
+      async (l) => {
+        n = await startupCount(l, 'readdir:component');
+      },
+    );
     const r = await ctl(lib, ['reconcile']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/EACCES/);
@@ -283,7 +314,11 @@ describe('components that cannot be read', () => {
     let n = 0;
     const { lib, daemon } = await setup(
       { map: { REVIEW: { protocol: 'review.txt' } }, config: { rescanIntervalMs: 400 } },
-      { get JITD_TEST_FAULT() { return `readdir:component#${n + 1}=EACCES`; } },
+      {
+        get JITD_TEST_FAULT() {
+          return `readdir:component#${n + 1}=EACCES`;
+        },
+      },
       async (l) => {
         n = await startupCount(l, 'readdir:component');
       },
@@ -293,4 +328,3 @@ describe('components that cannot be read', () => {
     expect((await ctl(lib, ['status'])).code).toBe(0);
   });
 });
-

@@ -97,8 +97,21 @@ const textArb: fc.Arbitrary<string> = fc.oneof(
       return `{${dup}${body ? `,${body}` : ''}}`;
     }),
   },
-  { weight: 1, arbitrary: fc.tuple(mapArb, fc.nat()).map(([m, n]) => { const t = JSON.stringify(m); return t.slice(0, n % (t.length + 1)); }) },
-  { weight: 1, arbitrary: fc.tuple(mapArb, fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 })).map(([m, n, s]) => { const t = JSON.stringify(m); const i = n % (t.length + 1); return t.slice(0, i) + s + t.slice(i); }) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(mapArb, fc.nat()).map(([m, n]) => {
+      const t = JSON.stringify(m);
+      return t.slice(0, n % (t.length + 1));
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(mapArb, fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 })).map(([m, n, s]) => {
+      const t = JSON.stringify(m);
+      const i = n % (t.length + 1);
+      return t.slice(0, i) + s + t.slice(i);
+    }),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }).map((d) => `{"DEEP":${deepText(d)},"G":{"protocol":"m.txt"}}`) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }).map((d) => `{"DEEP":${deepText(d, '{"a":', '}').replace(/\{"a":\}/, '{"a":1}')}}`) },
@@ -123,8 +136,8 @@ function depthOf(value: unknown): number {
 function indexFor(entries: { type: string; filename: string; goal: string }[], pick: number): ComponentIndex {
   const ix = new ComponentIndex();
   entries.forEach((e, i) => {
-    if ((pick >> i % 16) & 1) ix.add(`${e.type}s`, e.filename);
-    if ((pick >> (i + 3) % 16) & 1) ix.add(`${e.type}s`, generatedName(e.goal, e.type));
+    if ((pick >> (i % 16)) & 1) ix.add(`${e.type}s`, e.filename);
+    if ((pick >> ((i + 3) % 16)) & 1) ix.add(`${e.type}s`, generatedName(e.goal, e.type));
   });
   return ix;
 }
@@ -333,7 +346,14 @@ afterEach(async () => {
 
 /** Random maps for the daemon: the same arbitraries, valid entries mixed in so installs happen. */
 const daemonTextArb = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(mapArb, fc.stringMatching(/^[A-Z][A-Z_]{2,12}$/), nameArb).map(([m, g, f]) => JSON.stringify({ ...m, [`FUZZ_${g}`]: { protocol: `${f.replace(/[^a-z0-9_.-]/gi, '') || 'x'}.txt` }, REVIEW: { protocol: 'review.txt' } }, null, 2)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(mapArb, fc.stringMatching(/^[A-Z][A-Z_]{2,12}$/), nameArb)
+      .map(([m, g, f]) =>
+        JSON.stringify({ ...m, [`FUZZ_${g}`]: { protocol: `${f.replace(/[^a-z0-9_.-]/gi, '') || 'x'}.txt` }, REVIEW: { protocol: 'review.txt' } }, null, 2),
+      ),
+  },
   { weight: 2, arbitrary: textArb.filter((t) => !t.includes('"DEEP"')) },
 );
 
@@ -364,11 +384,16 @@ describe('random maps saved into a running jitd', () => {
       }
       // Wait until jitd has seen the save (polling: a `status --sync` right after a save can
       // miss it, a known bug tested in person-edits.test.ts).
-      const st = await waitFor(`seed ${seed} map #${i} to be seen (${ok ? 'parsable' : 'unparsable'})`, async () => {
-        const r = await rawCall(lib!.socketPath, 'status', { sync: true });
-        expect(r.result, `seed ${seed} map #${i}: ${JSON.stringify(r.error)}\n${output(daemon!).slice(-2000)}`).toBeDefined();
-        return (r.result.mapError !== null) === !ok && r;
-      }, 5000, 50);
+      const st = await waitFor(
+        `seed ${seed} map #${i} to be seen (${ok ? 'parsable' : 'unparsable'})`,
+        async () => {
+          const r = await rawCall(lib!.socketPath, 'status', { sync: true });
+          expect(r.result, `seed ${seed} map #${i}: ${JSON.stringify(r.error)}\n${output(daemon!).slice(-2000)}`).toBeDefined();
+          return (r.result.mapError !== null) === !ok && r;
+        },
+        5000,
+        50,
+      );
       if (!ok) {
         unparsable++;
         // Not repaired: still exactly the bytes the person saved.
@@ -421,10 +446,15 @@ describe('random maps saved into a running jitd', () => {
     // The person saves a map with a 6,000-deep value beside the entry: reported, not acted on.
     const deep = `{"DEEP": ${deepText(6000)}, "G": {"protocol": "missing.txt"}}`;
     await writeFile(lib.mapFile, deep);
-    const st = await waitFor('the deep map to be reported', async () => {
-      const r = await rawCall(lib!.socketPath, 'status', { sync: true });
-      return typeof r.result?.mapError === 'string' && r.result.mapError.includes('nests deeper than') && r;
-    }, 5000, 50);
+    const st = await waitFor(
+      'the deep map to be reported',
+      async () => {
+        const r = await rawCall(lib!.socketPath, 'status', { sync: true });
+        return typeof r.result?.mapError === 'string' && r.result.mapError.includes('nests deeper than') && r;
+      },
+      5000,
+      50,
+    );
     expect(st.result.mapError).toContain('"DEEP"');
     const a = await rawCall(lib.socketPath, 'answer', { id: pending.result.requests[0].id, text: 'deep' });
     expect(a.result).toBeDefined();
@@ -433,7 +463,12 @@ describe('random maps saved into a running jitd', () => {
     // Never rewritten while unusable; once the person fixes it, the parked install lands.
     expect(await readFile(lib.mapFile, 'utf8')).toBe(deep);
     await writeFile(lib.mapFile, '{"DEEP": [[1]], "G": {"protocol": "missing.txt"}}');
-    await waitFor('the install to land', async () => JSON.parse(await readFile(lib!.mapFile, 'utf8')).G?.protocol === generatedName('G', 'protocol'), 15_000, 100);
+    await waitFor(
+      'the install to land',
+      async () => JSON.parse(await readFile(lib!.mapFile, 'utf8')).G?.protocol === generatedName('G', 'protocol'),
+      15_000,
+      100,
+    );
     expect(JSON.parse(await readFile(lib.mapFile, 'utf8')).DEEP).toEqual([[1]]);
     expect(daemon.child.exitCode, output(daemon).slice(-1500)).toBeNull();
     expect((await ctl(lib, ['status'])).code).toBe(0);

@@ -31,7 +31,10 @@ const paramsArb = fc.oneof(
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 3 }),
   fc.record({ id: fc.oneof(fc.string({ maxLength: 70 }), fc.stringMatching(/^[0-9a-f]{4,12}$/)), text: fc.string({ maxLength: 50 }) }, { requiredKeys: [] }),
-  fc.record({ limit: fc.oneof(fc.integer(), fc.double()), after: fc.string({ maxLength: 40 }), states: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }) }, { requiredKeys: [] }),
+  fc.record(
+    { limit: fc.oneof(fc.integer(), fc.double()), after: fc.string({ maxLength: 40 }), states: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }) },
+    { requiredKeys: [] },
+  ),
   fc.record({ goal: fc.string({ maxLength: 30 }), sync: fc.boolean(), types: fc.array(fc.string({ maxLength: 12 }), { maxLength: 3 }) }, { requiredKeys: [] }),
 );
 const envelopeArb = fc.record({ id: idArb, method: methodArb, params: paramsArb }, { requiredKeys: [] }).map((e) => JSON.stringify(e));
@@ -44,29 +47,34 @@ const frameArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b.filter((x) => x !== 0x0a))) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom(
-      '{"id":1e400,"method":"ping"}',
-      '{"id":123456789012345678901234567890,"method":"ping"}',
-      '{"id":-1e-400,"method":"status"}',
-      '{"id":1,"method":"pending","params":{"limit":1e400}}',
-      '{"id":2,"method":"pending","params":{"limit":9007199254740993}}',
-      '{"id":3,"method":"pending","params":{"after":"!!!"}}',
-      '{"id":4,"method":"compose","params":{"goal":"__proto__"}}',
-      '{"id":5,"method":"answer","params":{"id":"0000","text":"x"}}',
-      '{"id":6,"method":"ping","params":[]}',
-      '{"id":7,"method":"ping","params":null}',
-      '{"id":8,"method":"ping"}\r',
-      '{"id":9,"method":"ping","id":10}',
-      '{"__proto__":{"method":"ping"},"id":11}',
-      '\ufeff{"id":12,"method":"ping"}',
-      'null',
-      '"ping"',
-      '[]',
-      '{}',
-    ).map((s) => Buffer.from(s)),
+    arbitrary: fc
+      .constantFrom(
+        '{"id":1e400,"method":"ping"}',
+        '{"id":123456789012345678901234567890,"method":"ping"}',
+        '{"id":-1e-400,"method":"status"}',
+        '{"id":1,"method":"pending","params":{"limit":1e400}}',
+        '{"id":2,"method":"pending","params":{"limit":9007199254740993}}',
+        '{"id":3,"method":"pending","params":{"after":"!!!"}}',
+        '{"id":4,"method":"compose","params":{"goal":"__proto__"}}',
+        '{"id":5,"method":"answer","params":{"id":"0000","text":"x"}}',
+        '{"id":6,"method":"ping","params":[]}',
+        '{"id":7,"method":"ping","params":null}',
+        '{"id":8,"method":"ping"}\r',
+        '{"id":9,"method":"ping","id":10}',
+        '{"__proto__":{"method":"ping"},"id":11}',
+        '\ufeff{"id":12,"method":"ping"}',
+        'null',
+        '"ping"',
+        '[]',
+        '{}',
+      )
+      .map((s) => Buffer.from(s)),
   },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 50_000 }).map((d) => Buffer.from(`${'['.repeat(d)}${']'.repeat(d)}`)) },
-  { weight: 1, arbitrary: fc.integer({ min: 100, max: 20_000 }).map((d) => Buffer.from(`{"id":1,"method":"ping","params":{"a":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`)) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 100, max: 20_000 }).map((d) => Buffer.from(`{"id":1,"method":"ping","params":{"a":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`)),
+  },
 );
 
 /** Would the server answer this frame? (Blank lines are ignored; a trailing CR is stripped.) */
@@ -157,7 +165,9 @@ describe('random frames on the control socket of a running jitd', () => {
     expect((await ctl(lib, ['status'])).code).toBe(0);
     expect((await rawCall(lib.socketPath, 'pending', {})).result.requests).toHaveLength(1);
     expect(goodServed).toBeGreaterThan(0);
-    console.log(`fuzz-socket: seed ${seed}, ${framesSent} frames sent on ${CONNS * BATCHES} connections, ${answered} answered (${results} results, ${errors} errors), good client served ${goodServed} pings`);
+    console.log(
+      `fuzz-socket: seed ${seed}, ${framesSent} frames sent on ${CONNS * BATCHES} connections, ${answered} answered (${results} results, ${errors} errors), good client served ${goodServed} pings`,
+    );
   });
 
   it('answers a frame of every known method with random params with a result or an error, one connection per frame', async () => {

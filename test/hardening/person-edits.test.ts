@@ -99,7 +99,9 @@ async function editRun(): Promise<EditRun> {
   );
   const final = JSON.parse(await readFile(lib.mapFile, 'utf8'));
   const lost = added.filter((g) => !(g in final));
-  console.log(`person-edits: ${added.length} editor saves each adding a goal while ${INSTALLS} installs committed; edits preserved ${added.length - lost.length}, lost ${lost.length}`);
+  console.log(
+    `person-edits: ${added.length} editor saves each adding a goal while ${INSTALLS} installs committed; edits preserved ${added.length - lost.length}, lost ${lost.length}`,
+  );
   expect(daemon.child.exitCode, output(daemon).slice(-1000)).toBeNull();
   return { added, final, lost };
 }
@@ -175,4 +177,3 @@ describe('a person saving the map while installs commit', () => {
     }
   }, 30_000);
 });
-

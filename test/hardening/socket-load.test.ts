@@ -129,7 +129,8 @@ describe('a thousand clients and a few abusive ones', () => {
       const stats = { retries: 0 };
       const t0 = performance.now();
       const crowd: LineClient[] = [];
-      for (let i = 0; i < CLIENTS; i += 100) crowd.push(...(await Promise.all(Array.from({ length: Math.min(100, CLIENTS - i) }, () => connectRetry(lib!.socketPath, stats)))));
+      for (let i = 0; i < CLIENTS; i += 100)
+        crowd.push(...(await Promise.all(Array.from({ length: Math.min(100, CLIENTS - i) }, () => connectRetry(lib!.socketPath, stats)))));
       const connectMs = performance.now() - t0;
       const phase = (what: string) => console.log(`socket-load: ${what} at ${(performance.now() - t0).toFixed(0)} ms`);
       rss.push({ at: `${CLIENTS} connected`, kib: await rssKiB(pid) });

@@ -100,7 +100,14 @@ export async function snapshotTree(dir: string, skip: (rel: string) => boolean =
       else if (st.isDirectory()) {
         out.set(rel, 'dir');
         await walk(p);
-      } else if (st.isFile()) out.set(rel, `file:${createHash('sha256').update(await readFile(p)).digest('hex').slice(0, 16)}`);
+      } else if (st.isFile())
+        out.set(
+          rel,
+          `file:${createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex')
+            .slice(0, 16)}`,
+        );
       else out.set(rel, 'other');
     }
   };

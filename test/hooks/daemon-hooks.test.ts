@@ -67,12 +67,19 @@ describe('hooks in the running daemon', () => {
     lib = await makeLibrary({ map: DEFAULT_MAP });
     const { script, outDir } = await writeRecorder(lib.root);
     const argv = [process.execPath, script, outDir];
-    await writeFile(lib.configFile, JSON.stringify({ debounceMs: 50, log: { level: 'info' }, hooks: { requestAdded: argv, installed: argv, requestFailed: argv } }));
+    await writeFile(
+      lib.configFile,
+      JSON.stringify({ debounceMs: 50, log: { level: 'info' }, hooks: { requestAdded: argv, installed: argv, requestFailed: argv } }),
+    );
     daemon = await startDaemon(lib.configFile, lib.socketPath);
     const first = await until('the requestAdded hook', async () => (await runs(outDir, 'requestAdded-')).at(0));
     expect(first).toBe(`requestAdded-${MISSING_ID}-0.json`);
     const rec = JSON.parse(await readFile(join(outDir, first), 'utf8'));
-    expect(rec).toMatchObject({ event: 'requestAdded', goal: 'DIAGNOSE_ROOT_CAUSE', input: { event: 'requestAdded', request: { id: MISSING_ID, state: 'waiting', filename: 'root_cause_analysis_drilldown.txt' } } });
+    expect(rec).toMatchObject({
+      event: 'requestAdded',
+      goal: 'DIAGNOSE_ROOT_CAUSE',
+      input: { event: 'requestAdded', request: { id: MISSING_ID, state: 'waiting', filename: 'root_cause_analysis_drilldown.txt' } },
+    });
 
     for (let i = 0; i < 3; i++) expect((await ctl(['reconcile'])).code).toBe(0);
     await until('hooks to be idle', async () => ((await hookStats()).running + (await hookStats()).queued === 0 ? true : undefined));
@@ -94,7 +101,10 @@ describe('hooks in the running daemon', () => {
   it('a hook that hangs is killed at hooks.timeoutMs while the daemon keeps answering; status counts it', async () => {
     lib = await makeLibrary({ map: DEFAULT_MAP });
     const hang = [process.execPath, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"];
-    await writeFile(lib.configFile, JSON.stringify({ debounceMs: 50, log: { level: 'info' }, hooks: { requestAdded: hang, installed: ['/nonexistent/jitd-hook'], timeoutMs: 1500 } }));
+    await writeFile(
+      lib.configFile,
+      JSON.stringify({ debounceMs: 50, log: { level: 'info' }, hooks: { requestAdded: hang, installed: ['/nonexistent/jitd-hook'], timeoutMs: 1500 } }),
+    );
     daemon = await startDaemon(lib.configFile, lib.socketPath);
     // While the hook hangs, the daemon serves and installs.
     const during = await hookStats();

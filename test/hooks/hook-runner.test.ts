@@ -56,16 +56,30 @@ const alive = (pid: number) => {
 describe('HookRunner with real commands', () => {
   it('gives the hook the event as one JSON object on stdin and JITD_* in its environment, without the daemon secrets', async () => {
     const out = join(dir, 'recorded.json');
-    const runner = new HookRunner({ hooks: hooks({ requestAdded: [NODE, recorder, out] }), cwd: dir, log: silent, env: { ...process.env, OPENAI_API_KEY: 'sk-secret-value', NOTIFY_SOCKET: '/run/systemd/notify' } });
+    const runner = new HookRunner({
+      hooks: hooks({ requestAdded: [NODE, recorder, out] }),
+      cwd: dir,
+      log: silent,
+      env: { ...process.env, OPENAI_API_KEY: 'sk-secret-value', NOTIFY_SOCKET: '/run/systemd/notify' },
+    });
     const r = request('GOAL\0WITH NUL', 'x.txt');
     runner.onEvent(added(r));
     await runner.idle();
     const got = JSON.parse(await readFile(out, 'utf8'));
     const input = JSON.parse(got.input);
     expect(got.input.endsWith('}\n')).toBe(true);
-    expect(input).toMatchObject({ event: 'requestAdded', request: { id: r.id, goal: 'GOAL\0WITH NUL', type: 'protocol', filename: 'x.txt', state: 'waiting' } });
+    expect(input).toMatchObject({
+      event: 'requestAdded',
+      request: { id: r.id, goal: 'GOAL\0WITH NUL', type: 'protocol', filename: 'x.txt', state: 'waiting' },
+    });
     expect(Date.parse(input.at)).not.toBeNaN();
-    expect(got.env).toEqual({ JITD_EVENT: 'requestAdded', JITD_REQUEST_ID: r.id, JITD_GOAL: 'GOAL\ufffdWITH NUL', JITD_TYPE: 'protocol', JITD_FILENAME: 'x.txt' });
+    expect(got.env).toEqual({
+      JITD_EVENT: 'requestAdded',
+      JITD_REQUEST_ID: r.id,
+      JITD_GOAL: 'GOAL\ufffdWITH NUL',
+      JITD_TYPE: 'protocol',
+      JITD_FILENAME: 'x.txt',
+    });
     expect(got.apiKey).toBeNull();
     expect(got.notify).toBeNull();
     expect(got.cwd).toBe(dir);
@@ -96,7 +110,11 @@ describe('HookRunner with real commands', () => {
   });
 
   it('logs and counts a hook that exits 1, with the first line of its stderr (control characters made visible)', async () => {
-    const runner = new HookRunner({ hooks: hooks({ installed: ['sh', '-c', "printf 'webhook refused: 503\\033[2J\\nsecond line\\n' >&2; exit 1"] }), cwd: dir, log: silent });
+    const runner = new HookRunner({
+      hooks: hooks({ installed: ['sh', '-c', "printf 'webhook refused: 503\\033[2J\\nsecond line\\n' >&2; exit 1"] }),
+      cwd: dir,
+      log: silent,
+    });
     runner.onEvent({ type: 'request.installed', request: { ...request(), state: 'done' }, path: '/lib/components/protocols/x.txt' });
     await runner.idle();
     expect(runner.stats()).toMatchObject({ ok: 0, failed: 1, timedOut: 0, notStarted: 0 });
@@ -104,14 +122,30 @@ describe('HookRunner with real commands', () => {
   });
 
   it('drains a hook that writes megabytes (8 MiB out, 2 MiB err) to the end, keeping only the first KiB for the log', async () => {
-    const o = await runHook({ argv: [NODE, '-e', 'process.stdout.write(Buffer.alloc(8 << 20, 120)); process.stderr.write(Buffer.alloc(2 << 20, 121))'], input: {}, vars: {}, timeoutMs: 60_000, cwd: dir });
+    const o = await runHook({
+      argv: [NODE, '-e', 'process.stdout.write(Buffer.alloc(8 << 20, 120)); process.stderr.write(Buffer.alloc(2 << 20, 121))'],
+      input: {},
+      vars: {},
+      timeoutMs: 60_000,
+      cwd: dir,
+    });
     expect(o).toMatchObject({ ok: true, code: 0, stdoutBytes: 8 << 20, stderrBytes: 2 << 20, flooded: false });
     expect(o.stdoutHead).toBe('x'.repeat(KEPT_OUTPUT_BYTES));
     expect(o.stderrHead).toBe('y'.repeat(KEPT_OUTPUT_BYTES));
   });
 
   it('kills a hook that floods its output without end, once it passes the output bound', async () => {
-    const o = await runHook({ argv: [NODE, '-e', "const b = Buffer.alloc(1 << 16, 120); const w = () => process.stdout.write(b, w); w(); process.on('SIGTERM', () => process.exit(143))"], input: {}, vars: {}, timeoutMs: 120_000, cwd: dir });
+    const o = await runHook({
+      argv: [
+        NODE,
+        '-e',
+        "const b = Buffer.alloc(1 << 16, 120); const w = () => process.stdout.write(b, w); w(); process.on('SIGTERM', () => process.exit(143))",
+      ],
+      input: {},
+      vars: {},
+      timeoutMs: 120_000,
+      cwd: dir,
+    });
     expect(o.flooded).toBe(true);
     expect(o.timedOut).toBe(false);
     expect(o.ok).toBe(false);
@@ -119,7 +153,11 @@ describe('HookRunner with real commands', () => {
   });
 
   it('counts a command that does not exist (ENOENT) as not started, and goes on', async () => {
-    const runner = new HookRunner({ hooks: hooks({ requestAdded: ['/nonexistent/jitd-hook'], requestFailed: ['jitd-no-such-hook-on-path'] }), cwd: dir, log: silent });
+    const runner = new HookRunner({
+      hooks: hooks({ requestAdded: ['/nonexistent/jitd-hook'], requestFailed: ['jitd-no-such-hook-on-path'] }),
+      cwd: dir,
+      log: silent,
+    });
     runner.onEvent(added());
     runner.onEvent({ type: 'request.failed', request: { ...request(), state: 'failed' }, error: 'model down' });
     await runner.idle();
@@ -129,7 +167,11 @@ describe('HookRunner with real commands', () => {
   });
 
   it(`bounds the queue: beyond ${MAX_QUEUED} waiting runs, events are dropped and counted; close() drops the queue`, async () => {
-    const runner = new HookRunner({ hooks: hooks({ requestAdded: [NODE, '-e', 'setTimeout(() => {}, 60000)'], concurrency: 1, timeoutMs: 300 }), cwd: dir, log: silent });
+    const runner = new HookRunner({
+      hooks: hooks({ requestAdded: [NODE, '-e', 'setTimeout(() => {}, 60000)'], concurrency: 1, timeoutMs: 300 }),
+      cwd: dir,
+      log: silent,
+    });
     for (let i = 0; i < MAX_QUEUED + 50; i++) runner.onEvent(added(request(`G${i}`, 'x.txt')));
     const st = runner.stats();
     expect(st.running + st.queued).toBe(MAX_QUEUED + 1);
@@ -147,7 +189,8 @@ describe('which engine events notify', () => {
     expect(hookInputFor(added())?.event).toBe('requestAdded');
     expect(hookInputFor({ type: 'request.reopened', request: request() })?.event).toBe('requestAdded');
     expect(hookInputFor({ type: 'request.reopened', request: { ...request(), state: 'answered' } })).toBeUndefined();
-    for (const type of ['request.answered', 'request.generating', 'request.withdrawn', 'request.rejected'] as const) expect(hookInputFor({ type, request: request() })).toBeUndefined();
+    for (const type of ['request.answered', 'request.generating', 'request.withdrawn', 'request.rejected'] as const)
+      expect(hookInputFor({ type, request: request() })).toBeUndefined();
     expect(hookInputFor({ type: 'reconciled', summary: {} })).toBeUndefined();
   });
 

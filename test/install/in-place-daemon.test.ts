@@ -59,7 +59,9 @@ describe('a save through a descriptor opened before the install', () => {
     await fh!.close();
     const expected = persons.replace('"skeptic.txt"', JSON.stringify(GEN));
     await waitFor('the in-place save in the map', async () => (await readFile(lib!.mapFile, 'utf8')) === expected, 15_000).catch(async (err) => {
-      throw new Error(`${(err as Error).message}; map: ${await readFile(lib!.mapFile, 'utf8')}; status: ${JSON.stringify((await statusJson(lib!)).counts)}; log: ${output(daemon!).slice(-3000)}`);
+      throw new Error(
+        `${(err as Error).message}; map: ${await readFile(lib!.mapFile, 'utf8')}; status: ${JSON.stringify((await statusJson(lib!)).counts)}; log: ${output(daemon!).slice(-3000)}`,
+      );
     });
     const st = await statusJson(lib!);
     expect(st.counts.inPlaceSaves).toMatchObject({ detected: 1, reapplied: 1, keptAside: 0 });

@@ -17,7 +17,8 @@ const G = 'autogen_persona_for_diagnose_root_cause.txt';
 const REPOINT = { goal: 'DIAGNOSE_ROOT_CAUSE', type: 'persona', from: 'sre.txt', to: G };
 const ORIGINAL = '{\r\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\r\n  "REVIEW": { "protocol": "review.txt" }\r\n}\r\n';
 /** The person's save: their new goal, the entry jitd repoints still naming the missing file. */
-const PERSONS = '{\r\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\r\n  "NEW_GOAL": { "format": "f.txt" },\r\n  "REVIEW": { "protocol": "review.txt" }\r\n}\r\n';
+const PERSONS =
+  '{\r\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\r\n  "NEW_GOAL": { "format": "f.txt" },\r\n  "REVIEW": { "protocol": "review.txt" }\r\n}\r\n';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
@@ -96,7 +97,7 @@ describe('a save through a descriptor opened before jitd published the map', () 
     await saves.stop();
   });
 
-  it('re-applies a save made into a version replaced twice, with both of jitd\'s repoints', async () => {
+  it("re-applies a save made into a version replaced twice, with both of jitd's repoints", async () => {
     const { fs, saves, recovered } = setup();
     fs.writeFile(MAP, '{"A":{"protocol":"a.txt"},"B":{"protocol":"b.txt"}}');
     fs.writeFile(`${COMPONENTS}/protocols/autogen_protocol_for_a.txt`, 'a\n');

@@ -74,7 +74,15 @@ interface ChildResult {
 }
 
 function runChild(c: Case, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<ChildResult> {
-  const spec = { configFile: join(c.lib, 'config', 'jitd.json'), goal: GOAL, type: TYPE, answer: ANSWER, callsFile: c.callsFile, askedFile: c.askedFile, ...extra };
+  const spec = {
+    configFile: join(c.lib, 'config', 'jitd.json'),
+    goal: GOAL,
+    type: TYPE,
+    answer: ANSWER,
+    callsFile: c.callsFile,
+    askedFile: c.askedFile,
+    ...extra,
+  };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, JSON.stringify(spec)], {
       env: { PATH: process.env.PATH ?? '', ...env },

@@ -34,7 +34,7 @@ describe('commitRepoints', () => {
     expect(fs.log.map((o) => o.t)).toEqual(['create', 'write', 'fsync', 'exchange', 'unlink', 'syncdir']);
   });
 
-  it('restarts when a person saves between jitd\'s read and its rename, and keeps their edit with jitd\'s change on top', async () => {
+  it("restarts when a person saves between jitd's read and its rename, and keeps their edit with jitd's change on top", async () => {
     const mem = lib();
     const personsMap = { ...BASE, REVIEW: { protocol: 'review_v2.txt' }, NEW_GOAL: { format: 'new.txt' } };
     const fs = faultFs(mem, { classify, hooks: { 'before:fsync:map#1': () => mem.writeFile(MAP, text(personsMap)) } });
@@ -44,7 +44,7 @@ describe('commitRepoints', () => {
     expect(mem.walk('/lib/config')).toEqual([MAP]);
   });
 
-  it('a person\'s save that changes jitd\'s own entry meanwhile wins: entry-changed, their value kept', async () => {
+  it("a person's save that changes jitd's own entry meanwhile wins: entry-changed, their value kept", async () => {
     const mem = lib();
     const personsMap = { ...BASE, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'my_own_sre.txt' } };
     const fs = faultFs(mem, { classify, hooks: { 'after:write:map#1': () => mem.writeFile(MAP, text(personsMap)) } });
@@ -95,7 +95,7 @@ describe('commitRepoints', () => {
     expect(link.log).toEqual([]);
   });
 
-  it('gives up with EMAPRACE after repeated concurrent saves, leaving the person\'s latest save and no temp', async () => {
+  it("gives up with EMAPRACE after repeated concurrent saves, leaving the person's latest save and no temp", async () => {
     const mem = lib();
     const hooks: Record<string, () => void> = {};
     for (let i = 1; i <= 30; i++) hooks[`before:fsync:map#${i}`] = () => mem.writeFile(MAP, text({ ...BASE, SAVE: { n: `${i}.txt` } }));
@@ -127,13 +127,28 @@ describe('commitRepoints changes exactly one file-name string, every other byte 
   };
 
   const cases: [string, string][] = [
-    ['a number written 1.50', '{\n  "DIAGNOSE_ROOT_CAUSE": { "protocol": "rca.txt", "persona": "sre.txt", "weight": 1.50 },\n  "REVIEW": { "protocol": "review.txt" }\n}\n'],
+    [
+      'a number written 1.50',
+      '{\n  "DIAGNOSE_ROOT_CAUSE": { "protocol": "rca.txt", "persona": "sre.txt", "weight": 1.50 },\n  "REVIEW": { "protocol": "review.txt" }\n}\n',
+    ],
     ['an integer too big for a double', '{\n  "META": { "id": 12345678901234567890, "ratio": 1e+2 },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" }\n}\n'],
-    ['a goal named "10" after the others', '{\n  "B": { "protocol": "b.txt" },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\n  "10": { "protocol": "ten.txt" }\n}\n'],
-    ['CRLF line endings', '{\r\n  "DIAGNOSE_ROOT_CAUSE": {\r\n    "protocol": "rca.txt",\r\n    "persona": "sre.txt"\r\n  },\r\n  "REVIEW": {\r\n    "protocol": "review.txt"\r\n  }\r\n}\r\n'],
-    ['escapes such as \\u00e9', '{\n  "CAF\\u00c9": { "protocol": "caf\\u00e9.txt", "persona": "\\"quoted\\".txt" },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt", "note": "line\\nbreak \\/ slash \\ud83d\\ude00" }\n}\n'],
+    [
+      'a goal named "10" after the others',
+      '{\n  "B": { "protocol": "b.txt" },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\n  "10": { "protocol": "ten.txt" }\n}\n',
+    ],
+    [
+      'CRLF line endings',
+      '{\r\n  "DIAGNOSE_ROOT_CAUSE": {\r\n    "protocol": "rca.txt",\r\n    "persona": "sre.txt"\r\n  },\r\n  "REVIEW": {\r\n    "protocol": "review.txt"\r\n  }\r\n}\r\n',
+    ],
+    [
+      'escapes such as \\u00e9',
+      '{\n  "CAF\\u00c9": { "protocol": "caf\\u00e9.txt", "persona": "\\"quoted\\".txt" },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt", "note": "line\\nbreak \\/ slash \\ud83d\\ude00" }\n}\n',
+    ],
     ['compact one-line entries', '{"REVIEW":{"protocol":"review.txt"},"DIAGNOSE_ROOT_CAUSE":{"protocol":"rca.txt","persona":"sre.txt"},"X":{}}'],
-    ['tab indentation and no final newline', '{\n\t"DIAGNOSE_ROOT_CAUSE": {\n\t\t"persona" :   "sre.txt"\n\t},\n\t"REVIEW": {\n\t\t"protocol": "review.txt"\n\t}\n}'],
+    [
+      'tab indentation and no final newline',
+      '{\n\t"DIAGNOSE_ROOT_CAUSE": {\n\t\t"persona" :   "sre.txt"\n\t},\n\t"REVIEW": {\n\t\t"protocol": "review.txt"\n\t}\n}',
+    ],
     ['non-ASCII text written raw', '{\n  "ÜBERSICHT": { "protocol": "übersicht.txt" },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" }\n}\n'],
   ];
   for (const [what, original] of cases) {
@@ -150,7 +165,8 @@ describe('commitRepoints changes exactly one file-name string, every other byte 
   });
 
   it('edits the occurrence JSON.parse uses when a goal or a type is written twice (the last)', async () => {
-    const dupGoal = '{\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\n  "X": {},\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt", "protocol": "rca.txt" }\n}\n';
+    const dupGoal =
+      '{\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\n  "X": {},\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt", "protocol": "rca.txt" }\n}\n';
     expect((await commitOn(dupGoal)).toString('utf8')).toBe(expected(dupGoal, 2));
     const dupType = '{ "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt", "persona": "sre.txt" } }';
     const after = (await commitOn(dupType)).toString('utf8');
@@ -163,7 +179,9 @@ describe('commitRepoints changes exactly one file-name string, every other byte 
     const tail = Buffer.from('.txt" },\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" }\n}\n');
     const original = Buffer.concat([head, Buffer.from([0xe9]), tail]); // a latin1 é
     const after = await commitOn(original);
-    expect(after.equals(Buffer.concat([head, Buffer.from([0xe9]), Buffer.from(tail.toString('latin1').replace('"sre.txt"', JSON.stringify(G)), 'latin1')]))).toBe(true);
+    expect(
+      after.equals(Buffer.concat([head, Buffer.from([0xe9]), Buffer.from(tail.toString('latin1').replace('"sre.txt"', JSON.stringify(G)), 'latin1')])),
+    ).toBe(true);
   });
 
   it('finds an entry whose goal and type are written with escapes, and writes a name that needs escapes as valid JSON', async () => {

@@ -136,7 +136,8 @@ export function mapViolations(fs: MemFs, content: string): string[] {
   return [];
 }
 
-export const mapNamesGenerated = (fs: MemFs) => fs.read(MAP_FILE) !== undefined && JSON.stringify(JSON.parse(fs.read(MAP_FILE) as string)) === JSON.stringify(REPOINTED_MAP);
+export const mapNamesGenerated = (fs: MemFs) =>
+  fs.read(MAP_FILE) !== undefined && JSON.stringify(JSON.parse(fs.read(MAP_FILE) as string)) === JSON.stringify(REPOINTED_MAP);
 
 export { MemFs, STATE as STATE_DIR };
 export const REQUESTS_DIR = join(STATE, 'requests');

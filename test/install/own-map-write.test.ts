@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ANSWER, GENERATED_PATH, MAP_FILE, countingProvider, engineOn, makeMemLibrary } from './mem-library.js';
 
 describe("the map hint after jitd's own write", () => {
-  it('plans nothing for the install\'s own write, and plans again for a person\'s save or a forced hint', async () => {
+  it("plans nothing for the install's own write, and plans again for a person's save or a forced hint", async () => {
     const fs = makeMemLibrary();
     const engine = engineOn(fs, countingProvider());
     await engine.start();

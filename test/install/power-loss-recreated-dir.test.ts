@@ -40,7 +40,13 @@ describe('power loss while the removed requests/ directory is made again', () =>
         const loaded = await again.load();
         expect(loaded.quarantined, `crash point ${at}`).toEqual([]);
         if (at < ackAt) continue;
-        expect(again.all().map((r) => r.goal).sort(), `crash point ${at}`).toEqual(['A', 'B', 'C']);
+        expect(
+          again
+            .all()
+            .map((r) => r.goal)
+            .sort(),
+          `crash point ${at}`,
+        ).toEqual(['A', 'B', 'C']);
         expect(again.get(answered.id), `crash point ${at}`).toMatchObject({ state: 'answered', description: 'Drill down to the root cause' });
       }
     }

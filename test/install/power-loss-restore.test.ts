@@ -36,7 +36,13 @@ import {
 const STATES_PER_POINT = 30;
 const CONTENT = expectedContent(ANSWER);
 const REPOINTED_TEXT = `${JSON.stringify(REPOINTED_MAP, null, 2)}\n`;
-const DONE: Request = { ...newRequest(GOAL, TYPE, MISSING), state: 'done', description: ANSWER, resolution: 'generated', answeredAt: '2026-01-01T00:00:00.000Z' };
+const DONE: Request = {
+  ...newRequest(GOAL, TYPE, MISSING),
+  state: 'done',
+  description: ANSWER,
+  resolution: 'generated',
+  answeredAt: '2026-01-01T00:00:00.000Z',
+};
 const QUARANTINED = `${STATE}/quarantine/components/20260101T000000Z-personas-${GENERATED}`;
 const KEPT = `${STATE}/staged/${DONE.id}.txt`;
 

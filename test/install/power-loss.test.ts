@@ -62,11 +62,24 @@ async function recordRun(fs: MemFs, layer: FsLayer = fs): Promise<RunMarks> {
     syncDir: {
       value: async (p: string) => {
         await layer.syncDir(p);
-        if (p === mapDir && mapDurableAt === Number.POSITIVE_INFINITY && fs.log.some((o) => o.t === 'exchange' && o.path === MAP_FILE)) mapDurableAt = fs.log.length;
+        if (p === mapDir && mapDurableAt === Number.POSITIVE_INFINITY && fs.log.some((o) => o.t === 'exchange' && o.path === MAP_FILE))
+          mapDurableAt = fs.log.length;
       },
     },
   });
-  for (const k of ['createExclusive', 'readFile', 'readRegularFile', 'rename', 'renameIfUnchanged', 'link', 'unlink', 'mkdirp', 'readdir', 'lstat', 'realpath'] as const) {
+  for (const k of [
+    'createExclusive',
+    'readFile',
+    'readRegularFile',
+    'rename',
+    'renameIfUnchanged',
+    'link',
+    'unlink',
+    'mkdirp',
+    'readdir',
+    'lstat',
+    'realpath',
+  ] as const) {
     Object.defineProperty(noting, k, { value: (layer[k] as (...a: unknown[]) => unknown).bind(layer) });
   }
   const { asked } = await runToDone(noting, provider, { afterAnswer: () => (ackAt = fs.log.length) });
@@ -181,10 +194,15 @@ describe('power loss during an install (simulated, seeded)', () => {
   it("negative control: the same run without the exchange's directory fsync loses an acknowledged map write", async () => {
     const fs = makeMemLibrary();
     const mapDir = MAP_FILE.slice(0, MAP_FILE.lastIndexOf('/'));
-    const marks = await recordRun(fs, withoutDirSync(fs, (p) => p === mapDir));
+    const marks = await recordRun(
+      fs,
+      withoutDirSync(fs, (p) => p === mapDir),
+    );
     const { states, violations, exchangeStates } = await explore(fs, marks, 4);
     const lost = violations.filter((m) => m.includes('invariant 5'));
-    console.log(`power-loss negative control (no directory fsync after the exchange): ${states} states (${exchangeStates} over the exchange publish), ${violations.length} violations, e.g. ${lost[0]}`);
+    console.log(
+      `power-loss negative control (no directory fsync after the exchange): ${states} states (${exchangeStates} over the exchange publish), ${violations.length} violations, e.g. ${lost[0]}`,
+    );
     expect(lost.length).toBeGreaterThan(0);
   });
 
@@ -193,7 +211,9 @@ describe('power loss during an install (simulated, seeded)', () => {
     const marks = await recordRun(fs, withoutDirSync(fs));
     const { states, violations } = await explore(fs, marks, 2);
     const dangling = violations.filter((m) => m.includes('invariant 1'));
-    console.log(`power-loss negative control (no directory fsync): ${states} states, ${violations.length} violations, ${dangling.length} of them dangling map pointers (invariant 1), e.g. ${dangling[0]}`);
+    console.log(
+      `power-loss negative control (no directory fsync): ${states} states, ${violations.length} violations, ${dangling.length} of them dangling map pointers (invariant 1), e.g. ${dangling[0]}`,
+    );
     expect(violations.length).toBeGreaterThan(0);
     expect(dangling.length).toBeGreaterThan(0);
   });
@@ -249,7 +269,10 @@ describe('power loss during the recovery from a process crash', () => {
           await reconcile({ fs: image, mapFile: MAP_FILE, componentsDir: COMPONENTS, stateDir: STATE, orphans: 'quarantine', store });
           const v = [...mapViolations(image, CONTENT), ...leftovers(image)];
           const op = crashed.log[j - 1];
-          for (const m of v) violations.push(`process crash after op ${k} (${fs.log[k - 1]?.t ?? 'start'} ${fs.log[k - 1]?.path ?? ''}), power cut after recovery op ${j} (${op?.t} ${op?.path}): ${m}`);
+          for (const m of v)
+            violations.push(
+              `process crash after op ${k} (${fs.log[k - 1]?.t ?? 'start'} ${fs.log[k - 1]?.path ?? ''}), power cut after recovery op ${j} (${op?.t} ${op?.path}): ${m}`,
+            );
         }
       }
     }
@@ -267,7 +290,7 @@ describe('power loss during the recovery from a process crash', () => {
   it('after a process crash at any step, a power cut during the recovery still leaves no dangling pointer', async () => {
     const { states, violations } = await exploreCompound(8);
     console.log(`power-loss after process crash: ${states} states, ${violations.length} violations, e.g. ${violations[0]}`);
-    console.log([...new Set(violations.map((v) => v.replace(/, power cut after recovery op \d+ \(.*?\)/, "")))].join("\n"));
+    console.log([...new Set(violations.map((v) => v.replace(/, power cut after recovery op \d+ \(.*?\)/, '')))].join('\n'));
     expect(violations.slice(0, 10)).toEqual([]);
   });
 });
@@ -345,7 +368,6 @@ describe('power loss while the reconciler quarantines an orphan', () => {
   });
 });
 
-
 describe('power loss while an in-place save is re-applied', () => {
   /** The person's save, made into the map version the install replaced: a new goal, the entry as it was. */
   const PERSONS_MAP = { ...ORIGINAL_MAP, ADDED_BY_HAND: { format: 'release_notes_format.txt' } };
@@ -383,7 +405,8 @@ describe('power loss while an in-place save is re-applied', () => {
         states++;
         const where = `after op ${k} (${fs.log[k - 1]?.t} ${fs.log[k - 1]?.path}), state ${i}`;
         const text = image.read(MAP_FILE);
-        if (text !== INSTALLED_TEXT && text !== REAPPLIED_TEXT) violations.push(`${where}: map is neither the installed map nor the re-applied save: ${JSON.stringify(text?.slice(0, 80))}`);
+        if (text !== INSTALLED_TEXT && text !== REAPPLIED_TEXT)
+          violations.push(`${where}: map is neither the installed map nor the re-applied save: ${JSON.stringify(text?.slice(0, 80))}`);
         if (k >= durableAt && text !== REAPPLIED_TEXT) violations.push(`${where}: the durable re-apply was lost`);
         const store = new RequestStore(image, STATE);
         await store.load();
@@ -394,7 +417,9 @@ describe('power loss while an in-place save is re-applied', () => {
         if (image.read(GENERATED_PATH) !== CONTENT) violations.push(`${where}: the installed component is not intact`);
       }
     }
-    console.log(`power-loss (in-place save re-applied): ${fs.log.length - savedAt + 1} crash points from the save through the re-apply's exchange and directory fsync, ${states} states, ${violations.length} violations`);
+    console.log(
+      `power-loss (in-place save re-applied): ${fs.log.length - savedAt + 1} crash points from the save through the re-apply's exchange and directory fsync, ${states} states, ${violations.length} violations`,
+    );
     expect(violations.slice(0, 10)).toEqual([]);
   });
 });

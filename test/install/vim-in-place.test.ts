@@ -48,7 +48,26 @@ function vimSave(mapFile: string, g: string): Promise<boolean | string> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       VIM as string,
-      ['-u', 'NONE', '-i', 'NONE', '-n', '-N', '-es', '-c', 'set backupcopy=yes nobackup nowritebackup', '-c', `call append(1, '  "${g}": {"persona": "sre.txt"},')`, '-c', 'w', '-c', 'if &modified | cquit 3 | endif', '-c', 'qa!', mapFile],
+      [
+        '-u',
+        'NONE',
+        '-i',
+        'NONE',
+        '-n',
+        '-N',
+        '-es',
+        '-c',
+        'set backupcopy=yes nobackup nowritebackup',
+        '-c',
+        `call append(1, '  "${g}": {"persona": "sre.txt"},')`,
+        '-c',
+        'w',
+        '-c',
+        'if &modified | cquit 3 | endif',
+        '-c',
+        'qa!',
+        mapFile,
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 },
     );
     child.stdin.on('error', () => undefined); // vim may exit without reading its answers
@@ -67,63 +86,67 @@ function vimSave(mapFile: string, g: string): Promise<boolean | string> {
 }
 
 describe('vim saving the map in place while installs run', () => {
-  it.skipIf(!VIM)('loses no save: each is in the map, or kept aside when a later save won', async () => {
-    const map: Record<string, Record<string, string>> = { REVIEW: { protocol: 'review.txt' } };
-    for (let i = 0; i < INSTALLS; i++) map[goal(i)] = { protocol: `wanted_${i}.txt` };
-    lib = await makeHardLib({ map, config: { rescanIntervalMs: 0, generation: { concurrency: 4 } } });
-    daemon = await start(lib);
-    const waiting = await pendingJson(lib, ['waiting']);
-    expect(waiting).toHaveLength(INSTALLS);
+  it.skipIf(!VIM)(
+    'loses no save: each is in the map, or kept aside when a later save won',
+    async () => {
+      const map: Record<string, Record<string, string>> = { REVIEW: { protocol: 'review.txt' } };
+      for (let i = 0; i < INSTALLS; i++) map[goal(i)] = { protocol: `wanted_${i}.txt` };
+      lib = await makeHardLib({ map, config: { rescanIntervalMs: 0, generation: { concurrency: 4 } } });
+      daemon = await start(lib);
+      const waiting = await pendingJson(lib, ['waiting']);
+      expect(waiting).toHaveLength(INSTALLS);
 
-    let made = 0;
-    let refused = 0;
-    const vimErrors: string[] = [];
-    const person = (async () => {
-      for (let n = 0; n < SAVES; n++) {
-        for (let r = await vimSave(lib!.mapFile, saved(n)); r !== true; r = await vimSave(lib!.mapFile, saved(n))) {
-          if (r === false) refused++;
-          else vimErrors.push(r);
-          expect(vimErrors.length, vimErrors.join('\n')).toBeLessThan(20);
+      let made = 0;
+      let refused = 0;
+      const vimErrors: string[] = [];
+      const person = (async () => {
+        for (let n = 0; n < SAVES; n++) {
+          for (let r = await vimSave(lib!.mapFile, saved(n)); r !== true; r = await vimSave(lib!.mapFile, saved(n))) {
+            if (r === false) refused++;
+            else vimErrors.push(r);
+            expect(vimErrors.length, vimErrors.join('\n')).toBeLessThan(20);
+          }
+          made++;
         }
-        made++;
+      })();
+      // Installs commit throughout the saves: a request answered every few saves.
+      for (const r of waiting) {
+        const a = await rawCall(lib.socketPath, 'answer', { id: r.id, text: `Install ${r.goal}` });
+        expect(a.result, JSON.stringify(a.error)).toBeDefined();
+        await sleep(Math.floor(Math.random() * 120));
       }
-    })();
-    // Installs commit throughout the saves: a request answered every few saves.
-    for (const r of waiting) {
-      const a = await rawCall(lib.socketPath, 'answer', { id: r.id, text: `Install ${r.goal}` });
-      expect(a.result, JSON.stringify(a.error)).toBeDefined();
-      await sleep(Math.floor(Math.random() * 120));
-    }
-    await person;
+      await person;
 
-    // Every install ends up in the map (a vim save built on an older read may undo a repoint;
-    // jitd rolls it forward again), and the watch of replaced versions runs out.
-    await waitFor(
-      'every install in the map',
-      async () => {
-        const text = await readFile(lib!.mapFile, 'utf8');
-        return Array.from({ length: INSTALLS }, (_, i) => generatedName(goal(i), 'protocol')).every((g) => text.includes(`"${g}"`));
-      },
-      60_000,
-    );
-    const final = await readFile(lib.mapFile, 'utf8');
-    expect(() => JSON.parse(final)).not.toThrow();
-    const recoveredDir = join(lib.stateDir, 'recovered');
-    const asideTexts = await Promise.all((await readdir(recoveredDir).catch(() => [] as string[])).map((f) => readFile(join(recoveredDir, f), 'utf8')));
-    let inMap = 0;
-    let aside = 0;
-    const lost: string[] = [];
-    for (let n = 0; n < made; n++) {
-      const key = `"${saved(n)}"`;
-      if (final.includes(key)) inMap++;
-      else if (asideTexts.some((t) => t.includes(key))) aside++;
-      else lost.push(saved(n));
-    }
-    const st = await statusJson(lib);
-    console.log(
-      `vim in-place saves (${VIM}, backupcopy=yes, under ${lib.root}): ${lost.length} lost / ${made} made; ${inMap} in the map, ${aside} kept aside (vim refused ${refused} writes, the file having changed since it read it, and saved again; ${vimErrors.length} other vim errors, retried${vimErrors.length ? `: ${vimErrors[0]}` : ''}); writes through an earlier descriptor detected ${st.counts.inPlaceSaves.detected}, re-applied ${st.counts.inPlaceSaves.reapplied}, kept aside ${st.counts.inPlaceSaves.keptAside}`,
-    );
-    expect(made).toBe(SAVES);
-    expect(lost).toEqual([]);
-  }, 180_000);
+      // Every install ends up in the map (a vim save built on an older read may undo a repoint;
+      // jitd rolls it forward again), and the watch of replaced versions runs out.
+      await waitFor(
+        'every install in the map',
+        async () => {
+          const text = await readFile(lib!.mapFile, 'utf8');
+          return Array.from({ length: INSTALLS }, (_, i) => generatedName(goal(i), 'protocol')).every((g) => text.includes(`"${g}"`));
+        },
+        60_000,
+      );
+      const final = await readFile(lib.mapFile, 'utf8');
+      expect(() => JSON.parse(final)).not.toThrow();
+      const recoveredDir = join(lib.stateDir, 'recovered');
+      const asideTexts = await Promise.all((await readdir(recoveredDir).catch(() => [] as string[])).map((f) => readFile(join(recoveredDir, f), 'utf8')));
+      let inMap = 0;
+      let aside = 0;
+      const lost: string[] = [];
+      for (let n = 0; n < made; n++) {
+        const key = `"${saved(n)}"`;
+        if (final.includes(key)) inMap++;
+        else if (asideTexts.some((t) => t.includes(key))) aside++;
+        else lost.push(saved(n));
+      }
+      const st = await statusJson(lib);
+      console.log(
+        `vim in-place saves (${VIM}, backupcopy=yes, under ${lib.root}): ${lost.length} lost / ${made} made; ${inMap} in the map, ${aside} kept aside (vim refused ${refused} writes, the file having changed since it read it, and saved again; ${vimErrors.length} other vim errors, retried${vimErrors.length ? `: ${vimErrors[0]}` : ''}); writes through an earlier descriptor detected ${st.counts.inPlaceSaves.detected}, re-applied ${st.counts.inPlaceSaves.reapplied}, kept aside ${st.counts.inPlaceSaves.keptAside}`,
+      );
+      expect(made).toBe(SAVES);
+      expect(lost).toEqual([]);
+    },
+    180_000,
+  );
 });

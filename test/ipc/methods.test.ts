@@ -209,7 +209,9 @@ describe('control methods', () => {
       wrapFs: (fs) => ({
         ...fs,
         createExclusive: (path, mode) =>
-          full && path.includes('goal_map.json') ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) : fs.createExclusive(path, mode),
+          full && path.includes('goal_map.json')
+            ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))
+            : fs.createExclusive(path, mode),
       }),
     });
     // An interrupted install: the request answered, the generated file published, the map still

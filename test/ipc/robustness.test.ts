@@ -229,7 +229,9 @@ describe('clients that hold resources are cut off', () => {
       deaf.socket.pause();
       // Two ~300 KB replies (more than the socket buffers hold), then ~80 KB of requests behind them.
       const pings = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: i, method: 'ping', pad: 'x'.repeat(2000) }));
-      deaf.send(`${JSON.stringify({ id: 'a', method: 'compose', params: { goal: 'BIG' } })}\n${JSON.stringify({ id: 'b', method: 'compose', params: { goal: 'BIG' } })}\n${pings.join('\n')}\n`);
+      deaf.send(
+        `${JSON.stringify({ id: 'a', method: 'compose', params: { goal: 'BIG' } })}\n${JSON.stringify({ id: 'b', method: 'compose', params: { goal: 'BIG' } })}\n${pings.join('\n')}\n`,
+      );
     }
     // Each holds ~16 KiB of requests; 8 of them are over the 64 KiB budget: some are dropped.
     for (let i = 0; i < 500 && fx.server.clients() === DEAF; i++) await new Promise((r) => setTimeout(r, 10));

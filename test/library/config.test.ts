@@ -21,7 +21,7 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('resolveConfig', () => {
-  it('fills every default, with paths resolved against the config file\'s directory', () => {
+  it("fills every default, with paths resolved against the config file's directory", () => {
     const c = resolveConfig({}, FILE, {});
     expect(c).toMatchObject({
       configFile: FILE,
@@ -46,13 +46,13 @@ describe('resolveConfig', () => {
     expect(c.socketPath).toBe('/srv/lib/config/sock');
   });
 
-  it('uses systemd\'s STATE_DIRECTORY and RUNTIME_DIRECTORY (first of a list) when the config sets no stateDir', () => {
+  it("uses systemd's STATE_DIRECTORY and RUNTIME_DIRECTORY (first of a list) when the config sets no stateDir", () => {
     const c = resolveConfig({}, FILE, { STATE_DIRECTORY: '/var/lib/jitd:/var/lib/other', RUNTIME_DIRECTORY: '/run/jitd' });
     expect(c.stateDir).toBe('/var/lib/jitd');
     expect(c.socketPath).toBe('/run/jitd/jitd.sock');
   });
 
-  it('prefers the config\'s stateDir over STATE_DIRECTORY, and puts the socket under it', () => {
+  it("prefers the config's stateDir over STATE_DIRECTORY, and puts the socket under it", () => {
     const c = resolveConfig({ stateDir: '/data/jitd' }, FILE, { STATE_DIRECTORY: '/var/lib/jitd', RUNTIME_DIRECTORY: '/run/jitd' });
     expect(c.stateDir).toBe('/data/jitd');
     expect(c.socketPath).toBe('/data/jitd/jitd.sock');
@@ -67,7 +67,10 @@ describe('resolveConfig', () => {
 
   it('names each key with a bad value, one per line', () => {
     const e = errorOf(() => resolveConfig({ orphans: 'shred', debounceMs: -1, provider: { kind: 'gpt' }, log: { level: 'loud' } }, FILE, {}));
-    const lines = e.message.split('\n').slice(1).map((l) => l.trim());
+    const lines = e.message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
     expect(lines.some((l) => l.startsWith('orphans:'))).toBe(true);
     expect(lines.some((l) => l.startsWith('debounceMs:'))).toBe(true);
     expect(lines.some((l) => l.startsWith('provider.kind:'))).toBe(true);

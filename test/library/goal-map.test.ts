@@ -21,7 +21,16 @@ describe('parseGoalMap', () => {
   it('reports and skips unsafe or malformed entries while keeping the good ones', () => {
     const m = parseGoalMap(
       JSON.stringify({
-        OK: { protocol: 'ok.txt', persona: '../../etc/passwd', format: '/abs.txt', style: 'a\\b.txt', tone: 'nul\u0000.txt', 'bad/type': 'x.txt', rule: 42, long: 'x'.repeat(300) },
+        OK: {
+          protocol: 'ok.txt',
+          persona: '../../etc/passwd',
+          format: '/abs.txt',
+          style: 'a\\b.txt',
+          tone: 'nul\u0000.txt',
+          'bad/type': 'x.txt',
+          rule: 42,
+          long: 'x'.repeat(300),
+        },
         NOT_AN_OBJECT: 'x.txt',
         AN_ARRAY: ['x'],
         EMPTY: {},

@@ -84,7 +84,7 @@ describe('escapesRoot', () => {
 });
 
 describe('symlinks under generated names, and type directories, pointing outside', () => {
-  it('the scan and listTypeDir leave out a generated-name symlink that points outside, and keep a person\'s', async () => {
+  it("the scan and listTypeDir leave out a generated-name symlink that points outside, and keep a person's", async () => {
     const planted = join(components, 'protocols', generatedName('X', 'protocol'));
     await symlink(join(outside, 'secret.txt'), planted);
     try {
@@ -119,7 +119,9 @@ describe('compose', () => {
     try {
       const map = parseGoalMap(JSON.stringify({ G: { protocol: 'pipe.txt' }, H: { protocol: 'to-pipe.txt' }, I: { protocol: 'ok.txt' } }));
       const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('compose blocked on a FIFO')), 2000).unref());
-      const [g, h, i] = (await Promise.race([Promise.all(['G', 'H', 'I'].map((goal) => compose(nodeFs, components, map, goal))), timeout])) as Awaited<ReturnType<typeof compose>>[];
+      const [g, h, i] = (await Promise.race([Promise.all(['G', 'H', 'I'].map((goal) => compose(nodeFs, components, map, goal))), timeout])) as Awaited<
+        ReturnType<typeof compose>
+      >[];
       expect(g!.parts.map((p) => p.status)).toEqual(['refused']);
       expect(h!.parts.map((p) => p.status)).toEqual(['refused']);
       expect(i!.text).toBe('Fine.\n');

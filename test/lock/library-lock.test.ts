@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('library lock', () => {
-  it('refuses a second acquire on the same library with the holder\'s pid, and allows it after release', async () => {
+  it("refuses a second acquire on the same library with the holder's pid, and allows it after release", async () => {
     const lock = await acquireLibraryLock(lib());
     const err = await acquireLibraryLock(lib()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockHeldError);
@@ -54,14 +54,20 @@ describe('library lock', () => {
 
   it('does not conflict between two libraries (each its own map, components tree and state directory)', async () => {
     const a = await acquireLibraryLock(lib());
-    const b = await acquireLibraryLock({ mapFile: join(root, 'other', 'goal_map.json'), componentsDir: join(root, 'other', 'components'), stateDir: join(root, 'other', '.jitd') });
+    const b = await acquireLibraryLock({
+      mapFile: join(root, 'other', 'goal_map.json'),
+      componentsDir: join(root, 'other', 'components'),
+      stateDir: join(root, 'other', '.jitd'),
+    });
     await a.release();
     await b.release();
   });
 
   it('refuses a second library with another map but the same components tree, naming the tree and the pid', async () => {
     const a = await acquireLibraryLock(lib());
-    const err = await acquireLibraryLock({ mapFile: join(root, 'other', 'goal_map.json'), componentsDir, stateDir: join(root, 'other', '.jitd') }).catch((e: unknown) => e);
+    const err = await acquireLibraryLock({ mapFile: join(root, 'other', 'goal_map.json'), componentsDir, stateDir: join(root, 'other', '.jitd') }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LockHeldError);
     expect((err as LockHeldError).part).toBe('components tree');
     expect((err as Error).message).toContain(`same components tree ${componentsDir}`);
@@ -74,7 +80,9 @@ describe('library lock', () => {
 
   it('refuses a second library with the same state directory', async () => {
     const a = await acquireLibraryLock(lib());
-    const err = await acquireLibraryLock({ mapFile: join(root, 'other', 'goal_map.json'), componentsDir: join(root, 'other', 'components'), stateDir }).catch((e: unknown) => e);
+    const err = await acquireLibraryLock({ mapFile: join(root, 'other', 'goal_map.json'), componentsDir: join(root, 'other', 'components'), stateDir }).catch(
+      (e: unknown) => e,
+    );
     expect((err as LockHeldError).part).toBe('state directory');
     expect((err as Error).message).toContain(`same state directory ${stateDir}`);
     await a.release();
@@ -85,7 +93,11 @@ describe('library lock', () => {
     await mkdir(join(root, 'real-parent'));
     await symlink(join(root, 'real-parent'), join(root, 'linked-parent'));
     const a = await acquireLibraryLock(lib({ componentsDir: join(root, 'real-parent', 'not-yet', 'components') }));
-    const err = await acquireLibraryLock({ mapFile: join(root, 'other', 'goal_map.json'), componentsDir: join(root, 'linked-parent', 'not-yet', 'components'), stateDir: join(root, 'other', '.jitd') }).catch((e: unknown) => e);
+    const err = await acquireLibraryLock({
+      mapFile: join(root, 'other', 'goal_map.json'),
+      componentsDir: join(root, 'linked-parent', 'not-yet', 'components'),
+      stateDir: join(root, 'other', '.jitd'),
+    }).catch((e: unknown) => e);
     expect((err as LockHeldError).part).toBe('components tree');
     await a.release();
   });

@@ -61,7 +61,11 @@ describe('planSync', () => {
     const answered = req('A', 'protocol', 'a.txt', { state: 'answered', description: 'd' });
     const waiting = req('B', 'protocol', 'b.txt');
     const rejected = req('C', 'protocol', 'c.txt', { state: 'rejected' });
-    const plan = planSync([E('A', 'protocol', 'a.txt'), E('B', 'protocol', 'b.txt'), E('C', 'protocol', 'c.txt')], index(), records(answered, waiting, rejected));
+    const plan = planSync(
+      [E('A', 'protocol', 'a.txt'), E('B', 'protocol', 'b.txt'), E('C', 'protocol', 'c.txt')],
+      index(),
+      records(answered, waiting, rejected),
+    );
     expect(plan.generate.map((r) => r.id)).toEqual([answered.id]);
     expect(plan.create).toEqual([]);
   });
@@ -137,7 +141,7 @@ describe('planSync', () => {
       expect(plan.create.map((r) => r.filename)).toEqual(['x_mising.txt']);
     });
 
-    it('the very name the component was generated for comes back (a save that dropped jitd\'s change): rolled forward, nobody asked', () => {
+    it("the very name the component was generated for comes back (a save that dropped jitd's change): rolled forward, nobody asked", () => {
       const plan = planSync([E('X', 'protocol', 'x_missing.txt')], index(`protocols/${GX}`), records(installed));
       expect(plan.rollForward).toEqual([{ repoint: { goal: 'X', type: 'protocol', from: 'x_missing.txt', to: GX }, request: installed }]);
       expect(plan.create).toEqual([]);

@@ -53,7 +53,7 @@ describe('reconcile', () => {
     for (const d of ['/lib/config', `${STATE}/requests`, `${COMP}/personas`, `${STATE}/quarantine/components`]) expect(synced.has(d)).toBe(true);
   });
 
-  it('leaves a person\'s files that merely look temporary alone', async () => {
+  it("leaves a person's files that merely look temporary alone", async () => {
     const fs = library();
     fs.writeFile(`${COMP}/personas/notes.tmp`, 'mine');
     fs.writeFile('/lib/config/other.json.tmp', 'mine');
@@ -88,7 +88,7 @@ describe('reconcile', () => {
     expect(report.orphans?.quarantined).toEqual([]);
   });
 
-  it('re-applies jitd\'s change when a person\'s save dropped it while the generated file exists, asking nobody', async () => {
+  it("re-applies jitd's change when a person's save dropped it while the generated file exists, asking nobody", async () => {
     const fs = library();
     fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
     const { report } = await run(fs);
@@ -96,7 +96,7 @@ describe('reconcile', () => {
     expect(report.applied?.created).toBe(0);
   });
 
-  it('keeps the map\'s other entries and indentation when it rolls forward', async () => {
+  it("keeps the map's other entries and indentation when it rolls forward", async () => {
     const text = `${JSON.stringify({ B: { format: 'f.txt' }, DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, A: { x: 'y.txt' } }, null, '\t')}\n`;
     const fs = library(text);
     fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
@@ -152,7 +152,11 @@ describe('reconcile', () => {
     ['not an object', '[1,2]'],
   ])('with an %s map it touches nothing of the library, removes only its own temps beside the map and in its state, and reports why', async (_what, text) => {
     const fs = library(text);
-    const temps = ['/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6', `${STATE}/requests/.jitd-tmp.abc.json.a1b2c3d4e5f6`, `${STATE}/staged/.jitd-tmp.abc.txt.a1b2c3d4e5f6`];
+    const temps = [
+      '/lib/config/.jitd-tmp.goal_map.json.a1b2c3d4e5f6',
+      `${STATE}/requests/.jitd-tmp.abc.json.a1b2c3d4e5f6`,
+      `${STATE}/staged/.jitd-tmp.abc.txt.a1b2c3d4e5f6`,
+    ];
     for (const t of temps) fs.writeFile(t, 'x');
     fs.writeFile(`${COMP}/protocols/autogen_protocol_for_gone.txt`, 'x');
     fs.writeFile(`${COMP}/protocols/.jitd-tmp.autogen_protocol_for_x.txt.a1b2c3d4e5f6`, 'x');
@@ -168,7 +172,10 @@ describe('reconcile', () => {
     const fs = library();
     fs.writeFile(`${COMP}/personas/${G}`, 'generated\n');
     // The scan sees the file; a person deletes it before the map write (a revert + rm).
-    const faulty = faultFs(fs, { classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }), hooks: { 'before:open:map#1': () => fs.unlink(`${COMP}/personas/${G}`) } });
+    const faulty = faultFs(fs, {
+      classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }),
+      hooks: { 'before:open:map#1': () => fs.unlink(`${COMP}/personas/${G}`) },
+    });
     const store = new RequestStore(fs, STATE);
     await store.load();
     const { report } = await reconcile({ fs: faulty, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store });
@@ -176,13 +183,16 @@ describe('reconcile', () => {
     expect(mapOf(fs).DIAGNOSE_ROOT_CAUSE.persona).toBe('sre.txt');
   });
 
-  it('spares a generated file that a person\'s save made during the reconcile names (the orphan pass re-reads the map)', async () => {
+  it("spares a generated file that a person's save made during the reconcile names (the orphan pass re-reads the map)", async () => {
     const fs = library();
     fs.writeFile(`${COMP}/personas/sre.txt`, 'An SRE.\n');
     fs.writeFile(`${COMP}/protocols/autogen_protocol_for_kept.txt`, 'kept\n');
     const saved = { DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, KEPT: { protocol: 'autogen_protocol_for_kept.txt' } };
     // The first read is the reconcile's snapshot; the person saves right after it.
-    const faulty = faultFs(fs, { classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }), hooks: { 'after:read:map#1': () => fs.writeFile(MAP, JSON.stringify(saved)) } });
+    const faulty = faultFs(fs, {
+      classify: libraryClassifier({ mapFile: MAP, componentsDir: COMP, stateDir: STATE }),
+      hooks: { 'after:read:map#1': () => fs.writeFile(MAP, JSON.stringify(saved)) },
+    });
     const store = new RequestStore(fs, STATE);
     await store.load();
     const { report } = await reconcile({ fs: faulty, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store });
@@ -293,7 +303,12 @@ describe('reconcile', () => {
     const { report } = await reconcile({ fs, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store });
     expect(report.unreadableDirs).toEqual([expect.objectContaining({ dir: personas, code: 'EACCES' })]);
     expect(store.get(waiting.id)?.state).toBe('waiting'); // neither withdrawn nor resolved
-    expect(store.all().map((r) => `${r.goal}.${r.type}`).sort()).toEqual(['A.persona', 'B.protocol']);
+    expect(
+      store
+        .all()
+        .map((r) => `${r.goal}.${r.type}`)
+        .sort(),
+    ).toEqual(['A.persona', 'B.protocol']);
     expect(report.orphans?.quarantined).toEqual([]);
     expect(mem.exists(`${COMP}/personas/autogen_persona_for_gone.txt`)).toBe(true);
   });
@@ -306,10 +321,10 @@ describe('reconcile', () => {
     await expect(reconcile({ fs, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'quarantine', store })).rejects.toThrow(/simulated crash/);
   });
 
-  describe('a person\'s map temp file (`jq … > goal_map.json.tmp && mv …`) is theirs (invariant 4)', () => {
+  describe("a person's map temp file (`jq … > goal_map.json.tmp && mv …`) is theirs (invariant 4)", () => {
     const TMP = '/lib/config/goal_map.json.tmp';
 
-    it('a fresh goal_map.json.tmp is left alone by a reconcile between its write and its rename, so the rename lands the person\'s map', async () => {
+    it("a fresh goal_map.json.tmp is left alone by a reconcile between its write and its rename, so the rename lands the person's map", async () => {
       const fs = library();
       // The interleaving of the idiom with a run-time reconcile: the redirect wrote the temp ...
       const theirs = `${JSON.stringify({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: 'sre.txt' }, NEW: { protocol: 'rca.txt' } }, null, 2)}\n`;
@@ -324,7 +339,7 @@ describe('reconcile', () => {
       expect(fs.read(MAP)).toBe(theirs);
     });
 
-    it('a stale one (a crashed seed-era run\'s) is moved to quarantine with an origin record, never deleted', async () => {
+    it("a stale one (a crashed seed-era run's) is moved to quarantine with an origin record, never deleted", async () => {
       const fs = library();
       fs.writeFile(TMP, '{"half": ');
       const { report } = await run(fs, { seedTempStaleMs: 0 });
@@ -345,7 +360,7 @@ describe('reconcile', () => {
     });
   });
 
-  describe('an answer, once given, is jitd\'s for good (contract §3)', () => {
+  describe("an answer, once given, is jitd's for good (contract §3)", () => {
     const done = (patch: Partial<Request> = {}): Request => ({
       ...newRequest('DIAGNOSE_ROOT_CAUSE', 'persona', 'sre.txt'),
       state: 'done',
@@ -385,7 +400,7 @@ describe('reconcile', () => {
       expect(fs.read(MAP)).toBe(back);
     });
 
-    it('with nothing in quarantine it is restored from the request\'s kept output', async () => {
+    it("with nothing in quarantine it is restored from the request's kept output", async () => {
       const fs = library({ DIAGNOSE_ROOT_CAUSE: { protocol: 'rca.txt', persona: G } });
       const r = done();
       fs.writeFile(`${STATE}/requests/${r.id}.json`, JSON.stringify(r));

@@ -22,7 +22,13 @@ describe('request ids', () => {
   it('are deterministic per (goal, type, filename) and distinct otherwise', () => {
     expect(requestId('G', 'protocol', 'a.txt')).toBe(requestId('G', 'protocol', 'a.txt'));
     expect(requestId('G', 'protocol', 'a.txt')).toMatch(/^[0-9a-f]{12}$/);
-    const ids = new Set([requestId('G', 'protocol', 'a.txt'), requestId('G', 'persona', 'a.txt'), requestId('G', 'protocol', 'b.txt'), requestId('H', 'protocol', 'a.txt'), requestId('G p', 'rotocol', 'a.txt')]);
+    const ids = new Set([
+      requestId('G', 'protocol', 'a.txt'),
+      requestId('G', 'persona', 'a.txt'),
+      requestId('G', 'protocol', 'b.txt'),
+      requestId('H', 'protocol', 'a.txt'),
+      requestId('G p', 'rotocol', 'a.txt'),
+    ]);
     expect(ids.size).toBe(5);
     expect(newRequest('G', 'protocol', 'a.txt').id).toBe(requestId('G', 'protocol', 'a.txt'));
   });
@@ -83,7 +89,7 @@ describe('RequestStore', () => {
     ['torn JSON', (r: Request) => JSON.stringify(r).slice(0, 20)],
     ['garbage bytes', () => '\u0000\u00ff\u0013garbage'],
     ['a schema violation', (r: Request) => JSON.stringify({ ...r, state: 'bogus' })],
-    ['a record under another id\'s name', (r: Request) => JSON.stringify({ ...r, id: 'aaaaaaaaaaaa' })],
+    ["a record under another id's name", (r: Request) => JSON.stringify({ ...r, id: 'aaaaaaaaaaaa' })],
   ])('quarantines a record that is %s, reports it, and loads the others', async (_what, make) => {
     const fs = fresh();
     const good = newRequest('G', 'protocol', 'good.txt');

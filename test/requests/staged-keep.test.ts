@@ -29,9 +29,21 @@ describe('kept outputs', () => {
   it('beyond the count or byte bound the oldest kept outputs go first; owed ones do not count', async () => {
     const staged = await stagedWith(['a', 'b', 'c', 'owed']);
     const since: Record<string, string> = { a: '2026-01-01T00:00:01Z', b: '2026-01-01T00:00:03Z', c: '2026-01-01T00:00:02Z' };
-    expect(await staged.prune((id) => id === 'owed', (id) => since[id], { count: 2, bytes: 1 << 20 })).toEqual(['a']);
+    expect(
+      await staged.prune(
+        (id) => id === 'owed',
+        (id) => since[id],
+        { count: 2, bytes: 1 << 20 },
+      ),
+    ).toEqual(['a']);
     const size = 'output of b\n'.length;
-    expect(await staged.prune((id) => id === 'owed', (id) => since[id], { count: 10, bytes: size })).toEqual(['c']);
+    expect(
+      await staged.prune(
+        (id) => id === 'owed',
+        (id) => since[id],
+        { count: 10, bytes: size },
+      ),
+    ).toEqual(['c']);
     expect(staged.has('b') && staged.has('owed')).toBe(true);
   });
 });

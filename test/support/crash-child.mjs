@@ -72,7 +72,7 @@ if (editorFd !== undefined) {
   writeSync(editorFd, spec.inPlace, 0);
   closeSync(editorFd);
   // Re-applied on the lane once the kept version has settled (a stop re-applies it too).
-  for (const end = Date.now() + 10_000; engine.inPlaceSaves.stats().reapplied + engine.inPlaceSaves.stats().keptAside < 1 && Date.now() < end; ) {
+  for (const end = Date.now() + 10_000; engine.inPlaceSaves.stats().reapplied + engine.inPlaceSaves.stats().keptAside < 1 && Date.now() < end;) {
     await new Promise((r) => setTimeout(r, 20));
   }
   await engine.idle();

@@ -68,7 +68,10 @@ export async function startDaemonFixture(opts: FixtureOptions = {}): Promise<Dae
   }
   await mkdir(join(root, 'components', 'protocols'), { recursive: true });
   await writeFile(join(configDir, 'goal_map.json'), `${JSON.stringify(opts.map ?? FIXTURE_MAP, null, 2)}\n`);
-  await writeFile(join(configDir, 'jitd.json'), JSON.stringify({ log: { level: 'silent' }, ...(opts.review ? { generation: { review: opts.review } } : {}) }, null, 2));
+  await writeFile(
+    join(configDir, 'jitd.json'),
+    JSON.stringify({ log: { level: 'silent' }, ...(opts.review ? { generation: { review: opts.review } } : {}) }, null, 2),
+  );
   const config = await loadConfig(join(configDir, 'jitd.json'), {});
   const log = pino({ level: 'silent' });
   const engine = new Engine({ fs: opts.wrapFs ? opts.wrapFs(nodeFs, config) : nodeFs, config, provider: opts.provider ?? templateProvider, log });

@@ -14,8 +14,7 @@ export const JITCTL = resolve('dist/bin/jitctl.js');
 export const JITD_UNDER_TEST = resolve('test/support/jitd-under-test.mjs');
 
 /** Whether `env` asks for fault injection (a JITD_TEST_* variable with a value). */
-export const wantsFaults = (env: NodeJS.ProcessEnv): boolean =>
-  Object.entries(env).some(([k, v]) => k.startsWith('JITD_TEST_') && v !== undefined);
+export const wantsFaults = (env: NodeJS.ProcessEnv): boolean => Object.entries(env).some(([k, v]) => k.startsWith('JITD_TEST_') && v !== undefined);
 
 export interface StartOptions {
   /** The script to run; default {@link JITD}, or {@link JITD_UNDER_TEST} when `env` wants faults. */
@@ -59,9 +58,7 @@ export function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}, opt
     logs.push(...lines.filter(Boolean));
   });
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString('utf8')));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    child.once('exit', (code, signal) => res({ code, signal })),
-  );
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
   let exited = false;
   void exit.then(() => (exited = true));
   return {

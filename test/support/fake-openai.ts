@@ -106,8 +106,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       return;
     }
     if (r.hang) return;
-    const body =
-      r.body !== undefined ? Buffer.from(r.body) : r.json !== undefined ? Buffer.from(JSON.stringify(r.json)) : Buffer.alloc(0);
+    const body = r.body !== undefined ? Buffer.from(r.body) : r.json !== undefined ? Buffer.from(JSON.stringify(r.json)) : Buffer.alloc(0);
     const headers: Record<string, string> = { 'content-type': 'application/json', ...r.headers };
     if (r.stallAfterBytes !== undefined) {
       res.writeHead(r.status ?? 200, headers); // no content-length: chunked, so the client waits for more

@@ -271,7 +271,10 @@ export interface FaultEnv {
  * Answers `inner` itself when none is set.
  */
 export function faultFsFromEnv(inner: FsLayer, env: FaultEnv = process.env, opts: { classify?: Classifier } = {}): FsLayer {
-  const crashAt = env.JITD_TEST_CRASH_AT?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  const crashAt =
+    env.JITD_TEST_CRASH_AT?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? [];
   const faults = env.JITD_TEST_FAULT ? parseFaultRules(env.JITD_TEST_FAULT) : [];
   const tracePath = env.JITD_TEST_TRACE;
   if (!crashAt.length && !faults.length && !tracePath) return inner;

@@ -131,12 +131,7 @@ export class MemFs implements FsLayer {
    * Resolves `path` to its parent directory and final name. Intermediate symlinks are always
    * followed; the final one only with `followLast`. Answers the real path of the parent.
    */
-  private lookup(
-    path: string,
-    followLast: boolean,
-    syscall: string,
-    depth = 0,
-  ): { parent: Ino; parentPath: string; name: string; ino: Ino | undefined } {
+  private lookup(path: string, followLast: boolean, syscall: string, depth = 0): { parent: Ino; parentPath: string; name: string; ino: Ino | undefined } {
     if (depth > 40) throw errno('ELOOP', syscall, path);
     if (!posix.isAbsolute(path)) throw new Error(`mem-fs: relative path ${path}`);
     const parts = posix.normalize(path).split('/').filter(Boolean);

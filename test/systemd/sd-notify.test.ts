@@ -12,14 +12,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  notifyEnabled,
-  notifyReady,
-  notifyStatus,
-  notifyStopping,
-  sdNotify,
-  type NotifyOutcome,
-} from '../../src/daemon/sd-notify.js';
+import { notifyEnabled, notifyReady, notifyStatus, notifyStopping, sdNotify, type NotifyOutcome } from '../../src/daemon/sd-notify.js';
 
 function has(cmd: string, args: string[]): boolean {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });

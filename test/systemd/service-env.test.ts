@@ -96,10 +96,7 @@ async function serviceLayout(config: Record<string, unknown>, key: string | unde
   const mapFile = join(library, 'config', 'goal_map.json');
   await writeFile(mapFile, JSON.stringify({ DIAGNOSE: { persona: 'sre.txt', protocol: 'drilldown.txt' } }, null, 2));
   const configFile = join(etc, 'jitd.json');
-  await writeFile(
-    configFile,
-    JSON.stringify({ mapFile, componentsDir: join(library, 'components'), debounceMs: 50, ...config }, null, 2),
-  );
+  await writeFile(configFile, JSON.stringify({ mapFile, componentsDir: join(library, 'components'), debounceMs: 50, ...config }, null, 2));
   return {
     root,
     configFile,
@@ -224,21 +221,18 @@ describe(`jitd in the environment jitd.service gives it${SKIP}`, () => {
     expect(await daemon.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
-  built(
-    "the unit's SetCredential= fallback (a lone newline, no key file) counts as no key: openai without baseURL refuses to start, exit 2",
-    async () => {
-      const l = await serviceLayout({ provider: { kind: 'openai' } }, '\n');
-      const child = spawn(process.execPath, [JITD, '--config', l.configFile], {
-        env: { ...process.env, ...l.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((r) => child.on('exit', r));
-      expect(code).toBe(2);
-      expect(stderr).toMatch(/no API key/);
-    },
-  );
+  built("the unit's SetCredential= fallback (a lone newline, no key file) counts as no key: openai without baseURL refuses to start, exit 2", async () => {
+    const l = await serviceLayout({ provider: { kind: 'openai' } }, '\n');
+    const child = spawn(process.execPath, [JITD, '--config', l.configFile], {
+      env: { ...process.env, ...l.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no API key/);
+  });
 
   it.skipIf(!BUILT || !HAS_NOTIFY)(
     `READY=1 (with jitd's MAINPID) reaches NOTIFY_SOCKET only when the control socket already answers; STOPPING=1 on SIGTERM${

@@ -28,11 +28,7 @@ function works(cmd: string, args: string[]): boolean {
 
 const HAVE_ANALYZE = works('systemd-analyze', ['--version']);
 const CAN_TRACE = works('strace', ['-f', '-qq', '-o', '/dev/null', 'true']);
-const SKIP = !HAVE_ANALYZE
-  ? ' (skipped: systemd-analyze is not installed)'
-  : !CAN_TRACE
-    ? ' (skipped: strace is not installed or may not trace here)'
-    : '';
+const SKIP = !HAVE_ANALYZE ? ' (skipped: systemd-analyze is not installed)' : !CAN_TRACE ? ' (skipped: strace is not installed or may not trace here)' : '';
 
 /** Every group `systemd-analyze syscall-filter` knows, members possibly naming other groups. */
 function syscallGroups(): Map<string, string[]> {
@@ -193,10 +189,7 @@ describe(`jitd.service SystemCallFilter=${SKIP}`, () => {
       const mapFile = join(root, 'srv/config/goal_map.json');
       writeFileSync(mapFile, JSON.stringify({ DIAGNOSE: { persona: 'sre.txt', protocol: 'drilldown.txt' } }));
       const configFile = join(root, 'etc/jitd.json');
-      writeFileSync(
-        configFile,
-        JSON.stringify({ mapFile, componentsDir: join(root, 'srv/components'), socketGroup: group, provider: { kind: 'template' } }),
-      );
+      writeFileSync(configFile, JSON.stringify({ mapFile, componentsDir: join(root, 'srv/components'), socketGroup: group, provider: { kind: 'template' } }));
       const socketPath = join(root, 'run/jitd.sock');
       const trace = join(root, 'trace.txt');
       const child = spawn('strace', ['-f', '-qq', '-o', trace, process.execPath, JITD, '--config', configFile], {

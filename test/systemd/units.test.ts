@@ -179,7 +179,10 @@ describe('systemd units, static checks', () => {
 
   it('MemoryDenyWriteExecute stays off: V8 maps its JIT code writable and executable, Node would abort', () => {
     for (const unit of [MAIN, TEMPLATE]) {
-      expect(serviceAssignments(unit).filter((l) => /^MemoryDenyWriteExecute=(yes|true|1|on)$/i.test(l)), unit).toEqual([]);
+      expect(
+        serviceAssignments(unit).filter((l) => /^MemoryDenyWriteExecute=(yes|true|1|on)$/i.test(l)),
+        unit,
+      ).toEqual([]);
     }
   });
 });

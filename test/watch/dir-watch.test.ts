@@ -17,7 +17,8 @@ vi.mock('node:fs', async (importOriginal) => {
   return {
     ...real,
     watch: ((path: string, ...rest: unknown[]) => {
-      if (failing.has(String(path))) throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
+      if (failing.has(String(path)))
+        throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
       return (real.watch as (...a: unknown[]) => unknown)(path, ...rest);
     }) as typeof real.watch,
   };

@@ -19,7 +19,8 @@ export const completionCommand: Command = {
   options: {},
   args: [1, 1],
   async run(ctx, [shell]) {
-    if (!(SHELLS as readonly string[]).includes(shell as string)) throw new UsageError(`completion: unknown shell ${JSON.stringify(shell)}; one of ${SHELLS.join(', ')}`);
+    if (!(SHELLS as readonly string[]).includes(shell as string))
+      throw new UsageError(`completion: unknown shell ${JSON.stringify(shell)}; one of ${SHELLS.join(', ')}`);
     // The table imports this command: read it when run, not when loaded.
     const { COMMANDS } = await import('./index.js');
     ctx.exact(completionScript(shell as Shell, COMMANDS));

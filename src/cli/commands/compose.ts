@@ -5,7 +5,7 @@ import { safeJson, showName, showText } from '../safe-text.js';
 export const composeCommand: Command = {
   name: 'compose',
   usage: 'compose GOAL',
-  summary: "print the assembled prompt for a goal (its components in map order)",
+  summary: 'print the assembled prompt for a goal (its components in map order)',
   options: {},
   args: [1, 1],
   async run(ctx, [goal]) {

@@ -47,7 +47,7 @@ export const dialStdioCommand: Command = {
       stdin.on('data', (chunk: Buffer) => {
         if (!socket.write(chunk)) {
           // Let go of standard input, so the process can exit while ssh's side is still open.
-        (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+          (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
           socket.once('drain', () => stdin.resume());
         }
       });

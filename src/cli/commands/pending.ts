@@ -39,7 +39,14 @@ export const pendingCommand: Command = {
     }
     const showState = states.length > 1 || states[0] !== 'waiting';
     const header = ['ID', 'GOAL', 'TYPE', 'MISSING FILE', 'AGE', ...(showState ? ['STATE'] : [])];
-    const rows = requests.map((r) => [ctx.style.cyan(showName(r.id)), showName(r.goal), showName(r.type), missingPath(r), age(r.createdAt), ...(showState ? [r.state] : [])]);
+    const rows = requests.map((r) => [
+      ctx.style.cyan(showName(r.id)),
+      showName(r.goal),
+      showName(r.type),
+      missingPath(r),
+      age(r.createdAt),
+      ...(showState ? [r.state] : []),
+    ]);
     ctx.out(table(header, rows, ctx.style));
     if (!showState) ctx.out(ctx.style.dim(`\n${requests.length} waiting · answer with: jitctl answer ID "description"  (or: jitctl prompt)\n`));
     return 0;

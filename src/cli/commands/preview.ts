@@ -41,11 +41,16 @@ function render(ctx: CommandContext, p: PreviewResult): string {
   const c = p.context;
   out.push(`library context: ${c.usedBytes} of ${c.budgetBytes} bytes (generation.contextBytes)`);
   for (const x of c.included) {
-    const why = x.kind === 'example' ? `; goals: ${x.goals?.length ? showName(x.goals.join(', ')) : 'none'}; shared name words: ${x.overlap?.length ? showName(x.overlap.join(', ')) : 'none'}` : '';
+    const why =
+      x.kind === 'example'
+        ? `; goals: ${x.goals?.length ? showName(x.goals.join(', ')) : 'none'}; shared name words: ${x.overlap?.length ? showName(x.overlap.join(', ')) : 'none'}`
+        : '';
     out.push(`  ${style.green('included')}  ${x.kind.padEnd(7)}  ${showName(x.type)} ${showName(x.filename)}  ${x.bytes} bytes${why}`);
   }
   for (const o of c.omitted) {
-    out.push(`  ${style.yellow('left out')}  ${o.kind.padEnd(7)}  ${showName(o.type)} ${showName(o.filename)}${o.bytes !== undefined ? `  ${o.bytes} bytes` : ''}: ${REASON[o.reason] ?? o.reason}`);
+    out.push(
+      `  ${style.yellow('left out')}  ${o.kind.padEnd(7)}  ${showName(o.type)} ${showName(o.filename)}${o.bytes !== undefined ? `  ${o.bytes} bytes` : ''}: ${REASON[o.reason] ?? o.reason}`,
+    );
   }
   if (!c.included.length && !c.omitted.length) out.push('  (no other components of this goal, no same-type components to show)');
   out.push(`instructions: common ${showName(c.instructions.common)}; ${showName(r.type)} ${showName(c.instructions.type)}`);
@@ -59,9 +64,9 @@ export const previewCommand: Command = {
   summary: 'show the exact messages the model would get for a request (calls no model)',
   details: [
     'Prints each message with its size and a token estimate (bytes / 4), then which library context',
-    '(the goal\'s other components, same-type examples) was included or left out of generation.contextBytes.',
+    "(the goal's other components, same-type examples) was included or left out of generation.contextBytes.",
     'Works in every state. A request without a description shows a marked placeholder in its place.',
-    '--description TEXT   preview with this description instead of the request\'s own',
+    "--description TEXT   preview with this description instead of the request's own",
     '--json               the messages array exactly as sent to the model',
   ],
   options: { description: { type: 'string' } },

@@ -73,13 +73,20 @@ async function currentState(client: ControlClient, r: RequestView): Promise<Requ
 /** The one-line note for a request that stopped waiting before (or while) it was asked. */
 function goneNote(ctx: CommandContext, r: RequestView, now: RequestView | undefined, unsent?: string): void {
   const state = now ? now.state : 'gone (its map entry changed)';
-  const what = unsent === undefined ? `is ${state} now; not asked` : `became ${state} meanwhile${unsent ? `; your description was not sent: ${showLine(unsent)}` : ''}`;
+  const what =
+    unsent === undefined ? `is ${state} now; not asked` : `became ${state} meanwhile${unsent ? `; your description was not sent: ${showLine(unsent)}` : ''}`;
   if (ctx.json) ctx.out(`${safeJson({ id: r.id, outcome: 'gone', ...(now ? { state: now.state } : {}) }, 0)}\n`);
   else ctx.out(`${ctx.style.dim(`${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}) ${what}`)}\n`);
 }
 
 /** Asks about one request; answers false once input has ended. */
-async function askOne(ctx: CommandContext, client: ControlClient, input: LineInput, queue: AskQueue, r: RequestView): Promise<{ ended: boolean; failed: boolean }> {
+async function askOne(
+  ctx: CommandContext,
+  client: ControlClient,
+  input: LineInput,
+  queue: AskQueue,
+  r: RequestView,
+): Promise<{ ended: boolean; failed: boolean }> {
   const { style } = ctx;
   // Re-checked before each question: never ask about a request that no longer waits.
   const now = await currentState(client, r);
@@ -90,7 +97,9 @@ async function askOne(ctx: CommandContext, client: ControlClient, input: LineInp
   }
   const position = `${queue.asked} of ${queue.asked + queue.remaining}`;
   if (!ctx.json || input.terminal) {
-    ctx.out(`\n${style.bold(`[${position}]`)} ${style.bold(showName(r.goal))} · ${showName(r.type)}\n  missing: ${missingPath(r)}  ${style.dim(`(id ${showName(r.id)})`)}\n`);
+    ctx.out(
+      `\n${style.bold(`[${position}]`)} ${style.bold(showName(r.goal))} · ${showName(r.type)}\n  missing: ${missingPath(r)}  ${style.dim(`(id ${showName(r.id)})`)}\n`,
+    );
   }
   const line = await input.ask(PROMPT);
   if (line === undefined) return { ended: true, failed: false };

@@ -20,7 +20,9 @@ function reconcileLine(s: NonNullable<StatusResult['lastReconcile']>): string {
 function hooksLine(h: NonNullable<StatusResult['hooks']>, style: Style): string {
   if (!h.configured.length) return 'none configured';
   const failed = h.failed ? style.red(`failed ${h.failed}`) : 'failed 0';
-  const detail = [h.timedOut && `timed out ${h.timedOut}`, h.notStarted && `not started ${h.notStarted}`, h.flooded && `output flood ${h.flooded}`].filter(Boolean).join(', ');
+  const detail = [h.timedOut && `timed out ${h.timedOut}`, h.notStarted && `not started ${h.notStarted}`, h.flooded && `output flood ${h.flooded}`]
+    .filter(Boolean)
+    .join(', ');
   return `${h.configured.join(', ')}  ·  ok ${h.ok} · ${failed}${detail ? ` (${detail})` : ''} · running ${h.running} · queued ${h.queued}${h.dropped ? ` · ${style.yellow(`dropped ${h.dropped}`)}` : ''}`;
 }
 
@@ -50,15 +52,23 @@ export function renderStatus(st: StatusResult, style: Style): string {
     ['last reconcile', st.lastReconcile ? reconcileLine(st.lastReconcile) : 'never'],
     ['map error', st.mapError ? style.red(showLine(st.mapError)) : 'none'],
   ];
-  if (st.git?.gitDir) pairs.push(['git', st.git.held ? style.yellow(`library writes held: ${showLine(st.git.held)} (since ${st.git.heldSince})`) : `${showLine(st.git.gitDir)}  library writes go ahead`]);
+  if (st.git?.gitDir)
+    pairs.push([
+      'git',
+      st.git.held
+        ? style.yellow(`library writes held: ${showLine(st.git.held)} (since ${st.git.heldSince})`)
+        : `${showLine(st.git.gitDir)}  library writes go ahead`,
+    ]);
   // The tree under jitd (contract §4.7): shown only when something is away or was made again.
   if (st.tree && st.tree.components !== 'available') pairs.push(['components', style.yellow(`unavailable: ${showLine(st.tree.components)}`)]);
   if (st.tree && st.tree.state !== 'available') pairs.push(['state', style.yellow(`unavailable: ${showLine(st.tree.state)}`)]);
   for (const d of st.tree?.recreated ?? []) pairs.push(['recreated', `${showLine(d.path)} (${d.times}×, last ${d.at})`]);
   const lost = st.watcher.lossDetector;
-  if (lost?.noticed) pairs.push(['lost events', `noticed ${lost.noticed}× (last ${lost.lastNoticedAt}: ${showLine(lost.lastNoticed?.join(', ') ?? '')}), rescanned`]);
+  if (lost?.noticed)
+    pairs.push(['lost events', `noticed ${lost.noticed}× (last ${lost.lastNoticedAt}: ${showLine(lost.lastNoticed?.join(', ') ?? '')}), rescanned`]);
   if (st.hooks) pairs.push(['hooks', hooksLine(st.hooks, style)]);
-  if (st.hooks?.lastFailure) pairs.push(['', style.red(`last failure: ${st.hooks.lastFailure.event} at ${st.hooks.lastFailure.at}: ${showLine(st.hooks.lastFailure.message)}`)]);
+  if (st.hooks?.lastFailure)
+    pairs.push(['', style.red(`last failure: ${st.hooks.lastFailure.event} at ${st.hooks.lastFailure.at}: ${showLine(st.hooks.lastFailure.message)}`)]);
   if (st.writeError) pairs.push(['write error', style.red(`${showLine(st.writeError)} (retried on the next change or rescan)`)]);
   if (st.mapProblems.count) {
     pairs.push(['map problems', style.yellow(`${st.mapProblems.count} entr${st.mapProblems.count === 1 ? 'y' : 'ies'} skipped`)]);

@@ -44,7 +44,14 @@ export const handlePreview = defineHandler({
         goalParts: context.goalParts,
         included: [
           ...context.siblings.map((s) => ({ kind: 'sibling' as const, type: s.type, filename: s.filename, bytes: s.bytes })),
-          ...context.examples.map((x) => ({ kind: 'example' as const, type: x.type, filename: x.filename, bytes: x.bytes, goals: x.goals, overlap: x.overlap })),
+          ...context.examples.map((x) => ({
+            kind: 'example' as const,
+            type: x.type,
+            filename: x.filename,
+            bytes: x.bytes,
+            goals: x.goals,
+            overlap: x.overlap,
+          })),
         ],
         omitted: context.omitted,
       },

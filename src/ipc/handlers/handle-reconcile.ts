@@ -18,7 +18,10 @@ export const handleReconcile = defineHandler({
     const unreadable = report.unreadableDirs ?? [];
     if (unreadable.length) {
       const which = unreadable.map((u) => `${u.dir}: ${u.message}`).join('; ');
-      throw new JitdError(unreadable[0]!.code, `reconciled all but ${unreadable.length} unreadable component director${unreadable.length === 1 ? 'y' : 'ies'}, left alone: ${which}`);
+      throw new JitdError(
+        unreadable[0]!.code,
+        `reconciled all but ${unreadable.length} unreadable component director${unreadable.length === 1 ? 'y' : 'ies'}, left alone: ${which}`,
+      );
     }
     return summarizeReconcile(report);
   },

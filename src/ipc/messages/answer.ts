@@ -9,7 +9,10 @@ import { RequestIdParam } from './request-id.js';
 export const AnswerParams = z.strictObject({
   id: RequestIdParam,
   // Slack over the engine's bound: it collapses whitespace first, then applies its own limit.
-  text: z.string().min(1).max(MAX_DESCRIPTION_LENGTH * 4),
+  text: z
+    .string()
+    .min(1)
+    .max(MAX_DESCRIPTION_LENGTH * 4),
   /** Hold this request's component for review (a draft) whatever `generation.review` says. */
   review: z.boolean().optional(),
 });

@@ -17,7 +17,11 @@ export const PendingParams = z.strictObject({
   after: z.string().max(300).optional(),
   states: z.array(z.enum(REQUEST_STATES)).min(1).max(REQUEST_STATES.length).optional(),
   /** Only these requests (full ids), e.g. to re-check one before asking about it. */
-  ids: z.array(z.string().regex(/^[0-9a-f]{12}$/)).min(1).max(MAX_PAGE).optional(),
+  ids: z
+    .array(z.string().regex(/^[0-9a-f]{12}$/))
+    .min(1)
+    .max(MAX_PAGE)
+    .optional(),
 });
 export type PendingParams = z.input<typeof PendingParams>;
 

@@ -16,7 +16,11 @@ export const DESCRIPTION_PLACEHOLDER = "[[no description yet: the person's answe
 export const PreviewParams = z.strictObject({
   id: RequestIdParam,
   // Slack over the bound, as for `answer`: whitespace is collapsed first, then the limit applies.
-  description: z.string().min(1).max(MAX_DESCRIPTION_LENGTH * 4).optional(),
+  description: z
+    .string()
+    .min(1)
+    .max(MAX_DESCRIPTION_LENGTH * 4)
+    .optional(),
 });
 export type PreviewParams = z.input<typeof PreviewParams>;
 
