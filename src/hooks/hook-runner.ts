@@ -9,8 +9,7 @@
  * the queue is bounded, so a burst of thousands of new requests costs at most
  * {@link MAX_QUEUED} waiting runs (the rest are counted as dropped and logged once per burst).
  *
- * `draftReady` is accepted in the config and fires once drafts exist (contract §8); no engine event
- * produces it yet.
+ * `draftReady` fires on `request.draft`: a generated candidate waits for a person's review.
  */
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
@@ -49,6 +48,8 @@ export interface HookInput {
   request: RequestView;
   /** `installed`: the installed component's path. */
   path?: string;
+  /** `draftReady`: the number of the candidate waiting for review. */
+  candidate?: number;
   /** `requestFailed`: why generation failed. */
   error?: string;
 }
@@ -65,6 +66,8 @@ export function hookInputFor(e: EngineEvent, now = new Date()): HookInput | unde
       return { event: 'requestFailed', at, request: e.request, error: e.error };
     case 'request.installed':
       return { event: 'installed', at, request: e.request, path: e.path };
+    case 'request.draft':
+      return { event: 'draftReady', at, request: e.request, candidate: e.candidate };
     default:
       return undefined;
   }

@@ -194,7 +194,14 @@ describe('which engine events notify', () => {
     expect(hookInputFor({ type: 'reconciled', summary: {} })).toBeUndefined();
   });
 
-  it('accepts hooks.draftReady in the config (it fires once drafts exist) and rejects a shell string or an empty argv', () => {
+  it('draftReady for a candidate that waits for review, with its number', () => {
+    expect(hookInputFor({ type: 'request.draft', request: { ...request(), state: 'draft' }, candidate: 2 })).toMatchObject({
+      event: 'draftReady',
+      candidate: 2,
+    });
+  });
+
+  it('accepts hooks.draftReady in the config and rejects a shell string or an empty argv', () => {
     expect(resolveConfig({ hooks: { draftReady: ['notify-send', 'draft'] } }, '/x/jitd.json', {}).hooks.draftReady).toEqual(['notify-send', 'draft']);
     expect(() => resolveConfig({ hooks: { requestAdded: 'notify-send jitd' } }, '/x/jitd.json', {})).toThrow(/hooks\.requestAdded/);
     expect(() => resolveConfig({ hooks: { installed: [] } }, '/x/jitd.json', {})).toThrow(/hooks\.installed/);
