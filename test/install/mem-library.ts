@@ -141,3 +141,21 @@ export const mapNamesGenerated = (fs: MemFs) =>
 
 export { MemFs, STATE as STATE_DIR };
 export const REQUESTS_DIR = join(STATE, 'requests');
+
+/**
+ * Every crash image after each operation of `fs`'s log (`statesPerPoint` seeded images per
+ * point), checked by `check`: the points, the states explored and every violation, named by the
+ * operation it followed. The loop the power-loss tests share.
+ */
+export async function exploreCrashStates(fs: MemFs, seed: number, statesPerPoint: number, check: (image: MemFs) => Promise<string[]>) {
+  let states = 0;
+  const violations: string[] = [];
+  for (let k = 0; k <= fs.log.length; k++) {
+    for (const [i, image] of fs.crashStates(seed + k * 7919, statesPerPoint, { at: k }).entries()) {
+      states++;
+      const op = k > 0 ? fs.log[k - 1] : undefined;
+      for (const m of await check(image)) violations.push(`after op ${k} (${op ? `${op.t} ${op.path}` : 'start'}), state ${i}: ${m}`);
+    }
+  }
+  return { points: fs.log.length + 1, states, violations };
+}

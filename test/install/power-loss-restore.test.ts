@@ -30,6 +30,7 @@ import {
   mapNamesGenerated,
   mapViolations,
   runToDone,
+  exploreCrashStates,
   type MemFs,
 } from './mem-library.js';
 
@@ -65,18 +66,7 @@ async function reconcileOn(image: MemFs) {
 }
 
 /** Every crash image after every operation of the run recorded in `fs`, checked by `check`. */
-async function explore(fs: MemFs, seed: number, check: (image: MemFs) => Promise<string[]>) {
-  let states = 0;
-  const violations: string[] = [];
-  for (let k = 0; k <= fs.log.length; k++) {
-    for (const [i, image] of fs.crashStates(seed + k * 7919, STATES_PER_POINT, { at: k }).entries()) {
-      states++;
-      const op = k > 0 ? fs.log[k - 1] : undefined;
-      for (const m of await check(image)) violations.push(`after op ${k} (${op ? `${op.t} ${op.path}` : 'start'}), state ${i}: ${m}`);
-    }
-  }
-  return { points: fs.log.length + 1, states, violations };
-}
+const explore = (fs: MemFs, seed: number, check: (image: MemFs) => Promise<string[]>) => exploreCrashStates(fs, seed, STATES_PER_POINT, check);
 
 /** After a branch switch back: the map names the generated file, which is missing; a restore is due. */
 async function restoreCheck(image: MemFs): Promise<string[]> {

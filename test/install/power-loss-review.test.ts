@@ -22,6 +22,7 @@ import {
   makeMemLibrary,
   mapNamesGenerated,
   mapViolations,
+  exploreCrashStates,
   type MemFs,
 } from './mem-library.js';
 
@@ -47,18 +48,7 @@ async function recover(image: MemFs): Promise<number> {
   return provider.calls;
 }
 
-async function explore(fs: MemFs, seed: number, check: (image: MemFs) => Promise<string[]>) {
-  let states = 0;
-  const violations: string[] = [];
-  for (let k = 0; k <= fs.log.length; k++) {
-    for (const [i, image] of fs.crashStates(seed + k * 7919, STATES_PER_POINT, { at: k }).entries()) {
-      states++;
-      const op = k > 0 ? fs.log[k - 1] : undefined;
-      for (const m of await check(image)) violations.push(`after op ${k} (${op ? `${op.t} ${op.path}` : 'start'}), state ${i}: ${m}`);
-    }
-  }
-  return { points: fs.log.length + 1, states, violations };
-}
+const explore = (fs: MemFs, seed: number, check: (image: MemFs) => Promise<string[]>) => exploreCrashStates(fs, seed, STATES_PER_POINT, check);
 
 /** A library whose one gap was answered with --review and drafted: candidate 1 waits. */
 async function drafted(): Promise<MemFs> {
