@@ -167,7 +167,7 @@ export async function runDaemon(configFile: string, env: NodeJS.ProcessEnv = pro
 
   try {
     if (stopIfRequested()) return handle;
-    const provider = createProvider(config.provider, env);
+    const provider = await createProvider(config.provider, env);
     const eng = new Engine({ fs, config, provider, log, onFatal: fatal });
     engine = eng;
     eng.on('event', (e) => log.debug({ event: e }, e.type));

@@ -83,27 +83,54 @@ export function parseGoalMap(text: string): ParsedMap {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new MapParseError('map must be a JSON object of goals');
   }
+  const obj = json as Record<string, unknown>;
+  // Key order puts array-index keys ("0", "10") first whatever the text says; only a map that has
+  // one pays for a second pass in the order of its text (rare: goals are names, not numbers).
+  return readEntries(obj, undefined) ?? readEntries(obj, textOrder(text));
+}
+
+/** Throws if `value`, at nesting level `level`, nests deeper than the map may. */
+function checkDepth(value: unknown, level: number, goal: string): void {
+  if (nestsDeeperThan(value, level, MAX_MAP_DEPTH)) {
+    throw new MapParseError(
+      `map nests deeper than ${MAX_MAP_DEPTH} levels under goal ${JSON.stringify(goal.slice(0, 80))}; jitd cannot safely write such a map back`,
+    );
+  }
+}
+
+/**
+ * The entries and problems of `obj`, in key order (`order` undefined) or in the text's order.
+ * Undefined, in key order, if an index key makes key order differ from the text's. The depth
+ * check runs inside this one walk: a well-formed map has only strings at level 3, so only a
+ * non-string value costs a walk of its own (one pass over 50,000 goals instead of two).
+ */
+function readEntries(obj: Record<string, unknown>, order: TextOrder): ParsedMap;
+function readEntries(obj: Record<string, unknown>, order: undefined): ParsedMap | undefined;
+function readEntries(obj: Record<string, unknown>, order: TextOrder | undefined): ParsedMap | undefined {
   const entries: MapEntry[] = [];
   const problems: MapProblem[] = [];
-  const obj = json as Record<string, unknown>;
+  const goalKeys = orderedKeys(obj, order?.goals);
+  if (!order && goalKeys.length > 0 && isIndexKey(goalKeys[0] as string)) return undefined;
   let goals = 0;
-  const order = hasIndexKeys(obj) ? textOrder(text) : undefined;
-  for (const [goal, value] of orderedEntries(obj, order?.goals)) {
+  for (const goal of goalKeys) {
+    const value = obj[goal];
     goals++;
-    if (nestsDeeperThan(value, 2, MAX_MAP_DEPTH)) {
-      throw new MapParseError(
-        `map nests deeper than ${MAX_MAP_DEPTH} levels under goal ${JSON.stringify(goal.slice(0, 80))}; jitd cannot safely write such a map back`,
-      );
-    }
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
     if (goal.length > MAX_GOAL_LENGTH || goal.includes('\0')) {
+      checkDepth(value, 2, goal);
       problems.push({ goal: goal.slice(0, 80), message: `goal name is over ${MAX_GOAL_LENGTH} characters or contains NUL` });
       continue;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (!isObject) {
+      checkDepth(value, 2, goal);
       problems.push({ goal, message: 'expected an object of "<type>": "<filename>"' });
       continue;
     }
-    for (const [type, filename] of orderedEntries(value as Record<string, unknown>, order?.types.get(goal))) {
+    const types = order ? orderedKeys(value as Record<string, unknown>, order.types.get(goal)) : Object.keys(value);
+    if (!order && types.length > 0 && isIndexKey(types[0] as string)) return undefined;
+    for (const type of types) {
+      const filename = (value as Record<string, unknown>)[type];
+      if (typeof filename === 'object' && filename !== null) checkDepth(filename, 3, goal);
       const tp = typeProblem(type);
       if (tp) {
         problems.push({ goal, type: type.slice(0, 80), message: tp });
@@ -130,29 +157,17 @@ function isIndexKey(key: string): boolean {
   return c >= 0x30 && c <= 0x39 && /^(?:0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1;
 }
 
-/** True if the map, or a goal in it, has a key whose text order Object.entries would not keep. */
-function hasIndexKeys(obj: Record<string, unknown>): boolean {
-  // Index keys come first in an object's key order: one glance at the first key of each object.
-  for (const goal in obj) {
-    if (isIndexKey(goal)) return true;
-    break;
-  }
-  for (const goal in obj) {
-    const v = obj[goal];
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) continue;
-    for (const type in v) {
-      if (isIndexKey(type)) return true;
-      break;
-    }
-  }
-  return false;
+/** Key order as written: goals, and each goal's types. */
+interface TextOrder {
+  goals: string[];
+  types: Map<string, string[]>;
 }
 
 /**
  * The order the keys appear in the text: goals by first occurrence, and for each goal the keys
  * of its last occurrence (the one JSON.parse keeps). Only called on text JSON.parse accepted.
  */
-function textOrder(text: string): { goals: string[]; types: Map<string, string[]> } {
+function textOrder(text: string): TextOrder {
   const goals: string[] = [];
   const seen = new Set<string>();
   const types = new Map<string, string[]>();
@@ -188,12 +203,11 @@ function textOrder(text: string): { goals: string[]; types: Map<string, string[]
   return { goals, types };
 }
 
-/** `Object.entries(obj)`, in `order` where given (own keys only; each once). */
-function orderedEntries(obj: Record<string, unknown>, order: readonly string[] | undefined): [string, unknown][] {
-  if (!order) return Object.entries(obj);
-  const out: [string, unknown][] = [];
-  for (const k of order) if (Object.hasOwn(obj, k)) out.push([k, obj[k]]);
+/** The keys of `obj` in `order` where given (own keys only; each once), else in key order. */
+function orderedKeys(obj: Record<string, unknown>, order: readonly string[] | undefined): string[] {
+  const keys = Object.keys(obj);
+  if (!order) return keys;
+  const out = order.filter((k) => Object.hasOwn(obj, k));
   // Anything the text scan did not name (it cannot happen for text JSON.parse read) still counts.
-  if (out.length !== Object.keys(obj).length) return Object.entries(obj);
-  return out;
+  return out.length === keys.length ? out : keys;
 }

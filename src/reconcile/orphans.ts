@@ -13,6 +13,7 @@ import { TargetExistsError } from '../fsio/errors.js';
 import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isGeneratedName } from '../library/names.js';
 import type { ComponentIndex } from './scan-components.js';
+import type { ReferencedNames } from './referenced-names.js';
 
 export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';
 
@@ -104,16 +105,16 @@ export async function handleOrphans(
   componentsDir: string,
   stateDir: string,
   index: ComponentIndex,
-  referenced: ReadonlySet<string>,
+  referenced: ReferencedNames,
   policy: OrphanPolicy,
 ): Promise<OrphanReport> {
   const report: OrphanReport = { quarantined: [], deleted: [], kept: [], unreferenced: [] };
   const quarantineDir = componentQuarantineDir(stateDir);
   const now = new Date();
   for (const dirName of index.dirs()) {
+    const spared = referenced.inDir(dirName);
     for (const name of index.files(dirName)) {
-      const key = `${dirName}/${name}`;
-      if (referenced.has(key)) continue;
+      if (spared?.has(name)) continue;
       const path = join(componentsDir, dirName, name);
       if (!isGeneratedName(name)) {
         report.unreferenced.push(path);

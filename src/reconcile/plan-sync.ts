@@ -30,6 +30,7 @@ import type { MapEntry } from '../library/goal-map.js';
 import { generatedName, isGeneratedName } from '../library/names.js';
 import { distinctGeneratedName, hasAnswer, isInFlight, newRequest, ownsGeneratedFile, type Request } from '../requests/request.js';
 import type { Repoint } from '../install/map-commit.js';
+import { ReferencedNames } from './referenced-names.js';
 import type { ComponentIndex } from './scan-components.js';
 
 export interface SyncPlan {
@@ -59,11 +60,10 @@ export interface SyncPlan {
   withdraw: Request[];
   /** Rejected requests whose entry changed: forget the rejection. */
   forget: Request[];
-  /** Every (type dir, file name) the map references once the plan is applied. */
-  referenced: Set<string>;
+  /** Every (type, file name) the map references once the plan is applied. */
+  referenced: ReferencedNames;
 }
 
-export const refKey = (type: string, name: string) => `${type}s/${name}`;
 const entryKey = (goal: string, type: string) => `${goal}\0${type}`;
 
 /** The newest record among `records` whose generated file is `name` and was installed. */
@@ -97,7 +97,7 @@ export function planSync(
   // a full reconcile only) is built on first use from the entries recorded here.
   const referencedEntries: MapEntry[] = [];
   const referencedGenerated: { type: string; name: string }[] = [];
-  let referenced: Set<string> | undefined;
+  let referenced: ReferencedNames | undefined;
   const plan: SyncPlan = {
     create: [],
     resolvedByPerson: [],
@@ -109,11 +109,11 @@ export function planSync(
     reopen: [],
     withdraw: [],
     forget: [],
-    get referenced(): Set<string> {
+    get referenced(): ReferencedNames {
       if (!referenced) {
-        referenced = new Set();
-        for (const e of referencedEntries) referenced.add(refKey(e.type, e.filename));
-        for (const g of referencedGenerated) referenced.add(refKey(g.type, g.name));
+        referenced = new ReferencedNames();
+        for (const e of referencedEntries) referenced.add(e.type, e.filename);
+        for (const g of referencedGenerated) referenced.add(g.type, g.name);
       }
       return referenced;
     },

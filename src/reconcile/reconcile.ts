@@ -25,7 +25,8 @@ import type { RequestStore } from '../requests/request-store.js';
 import type { Request } from '../requests/request.js';
 import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js';
 import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
-import { planSync, refKey, type SyncPlan } from './plan-sync.js';
+import { planSync, type SyncPlan } from './plan-sync.js';
+import type { ReferencedNames } from './referenced-names.js';
 import { scanComponents, type ComponentIndex, type UnreadableDir } from './scan-components.js';
 import { quarantineStaleSeedTemp, sweepTemps } from './sweep-temps.js';
 
@@ -85,7 +86,7 @@ export interface ReconcileResult {
  * as it is now if it changed since (jitd's roll-forward, or a person's save naming a generated
  * file meanwhile). Undefined — skip the pass this time — if the map no longer parses.
  */
-async function stillReferenced(fs: FsLayer, mapFile: string, readBytes: Buffer, referenced: Set<string>): Promise<ReadonlySet<string> | undefined> {
+async function stillReferenced(fs: FsLayer, mapFile: string, readBytes: Buffer, referenced: ReferencedNames): Promise<ReferencedNames | undefined> {
   let now;
   try {
     const bytes = await readMapBytes(fs, mapFile);
@@ -94,8 +95,8 @@ async function stillReferenced(fs: FsLayer, mapFile: string, readBytes: Buffer, 
   } catch {
     return undefined;
   }
-  const all = new Set(referenced);
-  for (const e of now.entries) all.add(refKey(e.type, e.filename));
+  const all = referenced.copy();
+  for (const e of now.entries) all.add(e.type, e.filename);
   return all;
 }
 

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
-import { planSync, refKey } from '../../src/reconcile/plan-sync.js';
+import { planSync } from '../../src/reconcile/plan-sync.js';
 import { ComponentIndex } from '../../src/reconcile/scan-components.js';
 import { newRequest, requestId, type Request } from '../../src/requests/request.js';
 
@@ -25,7 +25,7 @@ describe('planSync', () => {
     const r = req('GOAL', 'protocol', 'p.txt', { state: 'waiting' });
     const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index('protocols/p.txt'), records(r));
     expect(plan.resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
-    expect(plan.referenced).toEqual(new Set([refKey('protocol', 'p.txt')]));
+    expect([...plan.referenced]).toEqual([['protocol', 'p.txt']]);
     expect(plan.create).toEqual([]);
   });
 
@@ -37,7 +37,7 @@ describe('planSync', () => {
   it('a missing file whose generated file exists is rolled forward (no request needed), and the generated file is referenced', () => {
     const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index(`protocols/${G}`), records());
     expect(plan.rollForward).toEqual([{ repoint: { goal: 'GOAL', type: 'protocol', from: 'p.txt', to: G } }]);
-    expect(plan.referenced.has(refKey('protocol', G))).toBe(true);
+    expect(plan.referenced.has('protocol', G)).toBe(true);
     expect(plan.create).toEqual([]);
     expect(plan.generate).toEqual([]);
   });
@@ -112,7 +112,7 @@ describe('planSync', () => {
     expect(plan.create).toEqual([]);
     expect(plan.rollForward).toEqual([]);
     expect(plan.withdraw).toEqual([]);
-    expect(plan.referenced).toEqual(new Set([refKey('persona', 'sre.txt')]));
+    expect([...plan.referenced]).toEqual([['persona', 'sre.txt']]);
     ix.setDir('protocols', ['p.txt']);
     expect(planSync([E('GOAL', 'protocol', 'p.txt')], ix, records(r)).resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
   });
@@ -132,7 +132,7 @@ describe('planSync', () => {
       expect(r.generatedName).not.toBe(GX);
       expect(r.generatedName).toMatch(/^autogen_protocol_for_x-[0-9a-f]{8}\.txt$/);
       // The old component is still referenced by nothing but is not the new entry's either.
-      expect(plan.referenced.has(refKey('protocol', GX))).toBe(false);
+      expect(plan.referenced.has('protocol', GX)).toBe(false);
     });
 
     it('a typo of the name is not "fixed" back either', () => {
@@ -176,7 +176,7 @@ describe('planSync', () => {
       const plan = planSync([E('X', 'protocol', GX)], index(), records(installed));
       expect(plan.create).toEqual([]);
       expect(plan.restore).toEqual([{ entry: E('X', 'protocol', GX), source: installed }]);
-      expect(plan.referenced.has(refKey('protocol', GX))).toBe(true);
+      expect(plan.referenced.has('protocol', GX)).toBe(true);
       // Without a record (state lost) it is still tried (quarantine), with no source.
       expect(planSync([E('X', 'protocol', GX)], index(), records()).restore).toEqual([{ entry: E('X', 'protocol', GX) }]);
     });
