@@ -23,7 +23,7 @@ import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { GitActivity } from '../reconcile/git-activity.js';
 import { planSync } from '../reconcile/plan-sync.js';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
-import { ComponentIndex, listTypeDir, scanComponents } from '../reconcile/scan-components.js';
+import { ComponentIndex, listTypeDir, scanComponents } from '../library/component-index.js';
 import { publicView, requestId, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';

@@ -16,7 +16,7 @@ import { MapParseError, type ParsedMap } from '../library/goal-map.js';
 import { UnsafePathError } from '../library/paths.js';
 import { installBatch, mapLimit, type InstallItem, type InstallOutcome } from '../install/install-batch.js';
 import { MapUnavailableError } from '../install/map-file.js';
-import type { ComponentIndex } from '../reconcile/scan-components.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import { publicView, type Request } from '../requests/request.js';
 import { entryGone, finish, installFailed } from '../requests/transitions.js';
 import type { RequestStore } from '../requests/request-store.js';

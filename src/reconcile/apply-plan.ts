@@ -18,7 +18,7 @@ import type { RequestStore } from '../requests/request-store.js';
 import { finish, reopen } from '../requests/transitions.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
 import type { SyncPlan } from './plan-sync.js';
-import type { ComponentIndex } from './scan-components.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import { restoreOutput } from './restore-output.js';
 
 export interface ApplyContext {

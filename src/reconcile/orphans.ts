@@ -12,7 +12,7 @@ import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { TargetExistsError } from '../fsio/errors.js';
 import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isGeneratedName } from '../library/names.js';
-import type { ComponentIndex } from './scan-components.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import type { ReferencedNames } from './referenced-names.js';
 
 export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';

@@ -27,7 +27,7 @@ import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js
 import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
 import { planSync, type SyncPlan } from './plan-sync.js';
 import type { ReferencedNames } from './referenced-names.js';
-import { scanComponents, type ComponentIndex, type UnreadableDir } from './scan-components.js';
+import { scanComponents, type ComponentIndex, type UnreadableDir } from '../library/component-index.js';
 import { quarantineStaleSeedTemp, sweepTemps } from './sweep-temps.js';
 
 export interface ReconcileOptions {
