@@ -14,7 +14,7 @@ import { nodeFs } from '../dist/fsio/node-fs.js';
 import { gatherContext } from '../dist/generation/context.js';
 import { compose } from '../dist/library/compose.js';
 import { parseGoalMap } from '../dist/library/goal-map.js';
-import { scanComponents } from '../dist/reconcile/scan-components.js';
+import { scanComponents } from '../dist/library/component-index.js';
 
 const FILES = QUICK ? 2_000 : 20_000;
 const RUNS = QUICK ? 10 : 30;

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { readPart } from '../library/compose.js';
 import type { ParsedMap } from '../library/goal-map.js';
-import type { ComponentIndex } from '../reconcile/scan-components.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import { normalizeText } from './clean-output.js';
 import { loadInstructions, type Instructions } from './instructions.js';
 import { SCAFFOLD_MARKER } from './template.js';

@@ -12,17 +12,17 @@
  * A crash anywhere leaves either nothing visible, or published components that the reconciler
  * adopts (rolls forward) at the next start.
  */
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { syncDirOrDie } from '../fsio/durable-put.js';
 import { DirUnavailableError } from '../fsio/durable-dir.js';
 import { FsyncFailedError } from '../fsio/errors.js';
 import { hasCode, lstatOrNull, type FsLayer } from '../fsio/fs-layer.js';
-import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
+import type { ParsedMap } from '../library/goal-map.js';
 import { componentPath } from '../library/paths.js';
 import type { Request } from '../requests/request.js';
 import { commitRepoints } from './map-commit.js';
-import { readMap, readMapBytes, type MapSnapshot } from './map-file.js';
+import { readMapIfChanged } from './map-file.js';
+import type { NoteComponentWrite } from './map-state.js';
 import { publishComponent } from './publish-component.js';
 
 export interface InstallItem {
@@ -49,6 +49,8 @@ export interface InstallContext {
    * still has that hash, it is used (read-only) instead of parsing the map again.
    */
   lastParsed?: { sha256: string; map: ParsedMap };
+  /** Called before a component is published (`present`) or taken back: jitd's own write (map-state.ts). */
+  onComponentWrite?: NoteComponentWrite;
 }
 
 /** Components checked and published at once within a batch (libuv runs 4 fs calls at a time). */
@@ -65,14 +67,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-/** Reads the map; reuses `known`'s parse if the bytes hash to `known.sha256`. */
-async function readMapKnown(fs: FsLayer, mapFile: string, known: InstallContext['lastParsed']): Promise<MapSnapshot> {
-  if (!known) return readMap(fs, mapFile);
-  const bytes = await readMapBytes(fs, mapFile);
-  const same = createHash('sha256').update(bytes).digest('hex') === known.sha256;
-  return { bytes, map: same ? known.map : parseGoalMap(bytes.toString('utf8')) };
-}
-
 function entryStillNames(json: Record<string, unknown>, r: Request): boolean {
   const goal = json[r.goal];
   return typeof goal === 'object' && goal !== null && (goal as Record<string, unknown>)[r.type] === r.filename;
@@ -83,7 +77,7 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
   const outcomes: InstallOutcome[] = [];
   // Any failure to read the map fails the whole batch; the requests stay answered and the
   // next sync retries them (their published components, if any, are rolled forward then).
-  const snapshot = await readMapKnown(fs, ctx.mapFile, ctx.lastParsed);
+  const snapshot = await readMapIfChanged(fs, ctx.mapFile, ctx.lastParsed);
   const { map } = snapshot;
   const publishedNow: { item: InstallItem; path: string; adoptedExisting: boolean }[] = [];
 
@@ -98,6 +92,7 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
       try {
         if (!entryStillNames(map.json, r)) return { id: r.id, result: 'entry-gone' };
         if (await lstatOrNull(fs, componentPath(ctx.componentsDir, r.type, r.filename))) return { id: r.id, result: 'resolved-by-person' };
+        ctx.onComponentWrite?.(`${r.type}s`, r.generatedName, true);
         const outcome = await publishComponent(fs, ctx.componentsDir, r.type, r.generatedName, item.content, {
           deferDirSync: true,
           ...(item.stagedPath ? { stagedFrom: item.stagedPath } : {}),
@@ -134,6 +129,7 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
       // A person changed the entry between our check and our write. Their edit wins; the file we
       // just published is referenced by nothing, so take it back now rather than leave an orphan.
       if (!p.adoptedExisting) {
+        ctx.onComponentWrite?.(`${r.type}s`, r.generatedName, false);
         await fs.unlink(p.path).catch((err) => {
           if (!hasCode(err, 'ENOENT')) throw err;
         });

@@ -25,7 +25,7 @@ import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
 import { filenameProblem } from '../library/names.js';
 import { inPlaceSavesFor } from './in-place-saves.js';
 import { editMapBytes } from './map-edit.js';
-import { readMap, readMapBytes, type MapSnapshot } from './map-file.js';
+import { readMapBytes, readMapIfChanged, type MapSnapshot } from './map-file.js';
 
 export interface Repoint {
   goal: string;
@@ -51,13 +51,6 @@ function repointedParse(map: ParsedMap, json: Record<string, unknown>, applied: 
   for (const types of applied.values()) expected += types.size;
   if (found !== expected || [...applied.values()].some((t) => [...t.values()].some((to) => filenameProblem(to) !== undefined))) return undefined;
   return { json, entries, problems: map.problems, goals: map.goals };
-}
-
-/** Reads the map; parses it unless its bytes equal `snapshot`'s, whose parse is then reused. */
-async function readMapReusing(fs: FsLayer, mapFile: string, snapshot: MapSnapshot | undefined): Promise<MapSnapshot> {
-  if (!snapshot) return readMap(fs, mapFile);
-  const bytes = await readMapBytes(fs, mapFile);
-  return bytes.equals(snapshot.bytes) ? { bytes, map: snapshot.map } : { bytes, map: parseGoalMap(bytes.toString('utf8')) };
 }
 
 /** `target-missing`: the file a repoint would name is not there (only with `hooks.present`). */
@@ -109,7 +102,7 @@ export async function commitRepoints(
   } = {},
 ): Promise<CommitResult> {
   for (let restarts = 0; ; restarts++) {
-    const { bytes, map } = await readMapReusing(fs, mapFile, restarts === 0 ? hooks.snapshot : undefined);
+    const { bytes, map } = await readMapIfChanged(fs, mapFile, restarts === 0 ? hooks.snapshot : undefined);
     // The parse is updated in place to the version written (only the goals repointed are
     // copied): a shallow copy of a 50,000-goal map costs ~50 ms, and a caller's snapshot is
     // replaced by the written parse anyway (`beforeWrite`). After a failed write the caller

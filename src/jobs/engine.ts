@@ -1,6 +1,7 @@
 /**
  * The engine: jitd's single source of truth at run time. It owns the request store, the
- * component index and the last good map, and runs every change to them on one serial lane
+ * component index and the map state (install/map-state.ts: the map as last read, the map and
+ * write errors, jitd's own writes), and runs every change to them on one serial lane
  * (lane.ts): syncs after watcher hints, reconciles, and — through its parts — a person's
  * commands (request-commands.ts) and installs (install-queue.ts). Model calls run beside it in
  * the generation pool (generation-pool.ts); pipeline.ts routes their outcomes (output staged and
@@ -8,22 +9,21 @@
  *
  * It never waits on a person: waiting requests live in the store, and an answer enqueues work.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import { FsyncFailedError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
-import { parseGoalMap, type MapEntry, type ParsedMap } from '../library/goal-map.js';
+import type { MapEntry } from '../library/goal-map.js';
 import { isGeneratedName } from '../library/names.js';
 import { InPlaceSaves } from '../install/in-place-saves.js';
-import { readMapBytes } from '../install/map-file.js';
+import { MapState } from '../install/map-state.js';
 import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { GitActivity } from '../reconcile/git-activity.js';
 import { planSync } from '../reconcile/plan-sync.js';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
-import { ComponentIndex, listTypeDir, scanComponents } from '../reconcile/scan-components.js';
+import { ComponentIndex, listTypeDir, scanComponents } from '../library/component-index.js';
 import { publicView, requestId, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
@@ -48,8 +48,6 @@ export interface EngineOptions {
   onFatal?: (err: unknown) => void;
 }
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
 export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   readonly store: RequestStore;
   /** Model output made durable before it is installed (see staged-output.ts). */
@@ -57,13 +55,11 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   /** Candidates of requests held for review (candidates.ts). */
   readonly candidates: Candidates;
   index = new ComponentIndex();
-  map: ParsedMap | undefined;
-  mapError: string | undefined;
   /**
-   * The last failure to write the library (ENOSPC, EIO... on the map or a component), until a
-   * later sync or install succeeds. jitd keeps serving and retries on the next hint or rescan.
+   * The map as last read, its errors and the last failure to write the library (ENOSPC, EIO...
+   * on the map or a component: jitd keeps serving and retries on the next hint or rescan).
    */
-  writeError: string | undefined;
+  readonly mapState: MapState;
   lastReconcile: ReconcileReport | undefined;
   readonly startedAt = Date.now();
   /** Watches the map versions jitd replaced, for saves through an earlier descriptor. */
@@ -78,14 +74,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly commands: RequestCommands;
   private readonly pipeline: Pipeline;
   private readonly retries: RetryTimer;
-  private mapHash: string | undefined;
-  /** Hash of the map the last full plan ran on, and of jitd's own last write made on top of it. */
-  private plannedHash: string | undefined;
-  private ownWriteOnPlanned: string | undefined;
-  /** The hash of the map that own write was made on top of. */
-  private ownWriteBase: string | undefined;
-  /** Full plans of the map, and map hints skipped as jitd's own write (status `mapSyncs`). */
-  private readonly mapSyncs = { planned: 0, ownWriteSkipped: 0 };
   private syncQueued = false;
   private forcePlan = false;
   /** Component hints waiting for the lane: file name → type directories. */
@@ -98,6 +86,18 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     this.store = new RequestStore(opts.fs, opts.config.stateDir);
     this.staged = new StagedOutputs(opts.fs, opts.config.stateDir);
     this.candidates = new Candidates(opts.fs, opts.config.stateDir);
+    this.mapState = new MapState(opts.fs, opts.config.mapFile, {
+      mapError: (message) => {
+        opts.log.warn({ mapFile: opts.config.mapFile, error: message }, 'map unusable; keeping the last good map');
+        this.emitEvent({ type: 'map.error', message });
+      },
+      mapOk: (goals) => this.emitEvent({ type: 'map.ok', goals }),
+      problems: (problems) => opts.log.warn({ problems: problems.slice(0, 20), count: problems.length }, 'map entries skipped'),
+      writeError: (what, err, message) => {
+        opts.log.error({ err, what }, `${what} failed; will retry on the next change or rescan`);
+        this.emitEvent({ type: 'write.error', message });
+      },
+    });
     const gitCfg = opts.config.git;
     if (gitCfg.hold) {
       this.git = new GitActivity(dirname(opts.config.mapFile), { settleMs: gitCfg.settleMs, stashHoldMs: gitCfg.stashHoldMs });
@@ -108,7 +108,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         void this.onMapHint(true);
       });
     }
-    this.lane = new Lane({ ...(opts.onFatal ? { onFatal: opts.onFatal } : {}), onBackgroundError: (what, err) => this.noteWriteError(what, err) });
+    this.lane = new Lane({ ...(opts.onFatal ? { onFatal: opts.onFatal } : {}), onBackgroundError: (what, err) => this.mapState.writeFailed(what, err) });
     this.pool = new GenerationPool({
       provider: opts.provider,
       config: opts.config.provider,
@@ -131,11 +131,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       log: opts.log,
       emit: (e) => this.emitEvent(e),
       index: () => this.index,
-      lastParsed: () => (this.map && this.mapHash ? { sha256: this.mapHash, map: this.map } : undefined),
-      onMapWrite: this.noteOwnMapWrite,
-      onMapUnusable: (message) => this.setMapError(message),
-      onWriteError: (what, err) => this.noteWriteError(what, err),
-      onWriteOk: () => (this.writeError = undefined),
+      mapState: this.mapState,
       failures,
       hold: this.gitHold,
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
@@ -198,17 +194,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     this.emitEvent({ type, request: publicView(r) });
   }
 
-  /** Bytes jitd is about to write to the map: its own write must not set off work. */
-  private readonly noteOwnMapWrite = (bytes: Buffer, parsed?: ParsedMap, base?: Buffer): void => {
-    // Remember what we wrote: the watcher's event for it then reads identical bytes and stops.
-    this.mapHash = sha(bytes);
-    this.map = parsed ?? parseGoalMap(bytes.toString('utf8'));
-    // Made on top of the map last planned, it holds nothing to plan: its only change is jitd's
-    // own repoint, which the writer accounts for. (On top of a person's unplanned save, it does.)
-    this.ownWriteBase = base !== undefined ? sha(base) : undefined;
-    this.ownWriteOnPlanned = this.ownWriteBase !== undefined && this.ownWriteBase === this.plannedHash ? this.mapHash : undefined;
-  };
-
   /** Why library writes must wait for git right now (git-activity.ts); logged once per hold. */
   private readonly gitHold = (): string | undefined => {
     const reason = this.git?.check();
@@ -227,7 +212,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       staged: this.staged,
       hold: this.gitHold,
       index: this.index,
-      onMapWrite: this.noteOwnMapWrite,
+      onMapWrite: this.mapState.noteOwnWrite,
+      onComponentWrite: this.mapState.noteComponent,
       onChange: (r, what) => {
         this.opts.log.info({ request: r.id, goal: r.goal, type: r.type, filename: r.filename, what }, `request ${what}`);
         if (what === 'created') this.emitRequest('request.added', r);
@@ -237,13 +223,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         else if (what === 'reopened') this.emitRequest('request.reopened', r);
       },
     };
-  }
-
-  private noteWriteError(what: string, err: unknown): void {
-    const message = (err as Error)?.message ?? String(err);
-    this.opts.log.error({ err, what }, `${what} failed; will retry on the next change or rescan`);
-    this.writeError = message;
-    this.emitEvent({ type: 'write.error', message });
   }
 
   /** Loads the requests and runs the start-up reconcile (with the lock already held). */
@@ -259,7 +238,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return this.lane.run(async () => {
       this.git?.rediscover();
       const { config } = this.opts;
-      const hashBefore = this.mapHash;
       let result: Awaited<ReturnType<typeof reconcile>>;
       try {
         result = await reconcile({
@@ -268,12 +246,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
           stateDir: config.stateDir,
           orphans: config.orphans,
           retryAllFailed,
+          readMap: () => this.mapState.snapshot(),
         });
       } catch (err) {
         if (err instanceof FsyncFailedError) throw err;
         // A full disk must not turn into a crash loop under systemd: report, keep serving, and
         // let the next rescan try again. Nothing half-done is left (every write is a durable put).
-        this.noteWriteError('reconcile', err);
+        this.mapState.writeFailed('reconcile', err);
         const report: ReconcileReport = {
           at: new Date().toISOString(),
           tempsRemoved: [],
@@ -287,22 +266,16 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       }
       const { report } = result;
       this.lastReconcile = report;
-      // Every write it needed went through: an earlier write error is over.
-      if (!report.mapError) this.writeError = undefined;
-      if (report.mapError) {
-        this.setMapError(report.mapError);
-      } else {
+      // The map was read (and its error, if any, recorded) through the map state.
+      if (!report.mapError) {
+        // Every write it needed went through: an earlier write error is over.
+        this.mapState.writeOk();
         if (result.index) this.index = result.index;
-        // The reconcile parsed the map: if it did not write it (its own write is noted already),
-        // hand the parse over, so the sync below re-reads the bytes but parses only if they changed.
-        if (this.mapHash === hashBefore && result.map && result.mapBytes) {
-          this.map = result.map;
-          this.mapHash = sha(result.mapBytes);
-        }
-        // Re-read rather than trust the pre-roll-forward snapshot: the reconcile may have written.
+        // Re-read rather than trust the pre-roll-forward snapshot: the reconcile may have written
+        // (the map state parses again only if the bytes changed).
         await this.syncNow().catch((err: unknown) => {
           if (err instanceof FsyncFailedError) throw err;
-          this.noteWriteError('sync', err);
+          this.mapState.writeFailed('sync', err);
         });
       }
       await this.installs.pruneStaged();
@@ -326,14 +299,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     });
   }
 
-  private setMapError(message: string): void {
-    if (this.mapError !== message) {
-      this.opts.log.warn({ mapFile: this.opts.config.mapFile, error: message }, 'map unusable; keeping the last good map');
-      this.emitEvent({ type: 'map.error', message });
-    }
-    this.mapError = message;
-  }
-
   /**
    * A hint that the map may have changed: read it, and act at once if it parses. Hints are
    * coalesced: while one sync waits on the lane, more hints add nothing. Answers true if the
@@ -343,7 +308,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     // `force`: something besides the map changed (the component index, a retry fell due), so
     // even jitd's own last write is planned again.
     if (force) this.forcePlan = true;
-    if (this.syncQueued || this.stopping) return Promise.resolve(this.mapError === undefined);
+    if (this.syncQueued || this.stopping) return Promise.resolve(this.mapState.mapError === undefined);
     this.syncQueued = true;
     // Never rejects: hints come from the watcher and timers, where nobody could handle it.
     return this.lane
@@ -354,51 +319,22 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         return this.syncNow(forced);
       })
       .catch((err: unknown) => {
-        if (!(err instanceof FsyncFailedError)) this.noteWriteError('sync', err);
+        if (!(err instanceof FsyncFailedError)) this.mapState.writeFailed('sync', err);
         return false;
       });
   }
 
-  /** Reads the map and applies the plan (unless it is jitd's own write, see noteOwnMapWrite); must run on the lane. */
+  /** Reads the map and applies the plan (unless it is jitd's own write, MapState.mustPlan); must run on the lane. */
   private async syncNow(force = true): Promise<boolean> {
-    let bytes: Buffer;
-    try {
-      bytes = await readMapBytes(this.opts.fs, this.opts.config.mapFile);
-    } catch (err) {
-      this.setMapError((err as Error).message);
-      return false;
-    }
-    const hash = sha(bytes);
-    let map = this.map;
-    if (hash !== this.mapHash || !map) {
-      try {
-        map = parseGoalMap(bytes.toString('utf8'));
-      } catch (err) {
-        this.setMapError((err as Error).message);
-        return false;
-      }
-      this.map = map;
-      this.mapHash = hash;
-      if (map.problems.length) this.opts.log.warn({ problems: map.problems.slice(0, 20), count: map.problems.length }, 'map entries skipped');
-    }
-    if (this.mapError !== undefined) {
-      this.mapError = undefined;
-      this.emitEvent({ type: 'map.ok', goals: map.goals });
-    }
+    const read = await this.mapState.read();
+    if (!read.ok) return false;
+    const { map } = read;
     this.installs.unpark();
-    // Skipped only while nothing else was planned since: the same bytes coming back later (a git
-    // checkout restoring the commit of jitd's write) are a person's change and are planned.
-    if (!force && hash === this.ownWriteOnPlanned && (this.plannedHash === this.ownWriteBase || this.plannedHash === hash)) {
-      this.plannedHash = hash;
-      this.mapSyncs.ownWriteSkipped++;
-      return true;
-    }
-    this.plannedHash = hash;
-    this.mapSyncs.planned++;
+    if (!this.mapState.mustPlan(read.sha256, force)) return true;
     const records = new Map(this.store.all().map((r) => [r.id, r] as const));
     const plan = planSync(map.entries, this.index, records);
     await applyPlan(this.applyContext(), plan);
-    if (plan.rollForward.length) this.writeError = undefined;
+    if (plan.rollForward.length) this.mapState.writeOk();
     for (const r of plan.generate) this.pipeline.generate(r);
     return true;
   }
@@ -414,18 +350,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const had = this.index.filesIn(dirName)?.has(name) ?? false;
     if (present) this.index.add(dirName, name);
     else this.index.delete(dirName, name);
-    if (this.map && this.mapError === undefined) {
-      // The index knew it already, or it is the file an install of jitd's is publishing right
-      // now (which repoints the map itself): nothing to plan.
-      if (had === present) return;
-      if (
-        present &&
-        isGeneratedName(name) &&
-        this.store.all().some((r) => r.generatedName === name && `${r.type}s` === dirName && (r.state === 'installing' || r.resolution === 'generated'))
-      )
-        return;
-    }
-    if (isGeneratedName(name) || !this.map || this.mapError !== undefined) {
+    // jitd's own write (an install publishing, a restore, an orphan moved away: whoever wrote it
+    // accounts for it), noted before it was made: nothing to plan.
+    if (this.mapState.isOwnComponent(dirName, name, present)) return;
+    const usable = this.mapState.usable;
+    // The index knew it already: nothing to plan.
+    if (usable && had === present) return;
+    if (isGeneratedName(name) || !usable) {
       void this.onMapHint(true);
       return;
     }
@@ -446,8 +377,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Plans and applies the map entries that name one of `pending` (file name → type dirs); on the lane. */
   private async syncComponents(pending: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
-    const map = this.map;
-    if (!map || this.mapError !== undefined) {
+    const map = this.mapState.map;
+    if (!map || !this.mapState.usable) {
       await this.syncNow();
       return;
     }
@@ -536,25 +467,26 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   generationContext(r: Pick<Request, 'goal' | 'type' | 'filename' | 'generatedName'>): Promise<GenerationContext> {
     const { config } = this.opts;
     const { contextBytes, promptsDir } = config.generation;
-    return gatherContext({ fs: this.opts.fs, componentsDir: config.componentsDir, promptsDir, contextBytes, map: this.map, index: this.index }, r);
+    return gatherContext({ fs: this.opts.fs, componentsDir: config.componentsDir, promptsDir, contextBytes, map: this.mapState.map, index: this.index }, r);
   }
 
   /** Counts for `jitctl status`. */
   counts() {
     const byState: Record<RequestState, number> = { waiting: 0, answered: 0, generating: 0, installing: 0, done: 0, failed: 0, rejected: 0, draft: 0 };
     for (const r of this.store.all()) byState[r.state]++;
-    const entries = this.map?.entries ?? [];
+    const map = this.mapState.map;
+    const entries = map?.entries ?? [];
     let missing = 0;
     for (const e of entries) if (!this.index.has(e.type, e.filename)) missing++;
     return {
-      goals: this.map?.goals ?? 0,
+      goals: map?.goals ?? 0,
       entries: entries.length,
       components: this.index.size,
       missing,
       requests: byState,
       queue: { lane: this.lane.size, ...this.pool.stats(), ...this.installs.stats() },
       inPlaceSaves: this.inPlaceSaves.stats(),
-      mapSyncs: { ...this.mapSyncs },
+      mapSyncs: this.mapState.stats(),
     };
   }
 

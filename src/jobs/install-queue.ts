@@ -12,11 +12,12 @@ import { FsyncFailedError } from '../fsio/errors.js';
 import { DirUnavailableError } from '../fsio/durable-dir.js';
 import type { FsLayer } from '../fsio/fs-layer.js';
 import type { Config } from '../library/config.js';
-import { MapParseError, type ParsedMap } from '../library/goal-map.js';
+import { MapParseError } from '../library/goal-map.js';
 import { UnsafePathError } from '../library/paths.js';
 import { installBatch, mapLimit, type InstallItem, type InstallOutcome } from '../install/install-batch.js';
 import { MapUnavailableError } from '../install/map-file.js';
-import type { ComponentIndex } from '../reconcile/scan-components.js';
+import type { MapState } from '../install/map-state.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import { publicView, type Request } from '../requests/request.js';
 import { entryGone, finish, installFailed } from '../requests/transitions.js';
 import type { RequestStore } from '../requests/request-store.js';
@@ -35,13 +36,11 @@ export interface InstallQueueDeps {
   emit(e: EngineEvent): void;
   /** The engine's component index (an install adds to it). */
   index(): ComponentIndex;
-  /** The map as the engine last parsed it: an install then parses only a changed map. */
-  lastParsed(): { sha256: string; map: ParsedMap } | undefined;
-  /** Bytes jitd is about to write to the map (its own write must not set off work). */
-  onMapWrite(bytes: Buffer, parsed: ParsedMap): void;
-  onMapUnusable(message: string): void;
-  onWriteError(what: string, err: unknown): void;
-  onWriteOk(): void;
+  /**
+   * The map as last read (an install parses only a changed map), where jitd notes its own map and
+   * component writes, and where an unusable map or a failed write is recorded.
+   */
+  mapState: MapState;
   /** Where an install error is recorded as a failure. */
   failures: FailureDeps;
   /** Why library writes must wait right now (git activity), or undefined; its end brings a sync, which unparks. */
@@ -155,14 +154,22 @@ export class InstallQueue {
     const { store, config } = this.d;
     for (const it of batch) store.setTransient(it.request.id, 'installing');
     try {
-      const lastParsed = this.d.lastParsed();
+      const { mapState } = this.d;
+      const lastParsed = mapState.known();
       const outcomes = await installBatch(
-        { fs: this.d.fs, mapFile: config.mapFile, componentsDir: config.componentsDir, onMapWrite: this.d.onMapWrite, ...(lastParsed ? { lastParsed } : {}) },
+        {
+          fs: this.d.fs,
+          mapFile: config.mapFile,
+          componentsDir: config.componentsDir,
+          onMapWrite: mapState.noteOwnWrite,
+          onComponentWrite: mapState.noteComponent,
+          ...(lastParsed ? { lastParsed } : {}),
+        },
         batch,
       );
       // Closing the requests: independent record files, so their fsyncs may overlap.
       await mapLimit(outcomes, 4, (o) => this.close(o));
-      if (outcomes.some((o) => o.result === 'installed')) this.d.onWriteOk();
+      if (outcomes.some((o) => o.result === 'installed')) mapState.writeOk();
     } catch (err) {
       if (err instanceof DirUnavailableError) {
         // The components tree is away (moved, removed): held until it is back, never failed.
@@ -172,13 +179,13 @@ export class InstallQueue {
       }
       if (err instanceof MapParseError || err instanceof MapUnavailableError) {
         this.parked.push(...batch);
-        this.d.onMapUnusable(err.message);
+        this.d.mapState.unusable(err.message);
         return;
       }
       if (err instanceof FsyncFailedError) throw err;
       // The map could not be written: everything in the batch stays answered, and any
       // component already published is rolled forward by the next sync.
-      this.d.onWriteError('install', err);
+      this.d.mapState.writeFailed('install', err);
       for (const it of batch) {
         const r = store.get(it.request.id);
         if (r) await store.save(installFailed(r, (err as Error).message), { durable: false });

@@ -13,12 +13,13 @@ import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { syncDirOrDie } from '../fsio/durable-put.js';
 import { componentPath, escapesRoot, typeDir } from '../library/paths.js';
 import { commitRepoints, type Repoint } from '../install/map-commit.js';
+import type { NoteComponentWrite } from '../install/map-state.js';
 import { newRequest, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
 import { finish, reopen } from '../requests/transitions.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
 import type { SyncPlan } from './plan-sync.js';
-import type { ComponentIndex } from './scan-components.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import { restoreOutput } from './restore-output.js';
 
 export interface ApplyContext {
@@ -38,6 +39,8 @@ export interface ApplyContext {
   hold?: () => string | undefined;
   /** The component index the plan was made from: a restored file is added to it. */
   index?: ComponentIndex;
+  /** Called before jitd creates or removes a component itself (map-state.ts: its event sets off no full sync). */
+  onComponentWrite?: NoteComponentWrite;
 }
 
 export interface ApplySummary {
@@ -102,7 +105,13 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
   }
   for (const { entry, source } of held ? [] : plan.restore) {
     const from = await restoreOutput(
-      { fs: ctx.fs, componentsDir: ctx.componentsDir, ...(ctx.stateDir ? { stateDir: ctx.stateDir } : {}), ...(ctx.staged ? { staged: ctx.staged } : {}) },
+      {
+        fs: ctx.fs,
+        componentsDir: ctx.componentsDir,
+        ...(ctx.stateDir ? { stateDir: ctx.stateDir } : {}),
+        ...(ctx.staged ? { staged: ctx.staged } : {}),
+        ...(ctx.onComponentWrite ? { onComponentWrite: ctx.onComponentWrite } : {}),
+      },
       entry,
       source,
     );

@@ -12,7 +12,8 @@ import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { TargetExistsError } from '../fsio/errors.js';
 import { hasCode, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isGeneratedName } from '../library/names.js';
-import type { ComponentIndex } from './scan-components.js';
+import type { NoteComponentWrite } from '../install/map-state.js';
+import type { ComponentIndex } from '../library/component-index.js';
 import type { ReferencedNames } from './referenced-names.js';
 
 export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';
@@ -107,6 +108,8 @@ export async function handleOrphans(
   index: ComponentIndex,
   referenced: ReferencedNames,
   policy: OrphanPolicy,
+  /** Called before a file is moved away or deleted (jitd's own write, map-state.ts). */
+  onComponentWrite?: NoteComponentWrite,
 ): Promise<OrphanReport> {
   const report: OrphanReport = { quarantined: [], deleted: [], kept: [], unreferenced: [] };
   const quarantineDir = componentQuarantineDir(stateDir);
@@ -125,6 +128,7 @@ export async function handleOrphans(
         continue;
       }
       try {
+        onComponentWrite?.(dirName, name, false);
         if (policy === 'delete') {
           await fs.unlink(path);
           await syncDirOrDie(fs, join(componentsDir, dirName));

@@ -31,7 +31,7 @@ import { generatedName, isGeneratedName } from '../library/names.js';
 import { distinctGeneratedName, hasAnswer, isInFlight, newRequest, ownsGeneratedFile, type Request } from '../requests/request.js';
 import type { Repoint } from '../install/map-commit.js';
 import { ReferencedNames } from './referenced-names.js';
-import type { ComponentIndex } from './scan-components.js';
+import type { ComponentIndex } from '../library/component-index.js';
 
 export interface SyncPlan {
   create: Request[];

@@ -19,15 +19,14 @@
  */
 import { dirname, join } from 'node:path';
 import { readdirOrEmpty, type FsLayer } from '../fsio/fs-layer.js';
-import { readMap, readMapBytes } from '../install/map-file.js';
-import { parseGoalMap, type ParsedMap } from '../library/goal-map.js';
+import { readMap, readMapIfChanged, type MapSnapshot } from '../install/map-file.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { Request } from '../requests/request.js';
 import { applyPlan, type ApplyContext, type ApplySummary } from './apply-plan.js';
 import { handleOrphans, type OrphanPolicy, type OrphanReport } from './orphans.js';
 import { planSync, type SyncPlan } from './plan-sync.js';
 import type { ReferencedNames } from './referenced-names.js';
-import { scanComponents, type ComponentIndex, type UnreadableDir } from './scan-components.js';
+import { scanComponents, type ComponentIndex, type UnreadableDir } from '../library/component-index.js';
 import { quarantineStaleSeedTemp, sweepTemps } from './sweep-temps.js';
 
 export interface ReconcileOptions {
@@ -39,6 +38,12 @@ export interface ReconcileOptions {
   store: RequestStore;
   onMapWrite?: ApplyContext['onMapWrite'];
   onChange?: ApplyContext['onChange'];
+  onComponentWrite?: ApplyContext['onComponentWrite'];
+  /**
+   * How the map is read (the daemon's map state: it parses only a changed map and records an
+   * unusable one); default a plain read and parse.
+   */
+  readMap?: () => Promise<MapSnapshot>;
   /** Kept model outputs: a restore's second source. */
   staged?: ApplyContext['staged'];
   /** Why library writes must wait right now (git activity), or undefined. */
@@ -76,8 +81,7 @@ export interface ReconcileReport {
 
 export interface ReconcileResult {
   report: ReconcileReport;
-  map?: ParsedMap;
-  mapBytes?: Buffer;
+  /** The component tree as scanned (the caller's index from now on). */
   index?: ComponentIndex;
 }
 
@@ -86,12 +90,11 @@ export interface ReconcileResult {
  * as it is now if it changed since (jitd's roll-forward, or a person's save naming a generated
  * file meanwhile). Undefined — skip the pass this time — if the map no longer parses.
  */
-async function stillReferenced(fs: FsLayer, mapFile: string, readBytes: Buffer, referenced: ReferencedNames): Promise<ReferencedNames | undefined> {
+async function stillReferenced(fs: FsLayer, mapFile: string, read: MapSnapshot, referenced: ReferencedNames): Promise<ReferencedNames | undefined> {
   let now;
   try {
-    const bytes = await readMapBytes(fs, mapFile);
-    if (bytes.equals(readBytes)) return referenced;
-    now = parseGoalMap(bytes.toString('utf8'));
+    now = (await readMapIfChanged(fs, mapFile, read)).map;
+    if (now === read.map) return referenced;
   } catch {
     return undefined;
   }
@@ -116,7 +119,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   ];
   let snapshot;
   try {
-    snapshot = await readMap(fs, opts.mapFile);
+    snapshot = await (opts.readMap ? opts.readMap() : readMap(fs, opts.mapFile));
   } catch (err) {
     // An unparsable or missing map: touch nothing of the library (it is never "repaired"),
     // only jitd's own temp files beside it and in its state, and report why.
@@ -157,6 +160,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   };
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
+  if (opts.onComponentWrite) applyCtx.onComponentWrite = opts.onComponentWrite;
   if (opts.staged) applyCtx.staged = opts.staged;
   if (opts.hold) applyCtx.hold = opts.hold;
   report.applied = await applyPlan(applyCtx, plan);
@@ -164,9 +168,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   // leaves files unreferenced for a moment).
   const held = report.applied.held ?? opts.hold?.();
   if (held) report.held = held;
-  const referenced = held ? undefined : await stillReferenced(fs, opts.mapFile, snapshot.bytes, plan.referenced);
-  if (referenced) report.orphans = await handleOrphans(fs, opts.componentsDir, opts.stateDir, scan.index, referenced, opts.orphans);
+  const referenced = held ? undefined : await stillReferenced(fs, opts.mapFile, snapshot, plan.referenced);
+  if (referenced) report.orphans = await handleOrphans(fs, opts.componentsDir, opts.stateDir, scan.index, referenced, opts.orphans, opts.onComponentWrite);
   report.toGenerate = plan.generate;
   report.retryLater = plan.retryLater;
-  return { report, map: snapshot.map, mapBytes: snapshot.bytes, index: scan.index };
+  return { report, index: scan.index };
 }

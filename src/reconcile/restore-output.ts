@@ -8,6 +8,7 @@
  * crash mid-restore leaves the file whole or absent, and the next reconcile tries again.
  */
 import { readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
+import type { NoteComponentWrite } from '../install/map-state.js';
 import { publishComponent } from '../install/publish-component.js';
 import type { MapEntry } from '../library/goal-map.js';
 import type { Request } from '../requests/request.js';
@@ -19,6 +20,8 @@ export interface RestoreContext {
   componentsDir: string;
   stateDir?: string;
   staged?: StagedOutputs;
+  /** Called just before the file is published (jitd's own write, map-state.ts). */
+  onComponentWrite?: NoteComponentWrite;
 }
 
 /**
@@ -36,6 +39,7 @@ export async function restoreOutput(ctx: RestoreContext, entry: MapEntry, source
     const content = await readFileOrNull(ctx.fs, from);
     if (!content) continue;
     // Create-only: a file that appeared meanwhile (a person, git) is kept as it is.
+    ctx.onComponentWrite?.(`${entry.type}s`, entry.filename, true);
     await publishComponent(ctx.fs, ctx.componentsDir, entry.type, entry.filename, content.toString('utf8'), { stagedFrom: from });
     return from;
   }

@@ -76,7 +76,7 @@ export interface DirWatch {
   close(): void;
 }
 
-/** A name the index may hold: what a full scan lists (scan-components.ts) and events report. */
+/** A name the index may hold: what a full scan lists (library/component-index.ts) and events report. */
 const indexable = (path: string, name: string, stateDir: string) => !name.startsWith('.') && !isJitdTemp(name) && !isIgnored(path, stateDir);
 
 const code = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;

@@ -128,7 +128,7 @@ describe('examples', () => {
     outside = await mkdtemp(join(tmpdir(), 'jitd-outside-'));
     await writeFile(join(outside, 'secret.txt'), 'SECRET OUTSIDE TEXT\n');
     await symlink(join(outside, 'secret.txt'), join(l.componentsDir, 'protocols', 'root_cause_link.txt'));
-    // A FIFO in the type directory is not even listed as a component (scan-components.ts).
+    // A FIFO in the type directory is not even listed as a component (library/component-index.ts).
     execFileSync('mkfifo', [join(l.componentsDir, 'protocols', 'root_cause_fifo.txt')]);
     const ctx = await contextFor(l, GOAL, 'protocol', MISSING);
     expect(ctx.omitted).toContainEqual({ kind: 'sibling', type: 'format', filename: 'findings.txt', reason: 'refused' });

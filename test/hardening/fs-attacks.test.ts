@@ -131,7 +131,7 @@ describe('symlinks pointing outside the library', () => {
   // A symlink under a generated name that resolves outside is not jitd's output: the scan (and
   // listTypeDir, and the watcher's hint) leave it out of the index, so it is never adopted and
   // the map entry is not repointed at it. Found by this test: roll-forward repointed X.protocol
-  // at `autogen_protocol_for_x.txt -> /outside/secret.txt`; fixed in scan-components.ts.
+  // at `autogen_protocol_for_x.txt -> /outside/secret.txt`; fixed in library/component-index.ts.
   it('does not adopt a symlink planted under a generated name that points outside the library', async () => {
     const planted = generatedName('X', 'protocol');
     const { lib, outside } = await setup({ map: { REVIEW: { protocol: 'review.txt' }, X: { protocol: 'wanted.txt' } } }, {}, async (l) =>
@@ -146,7 +146,7 @@ describe('symlinks pointing outside the library', () => {
   // and listTypeDir lists it as empty, as the start-up scan refuses it: nothing from outside
   // enters the index and the waiting request stays waiting. Found by this test: the run-time
   // path indexed the outside files and closed LEAK's request as resolved by a person; fixed in
-  // dir-watch.ts and scan-components.ts (listTypeDir).
+  // dir-watch.ts and library/component-index.ts (listTypeDir).
   it('refuses a <type>s symlink to outside created while running just as it does at start-up', async () => {
     const { lib, outside } = await setup({ map: { REVIEW: { protocol: 'review.txt' }, LEAK: { format: 'leak.txt' } } });
     const [before] = await pendingJson(lib);
@@ -271,7 +271,7 @@ describe('components that cannot be read', () => {
   // the reconcile summary (`unreadableDirs`, in status) and its entries are left alone (neither
   // requested nor orphaned); the rest of the library is reconciled and jitd serves. Found by
   // this test: the start-up reconcile failed as a whole and jitd exited 1; fixed in
-  // scan-components.ts (per-directory catch) and plan-sync.ts.
+  // library/component-index.ts (per-directory catch) and plan-sync.ts.
   it('starts, reports and keeps serving when a <type>s directory cannot be read (injected EACCES on readdir)', async () => {
     const { lib, daemon, outside } = await setup(
       { map: { REVIEW: { protocol: 'review.txt' }, G: { format: 'missing.txt' } } },
@@ -309,7 +309,7 @@ describe('components that cannot be read', () => {
   // A periodic rescan that meets an unreadable `<type>s` directory reports it and the daemon
   // goes on; errors of periodic and SIGHUP reconciles are logged, only a failed fsync is fatal.
   // Found by this test: the periodic rescan's `.catch(fatal)` stopped jitd with exit 1; fixed in
-  // scan-components.ts (the EACCES is per directory now) and run-daemon.ts.
+  // library/component-index.ts (the EACCES is per directory now) and run-daemon.ts.
   it('survives a periodic rescan that meets an unreadable <type>s directory (injected EACCES)', async () => {
     let n = 0;
     const { lib, daemon } = await setup(

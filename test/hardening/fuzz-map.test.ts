@@ -15,7 +15,7 @@ import { MAX_MAP_DEPTH, MapParseError, parseGoalMap } from '../../src/library/go
 import { filenameProblem, generatedName, shortHash } from '../../src/library/names.js';
 import { componentPath, isInside, UnsafePathError } from '../../src/library/paths.js';
 import { planSync } from '../../src/reconcile/plan-sync.js';
-import { ComponentIndex } from '../../src/reconcile/scan-components.js';
+import { ComponentIndex } from '../../src/library/component-index.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import type { RunningDaemon } from '../support/daemon-process.js';
 import { ctl, kill, listFiles, makeHardLib, outsideSnapshot, output, rawCall, sleep, start, waitFor, type HardLib } from './support.js';

@@ -13,7 +13,7 @@ import { publishComponent } from '../../src/install/publish-component.js';
 import { compose } from '../../src/library/compose.js';
 import { parseGoalMap } from '../../src/library/goal-map.js';
 import { generatedName } from '../../src/library/names.js';
-import { listTypeDir, scanComponents } from '../../src/reconcile/scan-components.js';
+import { listTypeDir, scanComponents } from '../../src/library/component-index.js';
 
 let root: string;
 let components: string;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
 import { planSync } from '../../src/reconcile/plan-sync.js';
-import { ComponentIndex } from '../../src/reconcile/scan-components.js';
+import { ComponentIndex } from '../../src/library/component-index.js';
 import { newRequest, requestId, type Request } from '../../src/requests/request.js';
 
 const E = (goal: string, type: string, filename: string) => ({ goal, type, filename });

@@ -8,7 +8,7 @@ import { nodeFs } from '../../src/fsio/node-fs.js';
 import { gatherContext, type ContextTarget, type GenerationContext } from '../../src/generation/context.js';
 import { parseGoalMap } from '../../src/library/goal-map.js';
 import { generatedName } from '../../src/library/names.js';
-import { scanComponents } from '../../src/reconcile/scan-components.js';
+import { scanComponents } from '../../src/library/component-index.js';
 import type { TempLibrary } from './library-fixture.js';
 
 export interface ContextOptions {

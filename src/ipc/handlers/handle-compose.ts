@@ -9,8 +9,8 @@ export const handleCompose = defineHandler({
   method: 'compose',
   params: ComposeParams,
   async handle(ctx, params) {
-    const map = ctx.engine.map;
-    if (!map) throw new JitdError('ENOMAP', `no usable map yet${ctx.engine.mapError ? `: ${ctx.engine.mapError}` : ''}`);
+    const map = ctx.engine.mapState.map;
+    if (!map) throw new JitdError('ENOMAP', `no usable map yet${ctx.engine.mapState.mapError ? `: ${ctx.engine.mapState.mapError}` : ''}`);
     return compose(nodeFs, ctx.config.componentsDir, map, params.goal);
   },
 });

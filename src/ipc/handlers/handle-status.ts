@@ -12,7 +12,7 @@ export const handleStatus = defineHandler({
   async handle(ctx, params): Promise<StatusResult> {
     if (params.sync) await ctx.syncWatcher();
     const { engine, config } = ctx;
-    const problems = engine.map?.problems ?? [];
+    const problems = engine.mapState.map?.problems ?? [];
     return {
       pid: process.pid,
       startedAt: new Date(ctx.startedAt).toISOString(),
@@ -29,8 +29,8 @@ export const handleStatus = defineHandler({
       counts: engine.counts(),
       provider: engine.provider.name,
       lastReconcile: engine.lastReconcile ? summarizeReconcile(engine.lastReconcile) : null,
-      mapError: engine.mapError ?? null,
-      writeError: engine.writeError ?? null,
+      mapError: engine.mapState.mapError ?? null,
+      writeError: engine.mapState.writeError ?? null,
       mapProblems: { count: problems.length, first: problems.slice(0, FIRST_PROBLEMS) },
       watcher: ctx.watcherStatus(),
       git: engine.git?.status() ?? null,

@@ -14,8 +14,8 @@
 import { dirname, join } from 'node:path';
 import { hasCode, lstatOrNull, readdirOrEmpty, type DirEntry, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
-import { isGeneratedName } from '../library/names.js';
-import { escapesRoot } from '../library/paths.js';
+import { isGeneratedName } from './names.js';
+import { escapesRoot } from './paths.js';
 
 /**
  * Errors that make one type directory unreadable without saying anything about the others: the
