@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-test/', 'node_modules/', 'coverage/', 'bench/.work/', 'src/fsio/native/build/'] },
+  { ignores: ['dist/', 'dist-test/', 'node_modules/', 'coverage/', 'bench/.work/', 'src/fsio/native/build/', '.stryker-tmp/', 'reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
