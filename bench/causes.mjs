@@ -22,18 +22,16 @@ const CAUSES = [
   {
     match: /^P3 start-up/,
     cause: (r) => {
-      const floor = r.nodeFloorMs ?? num(r.note, /bare Node floor \([^)]*\) (\d+) ms/);
+      const floor = r.baseline; // the bare Node floor (p3-startup.mjs)
       const p = r.phases ?? {
         boot: num(r.note, /boot\+imports (\d+) ms/),
         reconcile: num(r.note, /reconcile (\d+) ms/),
         rest: num(r.note, /watch\+socket (\d+) ms/),
       };
       return [
-        `the goal (2× \`find\`) is below what any Node daemon can reach: \`find\` is one small C process that only lists directories (${fmt(r.baseline, 0)} ms here), while Node alone boots in about 50 ms, and a bare Node process that only lists every directory and \`JSON.parse\`s the map took ${fmt(floor, 0)} ms in this run (${fmt(floor / r.baseline)}× find).`,
-        `jitd took ${fmt(r.value, 0)} ms = ${fmt(r.value / floor)}× that floor, in three phases (its own log): boot and module loading ${fmt(p.boot, 0)} ms, the start-up reconcile ${fmt(p.reconcile, 0)} ms, watchers and socket ${fmt(p.rest, 0)} ms.`,
-        'Module loading: `src/generation/openai.ts` imports the `openai` SDK (about 120 ms to load cold) and `src/daemon/logger.ts` imports `pino-pretty` (about 35 ms) at start, even with the `template` provider and stdout not a terminal; `zod` schema construction takes about 55 ms.',
-        'The reconcile on 100,000 components / 50,000 goals, profiled with `node --cpu-prof` (bench/tools/profile-startup.mjs): garbage collection 139 ms, `parseGoalMap` 96 ms (JSON.parse of the 3 MB map plus per-entry validation) and `nestsDeeperThan` 24 ms (a second walk of the whole map), `handleOrphans` 59 ms (a `dir/name` string built and looked up for every one of the 100,000 files), planning 70 ms (`planSync` 29 ms, building the `referenced` set 28 ms, `find` 11 ms), readdir 50 ms, 1,000 `fs.watch` 30 ms.',
-        'Small, safe fixes (not applied here, src/ is being edited by others): import `openai` and `pino-pretty` lazily, only when the openai provider or a terminal needs them (measured on a patched copy of dist/: importing run-daemon.js fell from 170–230 ms to 120–140 ms); fold the depth check into the validation loop (entries are two levels deep; only non-string values need the walk); look orphans up per directory (a `Map<dir, Set<name>>` of referenced names) instead of concatenating 100,000 keys.',
+        `jitd took ${fmt(r.value, 0)} ms = ${fmt(r.value / floor)}× the bare Node floor (a Node process that only lists every directory and \`JSON.parse\`s the map: ${fmt(floor, 0)} ms in this run${r.findMs ? `; \`find -type f\` ${fmt(r.findMs, 0)} ms` : ''}), in three phases (its own log): boot and module loading ${fmt(p.boot, 0)} ms, the start-up reconcile ${fmt(p.reconcile, 0)} ms, watchers and socket ${fmt(p.rest, 0)} ms.`,
+        "Already applied: the `openai` SDK is imported only for the openai provider and `pino-pretty` only for a terminal, the depth check runs inside the map's validation walk, and the orphan pass looks names up per type directory (`ReferencedNames`).",
+        'What the profile showed besides (100,000 components / 50,000 goals, `node --cpu-prof`, bench/tools/profile-startup.mjs, before those changes): garbage collection 139 ms, `parseGoalMap` 96 ms (JSON.parse of the 3 MB map plus per-entry validation), planning about 70 ms, readdir 50 ms, 1,000 `fs.watch` 30 ms, and about 55 ms of `zod` schema construction while modules load.',
       ].join(' ');
     },
   },
@@ -54,7 +52,7 @@ const CAUSES = [
   {
     match: /^P4 RSS after start-up/,
     cause: () =>
-      `not the data: a heap snapshot of jitd just after start-up on this library holds 32.9 MiB of live JS heap (11 MiB of strings for the goal and file names, 6.7 MiB of plain objects, 8.4 MiB of arrays), and a bare Node process holding one fs.watch per directory is about 50 MiB (the reference in the notes). The rest, about 60 MiB, is heap V8 grew to absorb the start-up reconcile's garbage (139 ms of GC in the profile) and keeps committed, chiefly the young generation's semi-spaces (16 MiB each by default). Measured: with \`--max-semi-space-size=2\` or \`4\` the same start-up settles at 123–126 MiB instead of 145–148 MiB, no slower to ready (530–740 ms vs 740–760 ms). Small, safe fix: set it for the daemon (\`Environment=NODE_OPTIONS=--max-semi-space-size=4\` in the systemd units, or the bin's shebang \`#!/usr/bin/env -S node --max-semi-space-size=4\`).`,
+      `not the data: a heap snapshot of jitd just after start-up on this library holds 32.9 MiB of live JS heap (11 MiB of strings for the goal and file names, 6.7 MiB of plain objects, 8.4 MiB of arrays), and a bare Node process holding one fs.watch per directory is about 50 MiB (the reference in the notes). The rest, about 60 MiB, is heap V8 grew to absorb the start-up reconcile's garbage (139 ms of GC in the profile) and keeps committed, chiefly the young generation's semi-spaces (16 MiB each by default). Measured: with \`--max-semi-space-size=2\` or \`4\` the same start-up settles at 123–126 MiB instead of 145–148 MiB, no slower to ready (530–740 ms vs 740–760 ms). Not set by jitd: a V8 flag belongs to the operator (\`Environment=NODE_OPTIONS=--max-semi-space-size=4\` in a unit drop-in).`,
   },
   {
     match: /^P1 reaction p(50|99)/,
@@ -70,10 +68,8 @@ const CAUSES = [
       const dirs = num(r.note, /([\d.]+) dir fsyncs/);
       const floors = r.note?.match(/floors ([\d, ]+) puts\/s/)?.[1];
       return [
-        `fsyncs: per install jitd did ${fmt(files)} file fsyncs and ${fmt(dirs, 3)} directory fsyncs (counted by the wrapped fs layer), where the floor does one of each. Since commit 9f93b20 each model output is staged durably the moment the call returns (\`stateDir/staged/<id>.txt\`, a full durable put: file fsync and directory fsync, one output at a time), then the component is published (file fsync; its directory fsync is batched per group commit) and the request's done record is written (file fsync, directory fsync deferred); with a build from before that commit, \`--quick\` runs earlier today counted 2.01 file and 0.025 directory fsyncs per install and reached 0.70–1.22× the floor.`,
+        `fsyncs: per install jitd did ${fmt(files)} file fsyncs and ${fmt(dirs, 3)} directory fsyncs (counted by the wrapped fs layer), where the floor does one of each. Each model output is staged durably the moment the call returns (\`stateDir/staged/<id>.txt\`: file fsync, the directory fsync group-committed across concurrent puts); the component is published as a hard link to that staged file (no second write; its directory fsync is batched per group commit) and the request's done record is written with its file fsync (skipping it leaves a torn record after a power cut: test/install/power-loss.test.ts).`,
         floors ? `The disk was shared with other sessions' tests: the floor runs alone ranged ${floors} puts/s in this run, so the ratio is noisy too.` : '',
-        'Measured on a patched copy of dist/ (staged put with `deferDirSync: true`, back to back with the unpatched build, `p2-install.mjs --quick`, twice): directory fsyncs fell from 1.025 to 0.025 per install and the ratio rose from 0.42 to 0.70 and from 0.44 to 0.90.',
-        "Small, safe fixes: stage with the directory fsync deferred (`deferDirSync`) and sync `staged/` once per batch of outputs (a lost staged file only costs a model call again, which is what staging is for, so the batched sync loses nothing that matters); and write the done record without its file fsync (the map write is the durable fact: plan-sync's closeInstalled already closes installs whose done record was lost). That brings an install back to one component fsync plus shared directory fsyncs.",
       ]
         .filter(Boolean)
         .join(' ');

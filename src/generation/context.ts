@@ -29,9 +29,9 @@ import { loadInstructions, type Instructions } from './instructions.js';
 import { SCAFFOLD_MARKER } from './template.js';
 
 /** At most this many same-type examples are sent. */
-export const MAX_EXAMPLES = 3;
+const MAX_EXAMPLES = 3;
 /** At most this many candidates are looked at (stat, read) per generation, however large the library. */
-export const MAX_CANDIDATES = 24;
+const MAX_CANDIDATES = 24;
 
 /** A component whose text is in the context. */
 export interface ContextComponent {

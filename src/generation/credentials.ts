@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { JitdError } from '../fsio/errors.js';
 
 /** The credential file name under `$CREDENTIALS_DIRECTORY`. */
-export const CREDENTIAL_NAME = 'openai-api-key';
+const CREDENTIAL_NAME = 'openai-api-key';
 
 /** The environment this module reads. `process.env` fits. */
 export interface CredentialsEnv {

@@ -17,7 +17,7 @@ export interface ChatMessage {
 }
 
 /** How tokens are estimated: UTF-8 bytes / 4, rounded up (no tokenizer: the server's is unknown). */
-export const TOKEN_RULE = 'ceil(bytes / 4)';
+const TOKEN_RULE = 'ceil(bytes / 4)';
 
 /** A rough token count for `bytes` of text ({@link TOKEN_RULE}; English text with GPT-style tokenizers). */
 export function estimateTokens(bytes: number): number {

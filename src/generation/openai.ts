@@ -18,8 +18,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 
 import { ConfigError, type ProviderConfig } from '../library/config.js';
 import { abortErrorFor } from './abort.js';
 import { cleanOutput, UnusableOutputError } from './clean-output.js';
-import { builtinInstructions, systemText } from './instructions.js';
-import { buildMessages, userMessageFor } from './messages.js';
+import { buildMessages } from './messages.js';
 import { GenerationError, type GenerationInput, type Provider } from './provider.js';
 
 /** OpenAI's endpoint, used when `provider.baseURL` is not set. */
@@ -32,16 +31,6 @@ export interface OpenAIProvider extends Provider {
   readonly name: 'openai';
   readonly model: string;
   readonly baseURL: string;
-}
-
-/** The system prompt for a component type, with jitd's built-in instructions. */
-export function systemPromptFor(type: string): string {
-  return systemText(builtinInstructions(type));
-}
-
-/** The user message for a request without library context. */
-export function userPromptFor(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description'>): string {
-  return userMessageFor(input);
 }
 
 /** Where the body of a failed call is kept for its error message (one slot per call). */
@@ -80,7 +69,7 @@ const stripHtml = (text: string) => (/^\s*</.test(text) ? text.replace(/<(script
  * Falls back to what the SDK's APIError kept when the body was not captured. Empty when the
  * server said nothing.
  */
-export function serverMessage(body: string | undefined, err?: APIError): string {
+function serverMessage(body: string | undefined, err?: APIError): string {
   const pick = (j: unknown): string | undefined => {
     if (typeof j === 'string') return j;
     if (typeof j !== 'object' || j === null) return undefined;

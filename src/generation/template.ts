@@ -103,7 +103,7 @@ const NUMBERED = /^\s*\d+[.)]\s/;
 const BULLET = /^\s*[-*+•]\s/;
 
 /** True for a line that reads as a section heading (Markdown `#`, `Label:`, `CAPS`). */
-export function isHeading(line: string): boolean {
+function isHeading(line: string): boolean {
   const t = line.trimEnd();
   return ATX_HEADING.test(t) || LABEL_HEADING.test(t) || CAPS_HEADING.test(t);
 }
@@ -167,7 +167,7 @@ function layoutExample(input: Pick<GenerationInput, 'context'>): { filename: str
  * follows the section layout (headings, and under each numbered steps, bullets or prose) of
  * the most relevant same-type example that has one; otherwise the type's built-in shape.
  */
-export function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description' | 'context'>): string {
+function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description' | 'context'>): string {
   const description = normalizeText(input.description).trim();
   const goal = input.goal.trim();
   const type = input.type.trim();

@@ -67,7 +67,7 @@ export interface HookOutcome {
 }
 
 /** The hook's environment: the daemon's without its secrets, plus the event's variables. */
-export function hookEnv(base: NodeJS.ProcessEnv, vars: Record<string, string>): NodeJS.ProcessEnv {
+function hookEnv(base: NodeJS.ProcessEnv, vars: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const k of WITHHELD_ENV) delete env[k];
   for (const [k, v] of Object.entries(vars)) env[k] = v.replace(/\0/g, '\ufffd');

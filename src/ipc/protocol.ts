@@ -17,7 +17,6 @@ export const EnvelopeSchema = z.object({
   method: z.string().min(1).max(100),
   params: z.record(z.string(), z.unknown()).optional(),
 });
-export type Envelope = z.infer<typeof EnvelopeSchema>;
 
 /**
  * Stable error codes. Besides these, a handler may answer with the code of a `JitdError`

@@ -105,7 +105,6 @@ export const ConfigSchema = z
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
-export type GenerationConfig = z.infer<typeof GenerationSchema>;
 export type HooksConfig = z.infer<typeof HooksSchema>;
 /** The events a hook can be configured for. */
 export const HOOK_EVENTS = ['requestAdded', 'draftReady', 'requestFailed', 'installed'] as const;

@@ -26,8 +26,6 @@ export interface MapProblem {
   message: string;
 }
 
-export type GoalMapJson = Record<string, Record<string, unknown>>;
-
 export interface ParsedMap {
   /** The JSON as parsed, for writing back with jitd's change applied. */
   json: Record<string, unknown>;

@@ -66,8 +66,6 @@ export function generatedName(goal: string, type: string): string {
   return `autogen_${type}_for_${slug || 'goal'}-${shortHash(goal)}.txt`;
 }
 
-export const GENERATED_PREFIX = 'autogen_';
-
 /**
  * True for names of the shape the generated-name rule produces (candidates for adoption or
  * orphaning); a person's `autogen_notes.txt` or `autogen_x_for_Y.txt` is not one of ours.

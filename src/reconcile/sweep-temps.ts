@@ -28,7 +28,7 @@ import { quarantine, stamp } from './orphans.js';
 export const SEED_TEMP_STALE_MS = 10 * 60 * 1000;
 
 /** `<stateDir>/quarantine/temps`. */
-export const tempQuarantineDir = (stateDir: string) => join(stateDir, 'quarantine', 'temps');
+const tempQuarantineDir = (stateDir: string) => join(stateDir, 'quarantine', 'temps');
 
 /** Deletes stale jitd temps in each directory of `dirs`; answers the paths removed. */
 export async function sweepTemps(fs: FsLayer, dirs: readonly string[]): Promise<string[]> {

@@ -40,7 +40,7 @@ export interface LossDetectorOptions {
 }
 
 /** The slow look of a quiet library: a last resort only (see the module header). */
-export const COLD_MS = 60_000;
+const COLD_MS = 60_000;
 
 /** What `jitctl status` shows of the detector. */
 export interface LossDetectorStatus {

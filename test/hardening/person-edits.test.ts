@@ -119,26 +119,18 @@ describe('a person saving the map while installs commit', () => {
     expect(final.REVIEW).toEqual({ protocol: 'review.txt' });
   });
 
-  // BUG: the same race as the next test, observed end to end: with one editor-style save every
-  // ~4 ms while 40 installs commit, jitd's map writes replace several of the person's saves
-  // (typically 3-8 of ~200 goals lost per run), so invariant 4 does not hold in practice.
-  // See the next test for where and the fix. (Probabilistic: a run that loses nothing is
-  // possible but was not seen in repeated runs.)
+  // End to end, the race of the next test: one editor-style save every ~4 ms while 40 installs
+  // commit. Before the exchange publish, jitd's map writes replaced 3-8 of ~200 of the person's
+  // goals per run (invariant 4); a pass here is probabilistic evidence, the next test the proof.
   it('loses none of the goals the person adds in an editor-style save loop', async () => {
     const { lost } = await shared();
     expect(lost, 'goals the person added that jitd overwrote').toEqual([]);
   });
 
-  // BUG (documented limitation made concrete): src/install/map-commit.ts commitRepoints re-reads
-  // the map in `beforePublish` and then renames its temp over it; a person's save (rename) that
-  // lands between that re-read and jitd's rename is silently replaced — the person's edit is
-  // lost, against invariant 4. The window is an event-loop turn plus a thread-pool hop wide
-  // (two async fs calls), not "a few microseconds". Fix, in order of strength: (1) narrow it to
-  // the syscalls themselves by doing the final re-read and the rename synchronously back to back
-  // (readFileSync + renameSync, no await between); (2) close it where Linux allows with
-  // renameat2(RENAME_EXCHANGE): swap temp and map atomically, then compare what was swapped out
-  // with the bytes the commit was based on, and if a person's save was swapped out, re-apply the
-  // repoints on top of it and swap again (never losing either side).
+  // A person's save (rename) landing between commitRepoints' last re-read of the map and its
+  // publish: a plain rename would silently replace it (invariant 4). The publish swaps temp and map
+  // with renameat2(RENAME_EXCHANGE), compares what was swapped out with the bytes the commit was
+  // based on, and re-applies the repoints on top of the person's save (src/install/map-commit.ts).
   it("keeps a person's save that lands between jitd's last re-read of the map and its rename", async () => {
     lib = await makeHardLib({ map: { REVIEW: { protocol: 'review.txt' }, G: { protocol: 'wanted.txt' } } });
     const paths = { mapFile: lib.mapFile, componentsDir: lib.componentsDir, stateDir: lib.stateDir };
@@ -154,15 +146,10 @@ describe('a person saving the map while installs commit', () => {
     expect(final.PERSON_GOAL).toEqual({ persona: 'sre.txt' });
   });
 
-  // BUG: src/watch/watcher.ts + src/daemon/run-daemon.ts syncWatcher — `jitctl status --sync`
-  // ("first waits until the watcher has caught up") can answer with the state from before a save
-  // the caller made: chokidar drops a second `change` of the same file within 50 ms
-  // (index.js `_throttle(EV.CHANGE, path, 50)`, chokidar #1455) and jitd only catches it with its
-  // trailing re-check `debounceMs` later, which the cookie does not wait for. Measured with the
-  // default-ish debounceMs 50 and saves 5-50 ms apart: 40% of `status --sync` calls reported the
-  // previous map. Fix: make syncWatcher authoritative for the map — after the cookie, run the
-  // map hint itself (`await engine.onMapHint()`, which reads and hashes the file) before
-  // `engine.idle()`; or have syncCookie also flush a pending trailing timer.
+  // chokidar drops a second `change` of the same file within 50 ms (chokidar #1455) and the
+  // watcher's trailing re-check comes `debounceMs` later, which the cookie does not wait for; so
+  // syncWatcher (src/daemon/run-daemon.ts) reads the map itself after the cookie. Without that,
+  // 40% of `status --sync` calls after saves 5-50 ms apart reported the previous map.
   it('status --sync reflects a map save made just before it, even one right after another save', async () => {
     lib = await makeHardLib({ map: { REVIEW: { protocol: 'review.txt' } }, config: { debounceMs: 2000, rescanIntervalMs: 0 } });
     daemon = await start(lib);
