@@ -236,7 +236,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans. */
   reconcileNow(reason: string, retryAllFailed = false): Promise<ReconcileReport> {
     return this.lane.run(async () => {
-      this.git?.rediscover();
       const { config } = this.opts;
       let result: Awaited<ReturnType<typeof reconcile>>;
       try {

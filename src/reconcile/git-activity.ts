@@ -96,7 +96,6 @@ function newestStashAt(commonDir: string): number | undefined {
 
 export class GitActivity {
   private dirs: { gitDir: string; commonDir: string } | undefined;
-  private lastLookup = Number.NEGATIVE_INFINITY;
   private heldReason: string | undefined;
   private heldSince = 0;
   private waiting = false;
@@ -114,17 +113,12 @@ export class GitActivity {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Forgets the repository, so the next check looks for it again (`git init` meanwhile, a full reconcile). */
-  rediscover(): void {
-    this.lastLookup = Number.NEGATIVE_INFINITY;
-  }
-
   private repo(): { gitDir: string; commonDir: string } | undefined {
-    const now = this.now();
-    // Found: still there? (one lstat). Not found: look again at most every 10 s.
+    // Found: still there? (one lstat). Not found: look again every time (one lstat per directory
+    // up to /, before a library write): a repository made after jitd started (`git init`, a
+    // clone into place) must hold the very next write. Throttling this lookup to once in 10 s
+    // let a restore race the first `git checkout` of a fresh repository (tree-changes.test.ts).
     if (this.dirs && statOrNull(this.dirs.gitDir)) return this.dirs;
-    if (!this.dirs && now - this.lastLookup < 10_000) return undefined;
-    this.lastLookup = now;
     this.dirs = findGitDirs(this.libraryDir);
     return this.dirs;
   }

@@ -53,6 +53,16 @@ describe('git activity', () => {
     expect(a.status()).toEqual({ gitDir: null, held: null, heldSince: null });
   });
 
+  it('a repository made after the first check holds the very next write (git init while jitd runs)', async () => {
+    root = await mkdtemp(join(tmpdir(), 'jitd-latergit-'));
+    await mkdir(join(root, 'config'));
+    const a = activity(root, MIN);
+    expect(a.check()).toBeUndefined();
+    await initRepo(root);
+    await writeFile(join(root, '.git', 'index.lock'), '');
+    expect(a.check()).toBe('a git command is writing the index (index.lock)');
+  });
+
   it('holds for the settle time after a commit, then not', async () => {
     const dir = await repo();
     expect(activity(dir, 0).check()).toMatch(/settling/);
