@@ -17,6 +17,10 @@ export interface CandidateProvenance {
   description: string;
   provider: string;
   at: string;
+  /** `model` (generated), `person` (an edit, or a person's version of the installed file kept), `installed` (jitd's installed text). Absent: model. */
+  source?: 'model' | 'person' | 'installed';
+  /** The feedback a regeneration was asked with. */
+  feedback?: string;
 }
 
 export class Candidates {
@@ -43,6 +47,24 @@ export class Candidates {
   /** Candidate `n`'s text, or undefined. */
   async read(id: string, n: number): Promise<string | undefined> {
     return (await readFileOrNull(this.fs, join(this.dir, id, `${n}.txt`)))?.toString('utf8');
+  }
+
+  /** Candidate `n`'s provenance, or undefined. */
+  async provenance(id: string, n: number): Promise<CandidateProvenance | undefined> {
+    const bytes = await readFileOrNull(this.fs, join(this.dir, id, `${n}.json`));
+    if (!bytes) return undefined;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as CandidateProvenance;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The newest model-written candidate numbered above `after` (a regeneration's output already on disk), or undefined. */
+  async newestModelAfter(id: string, after: number): Promise<number | undefined> {
+    const have = (await this.list(id)).filter((n) => n > after).reverse();
+    for (const n of have) if (((await this.provenance(id, n))?.source ?? 'model') === 'model') return n;
+    return undefined;
   }
 
   /**
