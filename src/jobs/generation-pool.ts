@@ -72,7 +72,15 @@ export class GenerationPool {
       const context = await this.opts.context?.(r);
       const content = await generateWithRetry(
         provider,
-        { goal: r.goal, type: r.type, filename: r.filename, description: r.description ?? '', signal, ...(context ? { context } : {}), ...(regeneration ? { regeneration } : {}) },
+        {
+          goal: r.goal,
+          type: r.type,
+          filename: r.filename,
+          description: r.description ?? '',
+          signal,
+          ...(context ? { context } : {}),
+          ...(regeneration ? { regeneration } : {}),
+        },
         {
           maxRetries: config.maxRetries,
           onRetry: (attempt, err, delayMs) =>

@@ -72,7 +72,13 @@ export class Regenerations {
   }
 
   private prov(r: Request, source: NonNullable<CandidateProvenance['source']>, feedback?: string): Omit<CandidateProvenance, 'candidate' | 'request'> {
-    return { description: r.description ?? '', provider: source === 'model' ? this.d.providerName : source, at: new Date().toISOString(), source, ...(feedback ? { feedback } : {}) };
+    return {
+      description: r.description ?? '',
+      provider: source === 'model' ? this.d.providerName : source,
+      at: new Date().toISOString(),
+      source,
+      ...(feedback ? { feedback } : {}),
+    };
   }
 
   /** The text of a draft (its candidate) or of a done generated component (the installed file). */
@@ -235,7 +241,10 @@ export class Regenerations {
       const mine = outcome.current !== undefined ? await this.d.candidates.add(id, outcome.current, this.prov(r, 'person')) : undefined;
       const drafted = draftCandidate(r, n, outcome.current !== undefined ? sha256(outcome.current) : undefined);
       await this.d.store.save(drafted, { durable: true });
-      this.d.log.warn({ request: id, path: outcome.path, candidate: n, personsVersion: mine }, 'a person edited the component: not overwritten; the new text is a draft');
+      this.d.log.warn(
+        { request: id, path: outcome.path, candidate: n, personsVersion: mine },
+        'a person edited the component: not overwritten; the new text is a draft',
+      );
       this.d.emit({ type: 'request.draft', request: publicView(drafted), candidate: n });
       return;
     }

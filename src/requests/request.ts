@@ -52,7 +52,10 @@ export const RequestSchema = z.object({
    * SHA-256 (hex) of the generated component's text as jitd last wrote or saw it: a file that
    * differs was edited by a person since, and jitd never overwrites it (regeneration.ts).
    */
-  componentSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  componentSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /**
    * A regeneration asked for and not finished (durable before the model is called, so a restart
    * resumes it): candidates numbered above `after` are its output; `review` holds the result as a draft.

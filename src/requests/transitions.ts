@@ -95,7 +95,10 @@ export function isDraftOfDone(r: Request): boolean {
  */
 export function startRegeneration(r: Request, after: number, opts: { feedback?: string; review?: boolean } = {}): Request {
   if (r.state !== 'draft' && !isInstalledGenerated(r))
-    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}${r.resolution ? ` (${r.resolution})` : ''}; only a draft or a generated component can be regenerated`);
+    throw new RequestError(
+      'ESTATE',
+      `request ${r.id} is ${r.state}${r.resolution ? ` (${r.resolution})` : ''}; only a draft or a generated component can be regenerated`,
+    );
   if (r.regenerating) throw new RequestError('EBUSY', `request ${r.id} is being regenerated already`);
   const { lastError: _e, ...rest } = r;
   const feedback = opts.feedback?.replace(/\s+/g, ' ').trim();
@@ -109,14 +112,16 @@ export function startRegeneration(r: Request, after: number, opts: { feedback?: 
  * `seenSha256`: the installed text jitd has now seen and kept as a candidate (a person's edit).
  */
 export function draftCandidate(r: Request, n: number, seenSha256?: string): Request {
-  if (r.state !== 'draft' && r.state !== 'done') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft or a done request takes a new candidate`);
+  if (r.state !== 'draft' && r.state !== 'done')
+    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft or a done request takes a new candidate`);
   const { regenerating: _g, replacing: _p, lastError: _e, ...rest } = r;
   return { ...rest, state: 'draft', candidate: n, ...(seenSha256 ? { componentSha256: seenSha256 } : {}) };
 }
 
 /** A draft of a done request approved, or a done request regenerated without review: candidate `n` is to replace the component. */
 export function replaceWith(r: Request, n: number): Request {
-  if (!isDraftOfDone(r) && r.state !== 'done') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a done request's component can be replaced`);
+  if (!isDraftOfDone(r) && r.state !== 'done')
+    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a done request's component can be replaced`);
   const { regenerating: _g, lastError: _e, ...rest } = r;
   return { ...rest, state: 'done', candidate: n, approved: n, replacing: n };
 }

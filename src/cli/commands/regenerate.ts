@@ -8,8 +8,10 @@ import { safeJson, showLine, showName } from '../safe-text.js';
 /** One line for how a regeneration ended. */
 export function regeneratedLine(ctx: CommandContext, r: RequestView | undefined): string {
   if (!r) return `${ctx.style.yellow('gone')}: the request no longer exists\n`;
-  if (r.state === 'draft') return `${ctx.style.green('draft')} ${showName(r.id)}: candidate ${r.candidate} waits for review (jitctl approve ${showName(r.id)})\n`;
-  if (r.state === 'done' && !r.lastError) return `${ctx.style.green('replaced')} ${showName(r.id)}: ${showName(r.type)}s/${showName(r.generatedName)} is candidate ${r.candidate}\n`;
+  if (r.state === 'draft')
+    return `${ctx.style.green('draft')} ${showName(r.id)}: candidate ${r.candidate} waits for review (jitctl approve ${showName(r.id)})\n`;
+  if (r.state === 'done' && !r.lastError)
+    return `${ctx.style.green('replaced')} ${showName(r.id)}: ${showName(r.type)}s/${showName(r.generatedName)} is candidate ${r.candidate}\n`;
   return `${ctx.style.red('not regenerated')} ${showName(r.id)} (${r.state}): ${showLine(r.lastError ?? 'stopped')}\n`;
 }
 
@@ -30,9 +32,17 @@ export const regenerateCommand: Command = {
   async run(ctx, [id], values) {
     const client = await ctx.connect();
     const feedback = typeof values.feedback === 'string' ? values.feedback : undefined;
-    const r = await client.call('regenerate', { id: id as string, ...(feedback !== undefined ? { feedback } : {}), ...(values.review ? { review: true } : {}) });
+    const r = await client.call('regenerate', {
+      id: id as string,
+      ...(feedback !== undefined ? { feedback } : {}),
+      ...(values.review ? { review: true } : {}),
+    });
     if (!values.wait) {
-      ctx.out(ctx.json ? `${safeJson(r)}\n` : `${ctx.style.green('regenerating')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}): the new candidate follows\n`);
+      ctx.out(
+        ctx.json
+          ? `${safeJson(r)}\n`
+          : `${ctx.style.green('regenerating')} ${showName(r.id)} (${showName(r.goal)} · ${showName(r.type)}): the new candidate follows\n`,
+      );
       return EXIT.OK;
     }
     const after = await awaitRegeneration(client, r.id);
