@@ -163,7 +163,7 @@ export class Regenerations {
   private async resumeRegeneration(id: string): Promise<void> {
     const r = this.d.store.get(id);
     if (!r?.regenerating) return;
-    const done = await this.d.candidates.newestModelAfter(id, r.regenerating.after);
+    const done = await this.d.candidates.newestModelAfter(id, r.regenerating.after, this.prov(r, 'model', r.regenerating.feedback));
     if (done !== undefined) return this.settle(id, done);
     let previous: string;
     try {

@@ -60,10 +60,26 @@ export class Candidates {
     }
   }
 
-  /** The newest model-written candidate numbered above `after` (a regeneration's output already on disk), or undefined. */
-  async newestModelAfter(id: string, after: number): Promise<number | undefined> {
-    const have = (await this.list(id)).filter((n) => n > after).reverse();
-    for (const n of have) if (((await this.provenance(id, n))?.source ?? 'model') === 'model') return n;
+  /**
+   * The newest model-written candidate numbered above `after` (a regeneration's output already on
+   * disk), or undefined. A text whose provenance a crash cut off counts (its text is durable
+   * first): `prov` is written for it, so the model is not paid again for it.
+   */
+  async newestModelAfter(id: string, after: number, prov: Omit<CandidateProvenance, 'candidate' | 'request'>): Promise<number | undefined> {
+    const names = new Set((await readdirOrEmpty(this.fs, join(this.dir, id))).filter((e) => e.kind === 'file' && !isJitdTemp(e.name)).map((e) => e.name));
+    const texts = [...names]
+      .flatMap((n) => /^([1-9][0-9]*)\.txt$/.exec(n)?.[1] ?? [])
+      .map(Number)
+      .filter((n) => n > after)
+      .sort((a, b) => b - a);
+    for (const n of texts) {
+      if (!names.has(`${n}.json`)) {
+        const full: CandidateProvenance = { request: id, candidate: n, ...prov };
+        await durablePut(this.fs, join(this.dir, id, `${n}.json`), `${JSON.stringify(full)}\n`, { mode: 'replace', fileMode: 0o600 });
+        return n;
+      }
+      if (((await this.provenance(id, n))?.source ?? 'model') === 'model') return n;
+    }
     return undefined;
   }
 
