@@ -167,7 +167,7 @@ function layoutExample(input: Pick<GenerationInput, 'context'>): { filename: str
  * follows the section layout (headings, and under each numbered steps, bullets or prose) of
  * the most relevant same-type example that has one; otherwise the type's built-in shape.
  */
-function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description' | 'context'>): string {
+function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename' | 'description' | 'context' | 'regeneration'>): string {
   const description = normalizeText(input.description).trim();
   const goal = input.goal.trim();
   const type = input.type.trim();
@@ -193,6 +193,9 @@ function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename
         body = genericBody(goal, words, type, description);
     }
   }
+  // A regeneration carries the person's feedback into the scaffold (the template cannot act on it).
+  const feedback = input.regeneration?.feedback?.trim();
+  if (feedback) body.push('', `Revision asked for: ${normalizeText(feedback)}`);
   return `${normalizeText([...header, '', ...body].join('\n')).trimEnd()}\n`;
 }
 

@@ -33,7 +33,7 @@ export interface InstallItem {
 }
 
 export type InstallOutcome =
-  | { id: string; result: 'installed'; path: string; adoptedExisting: boolean }
+  | { id: string; result: 'installed'; path: string; adoptedExisting: boolean; content?: string }
   | { id: string; result: 'resolved-by-person' }
   | { id: string; result: 'entry-gone' }
   | { id: string; result: 'error'; error: Error };
@@ -138,7 +138,7 @@ export async function installBatch(ctx: InstallContext, items: readonly InstallI
       outcomes.push({ id: r.id, result: 'entry-gone' });
       continue;
     }
-    outcomes.push({ id: r.id, result: 'installed', path: p.path, adoptedExisting: p.adoptedExisting });
+    outcomes.push({ id: r.id, result: 'installed', path: p.path, adoptedExisting: p.adoptedExisting, content: p.item.content });
   }
   for (const dir of dirsToSync) await syncDirOrDie(fs, dir);
   return outcomes;

@@ -9,6 +9,8 @@ import { handlePreview } from './handlers/handle-preview.js';
 import { handleReconcile } from './handlers/handle-reconcile.js';
 import { handleReject } from './handlers/handle-reject.js';
 import { handleApprove } from './handlers/handle-approve.js';
+import { handleEdit } from './handlers/handle-edit.js';
+import { handleRegenerate } from './handlers/handle-regenerate.js';
 import { handleRetry } from './handlers/handle-retry.js';
 import { handleStatus } from './handlers/handle-status.js';
 import { handleSubscribe } from './handlers/handle-subscribe.js';
@@ -24,6 +26,8 @@ const table: { [M in Method]: MessageHandler<M, any> } = {
   answer: handleAnswer,
   reject: handleReject,
   approve: handleApprove,
+  regenerate: handleRegenerate,
+  edit: handleEdit,
   retry: handleRetry,
   reconcile: handleReconcile,
   compose: handleCompose,

@@ -36,7 +36,9 @@ import { InstallQueue } from './install-queue.js';
 import { Lane } from './lane.js';
 import { Pipeline } from './pipeline.js';
 import type { FailureDeps } from './record-failure.js';
-import { RequestCommands } from './request-commands.js';
+import { RequestCommands, RequestError } from './request-commands.js';
+import { Regenerations, type EditableText } from './regeneration.js';
+import { isDraftOfDone } from '../requests/transitions.js';
 import { RetryTimer } from './retry-timer.js';
 
 export interface EngineOptions {
@@ -72,6 +74,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly pool: GenerationPool;
   private readonly installs: InstallQueue;
   private readonly commands: RequestCommands;
+  private readonly regenerations: Regenerations;
   private readonly pipeline: Pipeline;
   private readonly retries: RetryTimer;
   private syncQueued = false;
@@ -116,6 +119,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       context: (r) => this.generationContext(r),
       log: opts.log,
       onStart: (r) => {
+        // A regeneration keeps its state (draft, done): `generating` would be written as answered.
+        if (r.regenerating) return;
         this.store.setTransient(r.id, 'generating');
         this.emitRequest('request.generating', r);
       },
@@ -178,6 +183,26 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       log: opts.log,
       emit: (e) => this.emitEvent(e),
     });
+    this.regenerations = new Regenerations({
+      fs: opts.fs,
+      config: opts.config,
+      store: this.store,
+      staged: this.staged,
+      candidates: this.candidates,
+      pool: this.pool,
+      lane: this.lane,
+      log: opts.log,
+      providerName: opts.provider.name,
+      emit: (e) => this.emitEvent(e),
+      find: (id) => this.find(id),
+    });
+  }
+
+  private find(idOrPrefix: string): Request {
+    const r = this.store.resolve(idOrPrefix);
+    if (r === 'ambiguous') throw new RequestError('EAMBIGUOUS', `request id prefix ${idOrPrefix} matches more than one request`);
+    if (!r) throw new RequestError('ENOREQUEST', `no request ${idOrPrefix}`);
+    return r;
   }
 
   get provider(): Provider {
@@ -230,7 +255,9 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     const loaded = await this.store.load();
     if (loaded.quarantined.length) this.opts.log.warn({ files: loaded.quarantined }, 'unreadable request records moved to quarantine');
     await this.staged.load();
-    return this.reconcileNow('startup', true);
+    const report = await this.reconcileNow('startup', true);
+    this.regenerations.resumeAll();
+    return report;
   }
 
   /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans. */
@@ -449,7 +476,25 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Approves a draft (its current candidate, or an earlier one); the install follows. */
   approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+    const r = this.store.resolve(idOrPrefix);
+    // A draft of a done request replaces the installed component (regeneration.ts).
+    if (typeof r === 'object' && isDraftOfDone(r)) return this.regenerations.approve(idOrPrefix, candidate);
     return this.commands.approve(idOrPrefix, candidate);
+  }
+
+  /** Asks for a new candidate of a draft or of a done generated component (docs/review.md). */
+  regenerate(idOrPrefix: string, opts: { feedback?: string; review?: boolean } = {}): Promise<Request> {
+    return this.regenerations.regenerate(idOrPrefix, opts);
+  }
+
+  /** The text `jitctl edit` opens: a draft's candidate, or a done component's installed text. */
+  editableText(idOrPrefix: string): Promise<EditableText> {
+    return this.regenerations.current(idOrPrefix);
+  }
+
+  /** A person's text becomes the newest candidate and the draft. */
+  edit(idOrPrefix: string, text: string): Promise<{ request: Request; candidate: number }> {
+    return this.regenerations.edit(idOrPrefix, text);
   }
 
   /** Declines a waiting or failed request: not asked again until its map entry changes. */

@@ -15,6 +15,8 @@ export type EngineEvent =
   | { type: 'request.reopened'; request: RequestView }
   | { type: 'request.draft'; request: RequestView; candidate: number }
   | { type: 'request.approved'; request: RequestView; candidate: number }
+  | { type: 'request.regenerating'; request: RequestView; feedback?: string }
+  | { type: 'request.replaced'; request: RequestView; candidate: number; path: string }
   | { type: 'map.error'; message: string }
   | { type: 'map.ok'; goals: number }
   | { type: 'write.error'; message: string }

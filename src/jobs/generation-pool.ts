@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { ProviderConfig } from '../library/config.js';
 import { isAbortError } from '../generation/abort.js';
 import type { GenerationContext } from '../generation/context.js';
-import { GenerationError, type Provider } from '../generation/provider.js';
+import { GenerationError, type GenerationInput, type Provider } from '../generation/provider.js';
 import { generateWithRetry } from '../generation/retry.js';
 import type { Request } from '../requests/request.js';
 
@@ -44,15 +44,15 @@ export class GenerationPool {
   }
 
   /**
-   * Starts generation for an answered request unless it is already queued or running (then, or
+   * Starts generation for an answered request (or a regeneration, with the previous candidate and the feedback) unless it is already queued or running (then, or
    * with no description or after shutdown, answers undefined). The promise never rejects.
    */
-  enqueue(r: Request): Promise<GenerationOutcome> | undefined {
+  enqueue(r: Request, regeneration?: GenerationInput['regeneration']): Promise<GenerationOutcome> | undefined {
     if (this.jobs.has(r.id) || r.description === undefined || this.shutdown.signal.aborted) return undefined;
     const job = new AbortController();
     this.jobs.set(r.id, job);
     return this.queue
-      .add(() => this.run(r, job))
+      .add(() => this.run(r, job, regeneration))
       .catch((err: unknown): GenerationOutcome => {
         this.opts.log.error({ err, request: r.id }, 'generation job crashed');
         return { kind: 'stopped', request: r };
@@ -62,7 +62,7 @@ export class GenerationPool {
       });
   }
 
-  private async run(r: Request, job: AbortController): Promise<GenerationOutcome> {
+  private async run(r: Request, job: AbortController, regeneration?: GenerationInput['regeneration']): Promise<GenerationOutcome> {
     const signal = AbortSignal.any([job.signal, this.shutdown.signal]);
     if (signal.aborted) return { kind: 'stopped', request: r };
     this.opts.onStart(r);
@@ -72,7 +72,15 @@ export class GenerationPool {
       const context = await this.opts.context?.(r);
       const content = await generateWithRetry(
         provider,
-        { goal: r.goal, type: r.type, filename: r.filename, description: r.description ?? '', signal, ...(context ? { context } : {}) },
+        {
+          goal: r.goal,
+          type: r.type,
+          filename: r.filename,
+          description: r.description ?? '',
+          signal,
+          ...(context ? { context } : {}),
+          ...(regeneration ? { regeneration } : {}),
+        },
         {
           maxRetries: config.maxRetries,
           onRetry: (attempt, err, delayMs) =>

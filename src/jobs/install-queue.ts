@@ -18,6 +18,7 @@ import { installBatch, mapLimit, type InstallItem, type InstallOutcome } from '.
 import { MapUnavailableError } from '../install/map-file.js';
 import type { MapState } from '../install/map-state.js';
 import type { ComponentIndex } from '../library/component-index.js';
+import { sha256 } from '../install/replace-component.js';
 import { publicView, type Request } from '../requests/request.js';
 import { entryGone, finish, installFailed } from '../requests/transitions.js';
 import type { RequestStore } from '../requests/request-store.js';
@@ -121,7 +122,8 @@ export class InstallQueue {
     };
     const keptSince = (id: string) => {
       const r = this.d.store.get(id);
-      return r?.state === 'done' && r.description !== undefined ? r.updatedAt : undefined;
+      // A draft of a done request keeps the installed component's output too.
+      return (r?.state === 'done' || (r?.state === 'draft' && r.resolution !== undefined)) && r.description !== undefined ? r.updatedAt : undefined;
     };
     const removed = await this.d.staged.prune(owed, keptSince);
     if (removed.length) this.d.log.info({ requests: removed }, 'staged outputs of closed requests removed');
@@ -201,6 +203,8 @@ export class InstallQueue {
     switch (o.result) {
       case 'installed': {
         const done = finish(r, o.adoptedExisting ? 'adopted' : 'generated');
+        // What jitd wrote, so a later replacement can tell a person's edit (regeneration.ts).
+        if (!o.adoptedExisting && o.content !== undefined) done.componentSha256 = sha256(o.content);
         // The staged output stays as the request's kept output (staged-output.ts).
         await store.save(done, { durable: false });
         this.d.index().add(`${r.type}s`, r.generatedName);

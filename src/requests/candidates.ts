@@ -17,6 +17,10 @@ export interface CandidateProvenance {
   description: string;
   provider: string;
   at: string;
+  /** `model` (generated), `person` (an edit, or a person's version of the installed file kept), `installed` (jitd's installed text). Absent: model. */
+  source?: 'model' | 'person' | 'installed';
+  /** The feedback a regeneration was asked with. */
+  feedback?: string;
 }
 
 export class Candidates {
@@ -43,6 +47,40 @@ export class Candidates {
   /** Candidate `n`'s text, or undefined. */
   async read(id: string, n: number): Promise<string | undefined> {
     return (await readFileOrNull(this.fs, join(this.dir, id, `${n}.txt`)))?.toString('utf8');
+  }
+
+  /** Candidate `n`'s provenance, or undefined. */
+  async provenance(id: string, n: number): Promise<CandidateProvenance | undefined> {
+    const bytes = await readFileOrNull(this.fs, join(this.dir, id, `${n}.json`));
+    if (!bytes) return undefined;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as CandidateProvenance;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The newest model-written candidate numbered above `after` (a regeneration's output already on
+   * disk), or undefined. A text whose provenance a crash cut off counts (its text is durable
+   * first): `prov` is written for it, so the model is not paid again for it.
+   */
+  async newestModelAfter(id: string, after: number, prov: Omit<CandidateProvenance, 'candidate' | 'request'>): Promise<number | undefined> {
+    const names = new Set((await readdirOrEmpty(this.fs, join(this.dir, id))).filter((e) => e.kind === 'file' && !isJitdTemp(e.name)).map((e) => e.name));
+    const texts = [...names]
+      .flatMap((n) => /^([1-9][0-9]*)\.txt$/.exec(n)?.[1] ?? [])
+      .map(Number)
+      .filter((n) => n > after)
+      .sort((a, b) => b - a);
+    for (const n of texts) {
+      if (!names.has(`${n}.json`)) {
+        const full: CandidateProvenance = { request: id, candidate: n, ...prov };
+        await durablePut(this.fs, join(this.dir, id, `${n}.json`), `${JSON.stringify(full)}\n`, { mode: 'replace', fileMode: 0o600 });
+        return n;
+      }
+      if (((await this.provenance(id, n))?.source ?? 'model') === 'model') return n;
+    }
+    return undefined;
   }
 
   /**

@@ -48,6 +48,21 @@ export const RequestSchema = z.object({
   candidate: z.int().min(1).optional(),
   /** The candidate a person approved: the install may proceed from the staged output. */
   approved: z.int().min(1).optional(),
+  /**
+   * SHA-256 (hex) of the generated component's text as jitd last wrote or saw it: a file that
+   * differs was edited by a person since, and jitd never overwrites it (regeneration.ts).
+   */
+  componentSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /**
+   * A regeneration asked for and not finished (durable before the model is called, so a restart
+   * resumes it): candidates numbered above `after` are its output; `review` holds the result as a draft.
+   */
+  regenerating: z.strictObject({ after: z.int().min(0), feedback: z.string().optional(), review: z.boolean().optional() }).optional(),
+  /** The approved candidate that is to replace the installed component (done requests only). */
+  replacing: z.int().min(1).optional(),
 });
 
 export type Request = z.infer<typeof RequestSchema>;
@@ -133,6 +148,9 @@ export function publicView(r: Request) {
     review: r.review,
     candidate: r.candidate,
     approved: r.approved,
+    regenerating: r.regenerating !== undefined ? true : undefined,
+    /** A draft that would replace an installed component (a regeneration or an edit of a done request). */
+    replaces: r.state === 'draft' && r.resolution !== undefined ? true : undefined,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };

@@ -63,12 +63,79 @@ export function approve(r: Request, n: number): Request {
   return { ...r, state: 'answered', candidate: n, approved: n };
 }
 
-/** waiting | failed → rejected: not asked again until its map entry changes. */
+/**
+ * waiting | failed | draft → rejected: not asked again until its map entry changes. A draft of a
+ * done request (a regeneration or an edit) is dropped instead: the request is done again, its
+ * installed component untouched.
+ */
 export function reject(r: Request): Request {
   if (r.state !== 'waiting' && r.state !== 'failed' && r.state !== 'draft')
     throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only waiting, failed or draft requests can be rejected`);
-  const { nextAttemptAt: _n, ...rest } = r;
+  const { nextAttemptAt: _n, regenerating: _g, ...rest } = r;
+  if (isDraftOfDone(r)) {
+    const { candidate: _c, ...done } = rest;
+    return { ...done, state: 'done' };
+  }
   return { ...rest, state: 'rejected' };
+}
+
+/** True for a component jitd generated and installed (done, generated or adopted): it can be regenerated or edited. */
+export function isInstalledGenerated(r: Request): boolean {
+  return r.state === 'done' && (r.resolution === 'generated' || r.resolution === 'adopted');
+}
+
+/** True for a draft of a done request: approving it replaces the installed component. */
+export function isDraftOfDone(r: Request): boolean {
+  return r.state === 'draft' && r.resolution !== undefined;
+}
+
+/**
+ * draft | done (generated) → the same state with a regeneration recorded, durable before the
+ * model is called: candidates numbered above `after` are its output (a restart reuses one).
+ */
+export function startRegeneration(r: Request, after: number, opts: { feedback?: string; review?: boolean } = {}): Request {
+  if (r.state !== 'draft' && !isInstalledGenerated(r))
+    throw new RequestError(
+      'ESTATE',
+      `request ${r.id} is ${r.state}${r.resolution ? ` (${r.resolution})` : ''}; only a draft or a generated component can be regenerated`,
+    );
+  if (r.regenerating) throw new RequestError('EBUSY', `request ${r.id} is being regenerated already`);
+  const { lastError: _e, ...rest } = r;
+  const feedback = opts.feedback?.replace(/\s+/g, ' ').trim();
+  if (feedback && feedback.length > MAX_DESCRIPTION_LENGTH) throw new RequestError('ETOOLONG', `the feedback is over ${MAX_DESCRIPTION_LENGTH} characters`);
+  return { ...rest, regenerating: { after, ...(feedback ? { feedback } : {}), ...(opts.review ? { review: true } : {}) } };
+}
+
+/**
+ * draft | done → draft showing candidate `n` (a regeneration's output, or a person's edit). A
+ * done request stays done underneath (its resolution kept): approving replaces its component.
+ * `seenSha256`: the installed text jitd has now seen and kept as a candidate (a person's edit).
+ */
+export function draftCandidate(r: Request, n: number, seenSha256?: string): Request {
+  if (r.state !== 'draft' && r.state !== 'done')
+    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft or a done request takes a new candidate`);
+  const { regenerating: _g, replacing: _p, lastError: _e, ...rest } = r;
+  return { ...rest, state: 'draft', candidate: n, ...(seenSha256 ? { componentSha256: seenSha256 } : {}) };
+}
+
+/** A draft of a done request approved, or a done request regenerated without review: candidate `n` is to replace the component. */
+export function replaceWith(r: Request, n: number): Request {
+  if (!isDraftOfDone(r) && r.state !== 'done')
+    throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a done request's component can be replaced`);
+  const { regenerating: _g, lastError: _e, ...rest } = r;
+  return { ...rest, state: 'done', candidate: n, approved: n, replacing: n };
+}
+
+/** The replacement is published: the component is candidate `n`, whose text hashes to `sha256`. */
+export function replaced(r: Request, n: number, sha256: string): Request {
+  const { replacing: _p, regenerating: _g, lastError: _e, ...rest } = r;
+  return { ...rest, state: 'done', candidate: n, componentSha256: sha256 };
+}
+
+/** A regeneration failed: its intent is dropped, the request keeps its state, the error is shown. */
+export function regenerationFailed(r: Request, error: string): Request {
+  const { regenerating: _g, ...rest } = r;
+  return { ...rest, lastError: error };
 }
 
 /** failed → answered, now: the back-off is dropped, the last error stays visible until the next outcome. */
@@ -120,6 +187,6 @@ export function entryGone(r: Request): Request {
  * asking (answered), or, never answered, waits again.
  */
 export function reopen(r: Request): Request {
-  const { resolution: _r, ...rest } = settled(r);
+  const { resolution: _r, regenerating: _g, replacing: _p, ...rest } = settled(r);
   return { ...rest, state: r.description !== undefined ? 'answered' : 'waiting', attempts: 0 };
 }

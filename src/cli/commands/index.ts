@@ -10,6 +10,8 @@ import { promptCommand } from './prompt.js';
 import { reconcileCommand } from './reconcile.js';
 import { rejectCommand } from './reject.js';
 import { approveCommand } from './approve.js';
+import { editCommand } from './edit.js';
+import { regenerateCommand } from './regenerate.js';
 import { retryCommand } from './retry.js';
 import { statusCommand } from './status.js';
 
@@ -20,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   promptCommand,
   rejectCommand,
   approveCommand,
+  regenerateCommand,
+  editCommand,
   retryCommand,
   reconcileCommand,
   composeCommand,

@@ -9,6 +9,8 @@ import type { PreviewParams, PreviewResult } from './preview.js';
 import type { ReconcileParams, ReconcileResult } from './reconcile.js';
 import type { AnswerParams, AnswerResult } from './answer.js';
 import type { ApproveParams, ApproveResult } from './approve.js';
+import type { EditParams, EditResult } from './edit.js';
+import type { RegenerateParams, RegenerateResult } from './regenerate.js';
 import type { RejectParams, RejectResult } from './reject.js';
 import type { RetryParams, RetryResult } from './retry.js';
 import type { StatusParams, StatusResult } from './status.js';
@@ -22,6 +24,8 @@ export interface MethodTable {
   reject: { params: RejectParams; result: RejectResult };
   retry: { params: RetryParams; result: RetryResult };
   approve: { params: ApproveParams; result: ApproveResult };
+  regenerate: { params: RegenerateParams; result: RegenerateResult };
+  edit: { params: EditParams; result: EditResult };
   reconcile: { params: ReconcileParams; result: ReconcileResult };
   compose: { params: ComposeParams; result: ComposeResult };
   subscribe: { params: SubscribeParams; result: SubscribeResult };

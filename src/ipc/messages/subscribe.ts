@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'request.reopened',
   'request.draft',
   'request.approved',
+  'request.regenerating',
+  'request.replaced',
   'map.error',
   'map.ok',
   'write.error',
