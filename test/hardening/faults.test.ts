@@ -21,7 +21,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
 import type { RunningDaemon } from '../support/daemon-process.js';
 import { apiError, completion, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { ctl, kill, makeHardLib, output, rawCall, sleep, start, tempsUnder, waitFor, type HardLib } from './support.js';
+import { ctl, kill, makeHardLib, output, sleep, start, tempsUnder, waitFor, type HardLib } from './support.js';
+import { libraryAt } from '../support/library-fixture.js';
+import { rawCall } from '../support/raw-client.js';
 
 const GOAL = 'G';
 const MISSING = 'wanted.txt';
@@ -64,19 +66,7 @@ async function cloneTemplate(): Promise<HardLib> {
   const outer = await mkdtemp(join(tmpdir(), 'jh-'));
   // Sockets cannot be copied (and the stale one is replaced at start anyway).
   await cp(t.outer, outer, { recursive: true, filter: (src) => !src.endsWith('.sock') && !src.endsWith('.trace') });
-  const root = join(outer, 'lib');
-  return {
-    ...t,
-    outer,
-    root,
-    configFile: join(root, 'config', 'jitd.json'),
-    mapFile: join(root, 'config', 'goal_map.json'),
-    componentsDir: join(root, 'components'),
-    stateDir: join(root, '.jitd'),
-    socketPath: join(root, '.jitd', 'ctl.sock'),
-    sentinel: join(outer, 'outside'),
-    cleanup: () => import('node:fs/promises').then((f) => f.rm(outer, { recursive: true, force: true })),
-  };
+  return libraryAt(outer, join(outer, 'lib'), join(outer, 'lib', '.jitd', 'ctl.sock')) as HardLib;
 }
 
 // ---------------------------------------------------------------------------------------------

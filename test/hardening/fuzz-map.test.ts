@@ -18,7 +18,8 @@ import { planSync } from '../../src/reconcile/plan-sync.js';
 import { ComponentIndex } from '../../src/library/component-index.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { ctl, kill, listFiles, makeHardLib, outsideSnapshot, output, rawCall, sleep, start, waitFor, type HardLib } from './support.js';
+import { ctl, kill, listFiles, makeHardLib, outsideSnapshot, output, sleep, start, waitFor, type HardLib } from './support.js';
+import { rawCall } from '../support/raw-client.js';
 
 const ROOT = '/srv/lib/components';
 

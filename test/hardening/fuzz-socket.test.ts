@@ -11,7 +11,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { ctl, kill, LineClient, makeHardLib, output, rawCall, start, type HardLib } from './support.js';
+import { ctl, kill, makeHardLib, output, start, type HardLib } from './support.js';
+import { rawCall, RawClient } from '../support/raw-client.js';
 
 const METHODS = ['ping', 'status', 'pending', 'answer', 'reject', 'retry', 'reconcile', 'compose', 'subscribe'];
 const MAX_LINE = 1024 * 1024;
@@ -104,7 +105,7 @@ describe('random frames on the control socket of a running jitd', () => {
     const PER_BATCH = 200;
 
     // The well-behaved client: pings all along on its own connection.
-    const good = await LineClient.connect(lib.socketPath);
+    const good = await RawClient.connect(lib.socketPath);
     let goodServed = 0;
     let fuzzing = true;
     const goodLoop = (async () => {
@@ -127,7 +128,7 @@ describe('random frames on the control socket of a running jitd', () => {
         // One oversized frame in some batches (ETOOBIG, the rest of it discarded).
         if ((c + b) % 3 === 0) frames.splice(PER_BATCH >> 1, 0, Buffer.alloc(MAX_LINE + 10, 0x61));
         const expected = frames.filter(expectsResponse).length;
-        const client = await LineClient.connect(lib!.socketPath);
+        const client = await RawClient.connect(lib!.socketPath);
         const wire = Buffer.concat(frames.flatMap((f) => [f, Buffer.from('\n')]));
         // Cut into random chunks: frames arrive split and glued at arbitrary points.
         for (let at = 0, k = 0; at < wire.length; k++) {

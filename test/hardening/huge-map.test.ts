@@ -9,7 +9,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { ctl, kill, LineClient, makeHardLib, output, rssKiB, start, waitFor, type HardLib } from './support.js';
+import { ctl, kill, makeHardLib, output, rssKiB, start, waitFor, type HardLib } from './support.js';
+import { RawClient } from '../support/raw-client.js';
 
 const GOALS = 50_000;
 const MISSING_EVERY = 83; // ~1.2%: 603 waiting requests, more than one default page (500)
@@ -76,7 +77,7 @@ describe('a map of 50,000 goals', () => {
     expect(listed.every((r) => r.state === 'waiting' && r.filename.startsWith('missing_'))).toBe(true);
 
     // The raw method pages: `limit` per reply and a `next` cursor while more remain.
-    const c = await LineClient.connect(lib.socketPath);
+    const c = await RawClient.connect(lib.socketPath);
     const seen = new Set<string>();
     let pages = 0;
     let biggest = 0;

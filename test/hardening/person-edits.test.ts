@@ -12,7 +12,8 @@ import { nodeFs } from '../../src/fsio/node-fs.js';
 import { commitRepoints } from '../../src/install/map-commit.js';
 import { generatedName } from '../../src/library/names.js';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { kill, makeHardLib, output, pendingJson, rawCall, sleep, start, statusJson, waitFor, type HardLib } from './support.js';
+import { kill, makeHardLib, output, pendingJson, sleep, start, statusJson, waitFor, type HardLib } from './support.js';
+import { rawCall } from '../support/raw-client.js';
 
 let lib: HardLib | undefined;
 let daemon: RunningDaemon | undefined;

@@ -6,10 +6,11 @@
  * No timing is asserted; latencies and RSS are reported.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningDaemon } from '../support/daemon-process.js';
-import { ctl, kill, LineClient, makeHardLib, output, rawCall, rssKiB, sleep, start, type HardLib } from './support.js';
+import { ctl, kill, makeHardLib, output, rssKiB, sleep, start, type HardLib } from './support.js';
+import { rawCall, RawClient } from '../support/raw-client.js';
 
 let lib: HardLib | undefined;
 let daemon: RunningDaemon | undefined;
@@ -29,10 +30,10 @@ function fdLimit(): number {
 }
 
 /** Connects, retrying while the listen backlog is full (EAGAIN), as a well-behaved client would. */
-async function connectRetry(path: string, stats: { retries: number }): Promise<LineClient> {
+async function connectRetry(path: string, stats: { retries: number }): Promise<RawClient> {
   for (let i = 0; ; i++) {
     try {
-      return await LineClient.connect(path);
+      return await RawClient.connect(path);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (i > 200 || (code !== 'EAGAIN' && code !== 'ECONNREFUSED')) throw err;
@@ -43,16 +44,10 @@ async function connectRetry(path: string, stats: { retries: number }): Promise<L
 }
 
 /** A raw socket that the test never reads from. */
-function rawSocket(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(path);
-    s.on('error', () => undefined);
-    s.once('connect', () => {
-      opened.push(s);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
+async function rawSocket(path: string): Promise<Socket> {
+  const { socket } = await RawClient.connect(path, 10_000, { reading: false });
+  opened.push(socket);
+  return socket;
 }
 
 const percentile = (xs: number[], p: number) => {
@@ -84,7 +79,7 @@ describe('a thousand clients and a few abusive ones', () => {
       // 1. Connects and sends nothing at all.
       const silent = await rawSocket(lib.socketPath);
       // 2. Sends a valid request one byte every 200 ms (and reads the answer at the end).
-      const slow = await LineClient.connect(lib.socketPath);
+      const slow = await RawClient.connect(lib.socketPath);
       const slowFrame = Buffer.from('{"id":"slow","method":"ping"}\n');
       const slowDone = (async () => {
         for (const byte of slowFrame) {
@@ -111,7 +106,7 @@ describe('a thousand clients and a few abusive ones', () => {
         }
       })();
       // 4. Oversized frames: 4 clients each stream a 3 MiB line, then ask for a ping.
-      const big = await Promise.all(Array.from({ length: 4 }, () => LineClient.connect(lib!.socketPath)));
+      const big = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(lib!.socketPath)));
       const chunk = Buffer.alloc(256 * 1024, 0x61);
       const bigDone = Promise.all(
         big.map(async (c, i) => {
@@ -128,7 +123,7 @@ describe('a thousand clients and a few abusive ones', () => {
       // --- the crowd: 1,000 clients connect, then all ask at once, twice ---
       const stats = { retries: 0 };
       const t0 = performance.now();
-      const crowd: LineClient[] = [];
+      const crowd: RawClient[] = [];
       for (let i = 0; i < CLIENTS; i += 100)
         crowd.push(...(await Promise.all(Array.from({ length: Math.min(100, CLIENTS - i) }, () => connectRetry(lib!.socketPath, stats)))));
       const connectMs = performance.now() - t0;

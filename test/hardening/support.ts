@@ -6,26 +6,13 @@
  * point jitd-under-test.mjs when a JITD_TEST_* fault variable is passed); `jitctl` is the built one.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { jitctl, startDaemon, type CliResult, type RunningDaemon } from '../support/daemon-process.js';
+import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
 
-export interface HardLib {
-  /** The directory holding the library and the sentinel tree. */
-  outer: string;
-  /** The library root: config/, components/, .jitd/ */
-  root: string;
-  configFile: string;
-  mapFile: string;
-  componentsDir: string;
-  stateDir: string;
-  socketPath: string;
-  /** A directory outside the library that symlinks may point at; jitd must never write in it. */
-  sentinel: string;
-  cleanup(): Promise<void>;
-}
+/** A library inside an outer directory beside a sentinel tree (library-fixture.ts `sentinel`). */
+export type HardLib = TempLibrary & { sentinel: string };
 
 export interface HardLibOptions {
   map?: unknown;
@@ -35,45 +22,17 @@ export interface HardLibOptions {
   config?: Record<string, unknown>;
 }
 
-export const BASE_COMPONENTS: Record<string, string> = {
-  'personas/sre.txt': 'You are an SRE.\n',
-  'protocols/review.txt': 'Review it.\n',
-};
-
+/** The hardening tests' library: one goal, `info` logs, the socket at `.jitd/ctl.sock` (a relative socketPath). */
 export async function makeHardLib(opts: HardLibOptions = {}): Promise<HardLib> {
-  // Short: Unix socket paths are limited to 107 bytes.
-  const outer = await mkdtemp(join(tmpdir(), 'jh-'));
-  const root = join(outer, 'lib');
-  const sentinel = join(outer, 'outside');
-  await mkdir(join(sentinel, 'protocols'), { recursive: true });
-  await writeFile(join(sentinel, 'secret.txt'), 'do not touch\n');
-  await writeFile(join(sentinel, 'protocols', 'leak.txt'), 'outside the library\n');
-  const configDir = join(root, 'config');
-  const componentsDir = join(root, 'components');
-  await mkdir(configDir, { recursive: true });
-  await mkdir(join(componentsDir, 'protocols'), { recursive: true });
-  await mkdir(join(componentsDir, 'personas'), { recursive: true });
-  for (const [rel, text] of Object.entries(opts.components ?? BASE_COMPONENTS)) {
-    await mkdir(join(componentsDir, rel, '..'), { recursive: true });
-    await writeFile(join(componentsDir, rel), text);
-  }
-  const mapFile = join(configDir, 'goal_map.json');
-  const map = opts.map ?? { REVIEW: { protocol: 'review.txt' } };
-  await writeFile(mapFile, opts.mapText ?? `${JSON.stringify(map, null, 2)}\n`);
-  const configFile = join(configDir, 'jitd.json');
-  const config = { debounceMs: 50, log: { level: 'info' }, socketPath: '../.jitd/ctl.sock', ...opts.config };
-  await writeFile(configFile, JSON.stringify(config, null, 2));
-  return {
-    outer,
-    root,
-    configFile,
-    mapFile,
-    componentsDir,
-    stateDir: join(root, '.jitd'),
-    socketPath: join(root, '.jitd', 'ctl.sock'),
-    sentinel,
-    cleanup: () => rm(outer, { recursive: true, force: true }),
-  };
+  const lib = await makeLibrary({
+    sentinel: true,
+    prefix: 'jh-',
+    map: opts.map ?? { REVIEW: { protocol: 'review.txt' } },
+    ...(opts.mapText === undefined ? {} : { mapText: opts.mapText }),
+    ...(opts.components ? { components: opts.components } : {}),
+    config: { log: { level: 'info' }, socketPath: '../.jitd/ctl.sock', ...opts.config },
+  });
+  return lib as HardLib;
 }
 
 /** Every path under `dir` (lstat, symlinks not followed) with a fingerprint of what it is. */
@@ -194,128 +153,8 @@ export async function tempsUnder(dir: string): Promise<string[]> {
   return (await listFiles(dir)).filter((p) => p.split('/').some((seg) => seg.startsWith('.jitd-tmp.') && !seg.startsWith('.jitd-tmp.cookie-')));
 }
 
-/**
- * A raw line client on a Unix socket: send bytes, collect every response line. Lines that are
- * events (`{"id","event"}` of a subscription) are kept apart from responses.
- */
-export class LineClient {
-  readonly responses: any[] = [];
-  readonly events: any[] = [];
-  readonly unparsable: string[] = [];
-  closed = false;
-  private buf = '';
-  private waiters: Array<() => void> = [];
-  readonly done: Promise<void>;
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buf += chunk;
-      for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        let msg: any;
-        try {
-          msg = JSON.parse(line);
-        } catch {
-          this.unparsable.push(line.slice(0, 200));
-          continue;
-        }
-        if (msg && typeof msg === 'object' && 'event' in msg) this.events.push(msg);
-        else this.responses.push(msg);
-      }
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-    this.done = new Promise((res) =>
-      socket.on('close', () => {
-        this.closed = true;
-        this.wake();
-        res();
-      }),
-    );
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  static connect(path: string, timeoutMs = 10_000): Promise<LineClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(path);
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`connect timeout on ${path}`));
-      }, timeoutMs);
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      s.once('connect', () => {
-        clearTimeout(timer);
-        resolve(new LineClient(s));
-      });
-    });
-  }
-
-  send(data: string | Buffer): boolean {
-    return this.socket.write(data);
-  }
-
-  /** Resolves once `n` responses have arrived (rejects on timeout or close before). */
-  async waitResponses(n: number, timeoutMs = 10_000): Promise<any[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.responses.length < n) {
-      if (this.closed) throw new Error(`connection closed after ${this.responses.length}/${n} responses`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${this.responses.length}/${n} responses within ${timeoutMs} ms`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, Math.min(left, 200));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          res();
-        });
-      });
-    }
-    return this.responses.slice(0, n);
-  }
-
-  /** Sends one request and answers its response (matched by id). */
-  async call(method: string, params?: unknown, timeoutMs = 10_000): Promise<any> {
-    const id = `c${++LineClient.ids}`;
-    this.send(`${JSON.stringify({ id, method, ...(params === undefined ? {} : { params }) })}\n`);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.responses.find((r) => r?.id === id);
-      if (hit) return hit;
-      if (this.closed) throw new Error('connection closed');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no response to ${method} within ${timeoutMs} ms`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, Math.min(left, 200));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          res();
-        });
-      });
-    }
-  }
-  private static ids = 0;
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-/** One-shot request on a fresh connection. */
-export async function rawCall(path: string, method: string, params?: unknown, timeoutMs = 10_000): Promise<any> {
-  const c = await LineClient.connect(path, timeoutMs);
-  try {
-    return await c.call(method, params, timeoutMs);
-  } finally {
-    c.close();
-  }
-}
+/** One request on a fresh raw connection (test/support/raw-client.ts), for the in-place tests that import these helpers. */
+export { rawCall } from '../support/raw-client.js';
 
 /** The logs and stderr of a daemon, joined. */
 export const output = (d: RunningDaemon) => `${d.logs.join('\n')}\n${d.stderr.join('')}`;

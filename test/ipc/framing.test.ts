@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../src/ipc/framing.js';
-import { rawClient, startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
+import { startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
+import { rawClient } from '../support/raw-client.js';
 
 function collect(max = 100) {
   const lines: string[] = [];

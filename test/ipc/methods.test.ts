@@ -10,7 +10,8 @@ import type { EngineEvent } from '../../src/jobs/events.js';
 import { GenerationError, type Provider } from '../../src/generation/provider.js';
 import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
-import { MISSING_FILE, MISSING_GOAL, rawClient, startDaemonFixture, type DaemonFixture, type FixtureOptions } from '../support/daemon-fixture.js';
+import { MISSING_FILE, MISSING_GOAL, startDaemonFixture, type DaemonFixture, type FixtureOptions } from '../support/daemon-fixture.js';
+import { rawClient } from '../support/raw-client.js';
 
 let d: DaemonFixture | undefined;
 let clients: ControlClient[] = [];

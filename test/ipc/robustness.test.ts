@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { JitdError } from '../../src/fsio/errors.js';
-import { rawClient, startDaemonFixture, type DaemonFixture, type FixtureOptions } from '../support/daemon-fixture.js';
+import { startDaemonFixture, type DaemonFixture, type FixtureOptions } from '../support/daemon-fixture.js';
+import { rawClient } from '../support/raw-client.js';
 
 let d: DaemonFixture | undefined;
 async function start(opts: FixtureOptions = {}): Promise<DaemonFixture> {

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonContext } from '../../src/ipc/context.js';
 import { startControlServer } from '../../src/ipc/server.js';
 import { lookupGroup } from '../../src/ipc/socket-file.js';
-import { rawClient, startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
+import { startDaemonFixture, type DaemonFixture } from '../support/daemon-fixture.js';
+import { rawClient } from '../support/raw-client.js';
 
 let d: DaemonFixture | undefined;
 const dirs: string[] = [];
