@@ -223,6 +223,29 @@ describe('GenerationPool', () => {
     expect((await Promise.all(outcomes)).map((o) => o.kind)).toEqual(['output', 'output', 'output', 'output', 'output']);
   });
 
+  // KNOWN BUG (found by this test): a cancelled queued job still goes through p-queue, so under
+  // requestsPerMinute it uses up one start of its minute (and its `stopped` outcome waits for
+  // that slot): here C starts a minute late. Flip `it.fails` to `it` once a cancelled job is
+  // taken out of the queue without counting against the rate limit.
+  it.fails('a queued job cancelled under requestsPerMinute does not use up a start of the minute', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const provider = heldProvider();
+    const { pool: p } = pool(provider, { concurrency: 10, requestsPerMinute: 1 });
+    const first = p.enqueue(answered('A'))!;
+    const cancelled = answered('B');
+    void p.enqueue(cancelled);
+    const last = p.enqueue(answered('C'))!;
+    await settle();
+    p.cancel(cancelled.id);
+    provider.calls[0]!.resolve('a\n');
+    await first;
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(provider.calls.map((c) => c.input.goal)).toEqual(['A', 'C']);
+    provider.calls[1]!.resolve('c\n');
+    await last;
+  });
+
   it('cancel() of an unknown id does nothing', async () => {
     const provider = heldProvider();
     const { pool: p } = pool(provider);
