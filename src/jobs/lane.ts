@@ -39,9 +39,18 @@ export class Lane {
     });
   }
 
-  /** Tracks work running beside the lane, so that `idle()` waits for it too. */
-  track(work: Promise<unknown>): void {
-    const p = work.finally(() => this.beside.delete(p));
+  /**
+   * Tracks work running beside the lane, so that `idle()` waits for it too. Nobody awaits it, so
+   * its errors end here as a background task's do: left unhandled, a failed put of a model's
+   * output (a full disk) was an unhandled rejection, which stops the daemon.
+   */
+  track(work: Promise<unknown>, what = 'work beside the lane'): void {
+    const p = work
+      .catch((err: unknown) => {
+        if (err instanceof FsyncFailedError) this.opts.onFatal?.(err);
+        else this.opts.onBackgroundError(what, err);
+      })
+      .finally(() => this.beside.delete(p));
     this.beside.add(p);
   }
 

@@ -168,7 +168,9 @@ export function watchComponentDirs(o: DirWatchOptions): DirWatch {
           o.onCookie(name);
           return;
         }
-        if (isIgnored(path, o.stateDir)) return;
+        // Only what a full scan would list: a hidden file reported here would sit in the index
+        // until the next rescan drops it again.
+        if (!indexable(path, name, o.stateDir)) return;
         serially(path, async () => {
           let present = false;
           try {

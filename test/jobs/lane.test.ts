@@ -118,4 +118,21 @@ describe('Lane', () => {
     expect(l.isIdle).toBe(true);
     expect(l.size).toBe(0);
   });
+
+  it('a failure of tracked work is reported as a background error, never an unhandled rejection, and drain() still resolves', async () => {
+    const { lane: l, onBackgroundError, onFatal } = lane();
+    l.track(Promise.reject(new Error('ENOSPC: no space left on device')), 'staging model output');
+    await l.drain();
+    expect(onBackgroundError).toHaveBeenCalledWith('staging model output', expect.objectContaining({ message: expect.stringMatching(/ENOSPC/) }));
+    expect(onFatal).not.toHaveBeenCalled();
+    expect(l.isIdle).toBe(true);
+  });
+
+  it('a failed fsync in tracked work is fatal, and not also a background error', async () => {
+    const { lane: l, onBackgroundError, onFatal } = lane();
+    l.track(Promise.reject(new FsyncFailedError('/lib/protocols', new Error('EIO'))));
+    await l.drain();
+    expect(onFatal).toHaveBeenCalledTimes(1);
+    expect(onBackgroundError).not.toHaveBeenCalled();
+  });
 });

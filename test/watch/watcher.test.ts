@@ -136,11 +136,9 @@ describe('startWatcher', () => {
     expect(reports.filter((r) => r.kind === 'map')).toEqual([]);
   });
 
-  // KNOWN BUG (found by this test): dir-watch.ts filters events with isIgnored() only, which lets
-  // dot-names other than jitd temps through, while a full scan (component-index.ts) skips every
-  // dot-name; so the engine's index takes in `.hidden.txt` until the next rescan. Flip `it.fails`
-  // to `it` once dir-watch.ts drops dot-names as the scan does.
-  it.fails('does not report a hidden file created in a type directory', async () => {
+  // A full scan (component-index.ts) skips every dot-name; events must too, or the engine's index
+  // takes in `.hidden.txt` until the next rescan (this test found it).
+  it('does not report a hidden file created in a type directory', async () => {
     const { lib, reports, seen, component } = await watched();
     const protocols = join(lib.componentsDir, 'protocols');
     await writeFile(join(protocols, '.hidden.txt'), 'not a component\n');
