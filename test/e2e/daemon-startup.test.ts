@@ -8,19 +8,13 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { JITD, JITD_UNDER_TEST, jitctl, spawnDaemon, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { JITD, JITD_UNDER_TEST, jitctl, type RunningDaemon } from '../support/daemon-process.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon, testSpawn } from '../support/per-test.js';
 
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
-
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  daemon = undefined;
-  await lib?.cleanup();
-  lib = undefined;
-});
 
 const SLOW = { JITD_TEST_SLOW_READDIR_MS: '250' };
 const msgs = (d: RunningDaemon) => d.logs.map((l) => (JSON.parse(l) as { msg?: string }).msg);
@@ -52,8 +46,8 @@ async function requestRecords(l: TempLibrary): Promise<Array<{ state: string }>>
 
 describe('signals during start-up', () => {
   it('SIGTERM before ready: stops at the next safe point with exit 0, never ready, nothing half-done, lock released', async () => {
-    lib = await makeLibrary();
-    daemon = spawnDaemon(lib.configFile, SLOW);
+    lib = await testLibrary();
+    daemon = testSpawn(lib.configFile, SLOW);
     await logged(daemon, 'jitd starting');
     expect(msgs(daemon)).not.toContain('jitd ready');
     daemon.child.kill('SIGTERM');
@@ -67,15 +61,15 @@ describe('signals during start-up', () => {
     expect((await requestRecords(lib)).map((r) => r.state)).toEqual(['waiting']);
 
     // The lock was released: the production jitd starts on the same library and serves.
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    daemon = await testDaemon(lib.configFile, lib.socketPath);
     const st = await jitctl(['--socket', lib.socketPath, 'status']);
     expect(st.code, st.stderr).toBe(0);
     expect((await daemon.stop()).code).toBe(0);
   });
 
   it('SIGINT before ready stops cleanly too', async () => {
-    lib = await makeLibrary();
-    daemon = spawnDaemon(lib.configFile, SLOW);
+    lib = await testLibrary();
+    daemon = testSpawn(lib.configFile, SLOW);
     await logged(daemon, 'jitd starting');
     daemon.child.kill('SIGINT');
     const { code, signal } = await daemon.exit;
@@ -85,8 +79,8 @@ describe('signals during start-up', () => {
   });
 
   it('SIGHUP before ready: jitd survives, becomes ready and reconciles once more', async () => {
-    lib = await makeLibrary();
-    daemon = spawnDaemon(lib.configFile, SLOW);
+    lib = await testLibrary();
+    daemon = testSpawn(lib.configFile, SLOW);
     await logged(daemon, 'jitd starting');
     daemon.child.kill('SIGHUP');
     await logged(daemon, 'jitd ready', 30_000);
@@ -101,8 +95,8 @@ describe('signals during start-up', () => {
   });
 
   it('the production bin: SIGTERM and SIGHUP right after "jitd starting" never kill it by signal', async () => {
-    lib = await makeLibrary();
-    daemon = spawnDaemon(lib.configFile);
+    lib = await testLibrary();
+    daemon = testSpawn(lib.configFile);
     await logged(daemon, 'jitd starting');
     daemon.child.kill('SIGHUP');
     daemon.child.kill('SIGTERM');
@@ -116,9 +110,9 @@ describe('signals during start-up', () => {
 
 describe('test-only fault injection', () => {
   it('the production bin ignores JITD_TEST_TRACE, JITD_TEST_CRASH_AT and JITD_TEST_FAULT', async () => {
-    lib = await makeLibrary();
+    lib = await testLibrary();
     const trace = join(lib.root, 'outside.trace');
-    daemon = await startDaemon(
+    daemon = await testDaemon(
       lib.configFile,
       lib.socketPath,
       // Each would show if honoured: a trace file, a SIGKILL at the request's fsync, a failed write.
@@ -133,9 +127,9 @@ describe('test-only fault injection', () => {
   });
 
   it('the test entry point honours JITD_TEST_TRACE (the variables do reach fault-fs there)', async () => {
-    lib = await makeLibrary();
+    lib = await testLibrary();
     const trace = join(lib.root, 'steps.trace');
-    daemon = await startDaemon(lib.configFile, lib.socketPath, { JITD_TEST_TRACE: trace });
+    daemon = await testDaemon(lib.configFile, lib.socketPath, { JITD_TEST_TRACE: trace });
     expect(daemon.child.spawnargs).toContain(JITD_UNDER_TEST);
     expect(msgs(daemon)).toContain('jitd ready');
     expect(await readFile(trace, 'utf8')).toMatch(/^fsync:request#1$/m);

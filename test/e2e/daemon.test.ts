@@ -3,23 +3,18 @@
  */
 import { chmod, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import type { makeLibrary } from '../support/library-fixture.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon } from '../support/per-test.js';
 
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
 
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  daemon = undefined;
-  await lib?.cleanup();
-  lib = undefined;
-});
-
 async function start(opts: Parameters<typeof makeLibrary>[0] = {}) {
-  lib = await makeLibrary(opts);
-  daemon = await startDaemon(lib.configFile, lib.socketPath);
+  lib = await testLibrary(opts);
+  daemon = await testDaemon(lib.configFile, lib.socketPath);
   return { lib, daemon };
 }
 
@@ -62,9 +57,9 @@ describe('jitd end to end', () => {
   });
 
   it("keeps the map file's permission bits when it repoints an entry", async () => {
-    lib = await makeLibrary();
+    lib = await testLibrary();
     await chmod(lib.mapFile, 0o664); // a team's group-writable map, umask notwithstanding
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    daemon = await testDaemon(lib.configFile, lib.socketPath);
     const [req] = await pending();
     expect((await ctl(['answer', req!.id, 'Anything'])).code).toBe(0);
     await ctl(['status', '--sync']);
@@ -130,12 +125,12 @@ describe('jitd end to end', () => {
   it('takes over the lock at once after the holder is killed with SIGKILL', async () => {
     await start();
     await daemon!.stop('SIGKILL');
-    daemon = await startDaemon(lib!.configFile, lib!.socketPath);
+    daemon = await testDaemon(lib!.configFile, lib!.socketPath);
     expect((await ctl(['status'])).code).toBe(0);
   });
 
   it('stops start-up on an invalid config with a message naming each bad key', async () => {
-    lib = await makeLibrary({ config: { provider: { kind: 'gpt' }, debounceMs: -1, colour: true } });
+    lib = await testLibrary({ config: { provider: { kind: 'gpt' }, debounceMs: -1, colour: true } });
     const d = await startDaemon(lib.configFile, lib.socketPath);
     const { code } = await d.exit;
     expect(code).toBe(2);

@@ -8,21 +8,14 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
-import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { jitctl } from '../support/daemon-process.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon } from '../support/per-test.js';
 
 const sh = promisify(execFile);
 let lib: TempLibrary | undefined;
-let daemon: RunningDaemon | undefined;
-
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  daemon = undefined;
-  await lib?.cleanup();
-  lib = undefined;
-});
 
 const GX = generatedName('X', 'protocol');
 const ctl = (args: string[]) => jitctl(['--socket', lib!.socketPath, ...args]);
@@ -52,8 +45,8 @@ async function save(map: unknown): Promise<string> {
 
 /** X.protocol = x_missing.txt, answered and installed: the map names the generated file. */
 async function installedX() {
-  lib = await makeLibrary({ map: { X: { protocol: 'x_missing.txt' }, REVIEW: { protocol: 'review.txt' } } });
-  daemon = await startDaemon(lib.configFile, lib.socketPath);
+  lib = await testLibrary({ map: { X: { protocol: 'x_missing.txt' }, REVIEW: { protocol: 'review.txt' } } });
+  await testDaemon(lib.configFile, lib.socketPath);
   const [r] = await requests();
   expect(r).toMatchObject({ goal: 'X', filename: 'x_missing.txt' });
   expect((await ctl(['answer', r!.id, 'Steps to handle X'])).code).toBe(0);
@@ -111,8 +104,8 @@ describe("a person's map temp file is theirs", () => {
   const tmp = () => `${lib!.mapFile}.tmp`;
 
   it('`jq … > goal_map.json.tmp`, then `jitctl reconcile`, then `mv`: the temp survives and the mv lands the edit', async () => {
-    lib = await makeLibrary();
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    lib = await testLibrary();
+    await testDaemon(lib.configFile, lib.socketPath);
     await requests();
     await sh('sh', ['-c', `jq '.NEW = {"protocol": "review.txt"}' "$1" > "$1.tmp"`, 'sh', lib.mapFile]);
     const r = await ctl(['reconcile']);
@@ -124,8 +117,8 @@ describe("a person's map temp file is theirs", () => {
   });
 
   it('the idiom in a loop racing repeated `jitctl reconcile`: every mv succeeds and the last edit is the map', async () => {
-    lib = await makeLibrary();
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    lib = await testLibrary();
+    await testDaemon(lib.configFile, lib.socketPath);
     await requests();
     const rounds = 25;
     let stop = false;
@@ -148,8 +141,8 @@ describe("a person's map temp file is theirs", () => {
   });
 
   it('a stale one (unmodified for an hour, as a crashed seed-era run leaves it) is moved to quarantine with its origin, not deleted', async () => {
-    lib = await makeLibrary();
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    lib = await testLibrary();
+    await testDaemon(lib.configFile, lib.socketPath);
     await requests();
     await writeFile(tmp(), '{"half": ');
     const hourAgo = new Date(Date.now() - 3600_000);

@@ -9,24 +9,19 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StatusResult } from '../../src/ipc/messages/status.js';
-import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { jitctl, type RunningDaemon } from '../support/daemon-process.js';
+import type { makeLibrary } from '../support/library-fixture.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon } from '../support/per-test.js';
 
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
 
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  daemon = undefined;
-  await lib?.cleanup();
-  lib = undefined;
-});
-
 async function start(opts: Parameters<typeof makeLibrary>[0] = {}) {
-  lib = await makeLibrary(opts);
-  daemon = await startDaemon(lib.configFile, lib.socketPath);
+  lib = await testLibrary(opts);
+  daemon = await testDaemon(lib.configFile, lib.socketPath);
   return lib;
 }
 

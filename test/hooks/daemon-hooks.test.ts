@@ -5,21 +5,15 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requestId } from '../../src/requests/request.js';
-import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { DEFAULT_MAP, makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { jitctl, type RunningDaemon } from '../support/daemon-process.js';
+import { DEFAULT_MAP, type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon } from '../support/per-test.js';
 
 const MISSING_ID = requestId('DIAGNOSE_ROOT_CAUSE', 'protocol', 'root_cause_analysis_drilldown.txt');
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
-
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  daemon = undefined;
-  await lib?.cleanup();
-  lib = undefined;
-});
 
 const ctl = (args: string[]) => jitctl(['--socket', lib!.socketPath, ...args]);
 
@@ -64,14 +58,14 @@ const runs = async (outDir: string, prefix: string) => (await readdir(outDir).ca
 
 describe('hooks in the running daemon', () => {
   it('runs requestAdded once per new request (not again on rescans or a restart) and installed after the answer', async () => {
-    lib = await makeLibrary({ map: DEFAULT_MAP });
+    lib = await testLibrary({ map: DEFAULT_MAP });
     const { script, outDir } = await writeRecorder(lib.root);
     const argv = [process.execPath, script, outDir];
     await writeFile(
       lib.configFile,
       JSON.stringify({ debounceMs: 50, log: { level: 'info' }, hooks: { requestAdded: argv, installed: argv, requestFailed: argv } }),
     );
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    daemon = await testDaemon(lib.configFile, lib.socketPath);
     const first = await until('the requestAdded hook', async () => (await runs(outDir, 'requestAdded-')).at(0));
     expect(first).toBe(`requestAdded-${MISSING_ID}-0.json`);
     const rec = JSON.parse(await readFile(join(outDir, first), 'utf8'));
@@ -88,7 +82,7 @@ describe('hooks in the running daemon', () => {
 
     // A restart finds the request already on disk: nobody is notified again.
     await daemon.stop('SIGTERM');
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    daemon = await testDaemon(lib.configFile, lib.socketPath);
     expect((await ctl(['reconcile'])).code).toBe(0);
     expect((await ctl(['answer', MISSING_ID, 'drill down to the root cause'])).code).toBe(0);
     const installed = await until('the installed hook', async () => (await runs(outDir, 'installed-')).at(0));
@@ -99,13 +93,13 @@ describe('hooks in the running daemon', () => {
   });
 
   it('a hook that hangs is killed at hooks.timeoutMs while the daemon keeps answering; status counts it', async () => {
-    lib = await makeLibrary({ map: DEFAULT_MAP });
+    lib = await testLibrary({ map: DEFAULT_MAP });
     const hang = [process.execPath, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"];
     await writeFile(
       lib.configFile,
       JSON.stringify({ debounceMs: 50, log: { level: 'info' }, hooks: { requestAdded: hang, installed: ['/nonexistent/jitd-hook'], timeoutMs: 1500 } }),
     );
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    daemon = await testDaemon(lib.configFile, lib.socketPath);
     // While the hook hangs, the daemon serves and installs.
     const during = await hookStats();
     expect(during.configured).toEqual(['requestAdded', 'installed']);
