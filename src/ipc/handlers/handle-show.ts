@@ -1,0 +1,60 @@
+/**
+ * Handler of `show`: a request's record, its text and its candidates' provenance. Reads only;
+ * the text is read the way `jitctl edit` reads it (Engine.editableText: a draft's candidate, or
+ * a generated component's installed file), and a person's own file straight from the library.
+ */
+import { readFile } from 'node:fs/promises';
+import { JitdError } from '../../fsio/errors.js';
+import { componentPath } from '../../library/paths.js';
+import { publicView, type Request } from '../../requests/request.js';
+import { isInstalledGenerated } from '../../requests/transitions.js';
+import { ShowParams, type ShowCandidate, type ShowResult } from '../messages/show.js';
+import type { DaemonContext } from '../context.js';
+import { defineHandler } from './handler.js';
+
+/** The request by id or unique prefix, or a typed error naming what was asked. */
+export function findRequest(ctx: DaemonContext, id: string): Request {
+  const r = ctx.engine.store.resolve(id);
+  if (r === 'ambiguous') throw new JitdError('EAMBIGUOUS', `request id prefix ${id} matches more than one request`);
+  if (!r) throw new JitdError('ENOREQUEST', `no request ${id}`);
+  return r;
+}
+
+/** The public view plus how a done request was resolved (`publicView` leaves it out). */
+export function historyView(r: Request): ShowResult['request'] {
+  return { ...publicView(r), ...(r.resolution !== undefined ? { resolution: r.resolution } : {}) };
+}
+
+async function textOf(ctx: DaemonContext, r: Request): Promise<Pick<ShowResult, 'text' | 'textError'>> {
+  const path = componentPath(ctx.config.componentsDir, r.type, r.resolution === 'person' ? r.filename : r.generatedName);
+  try {
+    if ((r.state === 'draft' && r.candidate !== undefined) || isInstalledGenerated(r)) {
+      const t = await ctx.engine.editableText(r.id);
+      return { text: { source: t.source, ...(t.candidate !== undefined ? { candidate: t.candidate } : {}), ...(t.source === 'installed' ? { path } : {}), content: t.text } };
+    }
+    if (r.state === 'done' && r.resolution === 'person') return { text: { source: 'installed', path, content: await readFile(path, 'utf8') } };
+  } catch (err) {
+    return { textError: err instanceof Error ? err.message : String(err) };
+  }
+  return {};
+}
+
+export const handleShow = defineHandler({
+  method: 'show',
+  params: ShowParams,
+  async handle(ctx, params): Promise<ShowResult> {
+    const r = findRequest(ctx, params.id);
+    const { candidates } = ctx.engine;
+    const list: ShowCandidate[] = [];
+    for (const n of await candidates.list(r.id)) {
+      const p = await candidates.provenance(r.id, n);
+      if (!p) {
+        list.push({ candidate: n });
+        continue;
+      }
+      const { request: _r, candidate: _c, ...provenance } = p;
+      list.push({ candidate: n, provenance });
+    }
+    return { request: historyView(r), ...(await textOf(ctx, r)), candidates: list };
+  },
+});
