@@ -30,7 +30,14 @@ async function textOf(ctx: DaemonContext, r: Request): Promise<Pick<ShowResult, 
   try {
     if ((r.state === 'draft' && r.candidate !== undefined) || isInstalledGenerated(r)) {
       const t = await ctx.engine.editableText(r.id);
-      return { text: { source: t.source, ...(t.candidate !== undefined ? { candidate: t.candidate } : {}), ...(t.source === 'installed' ? { path } : {}), content: t.text } };
+      return {
+        text: {
+          source: t.source,
+          ...(t.candidate !== undefined ? { candidate: t.candidate } : {}),
+          ...(t.source === 'installed' ? { path } : {}),
+          content: t.text,
+        },
+      };
     }
     if (r.state === 'done' && r.resolution === 'person') return { text: { source: 'installed', path, content: await readFile(path, 'utf8') } };
   } catch (err) {
