@@ -89,13 +89,16 @@ describe('jitctl show', () => {
     expect(j.text).toMatchObject({ source: 'installed', content: 'Installed text.\n' });
   });
 
-  it('escapes control characters of the installed text in human output; --json keeps them exactly', async () => {
-    const o = await start();
-    await answered(o, 'Evil \u001b[2J text.\n');
-    const r = await ctl(o.fx, ['show', ID]);
+  it('escapes control characters of a description in human output; --json keeps them exactly', async () => {
+    const { fx, fake } = await start();
+    fake.enqueue({ json: completion('A plan.\n') });
+    expect((await ctl(fx, ['answer', OTHER_ID, '--review', 'evil \u001b[2J text'])).code).toBe(0);
+    await fx.engine.idle();
+    const r = await ctl(fx, ['show', OTHER_ID]);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('\u001b[2J');
-    expect(r.stdout).toContain('Evil \\e[2J text.');
-    expect((await json(o.fx, ['show', ID])).text.content).toBe('Evil \u001b[2J text.\n');
+    expect(r.stdout).toContain('evil \\e[2J text');
+    expect((await json(fx, ['show', OTHER_ID])).request.description).toBe('evil \u001b[2J text');
   });
 
   it('refuses an unknown id with one clear line and exit code 1', async () => {

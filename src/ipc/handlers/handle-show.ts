@@ -60,7 +60,7 @@ export const handleShow = defineHandler({
         continue;
       }
       const { request: _r, candidate: _c, ...provenance } = p;
-      list.push({ candidate: n, provenance });
+      list.push({ candidate: n, provenance: { ...provenance, source: p.source ?? 'model' } });
     }
     return { request: historyView(r), ...(await textOf(ctx, r)), candidates: list };
   },
