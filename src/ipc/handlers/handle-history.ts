@@ -2,7 +2,7 @@
 import type { Request } from '../../requests/request.js';
 import { HistoryParams, type HistoryResult } from '../messages/history.js';
 import { defineHandler } from './handler.js';
-import { historyView } from './handle-show.js';
+import { historyView } from './request-lookup.js';
 
 const newestFirst = (a: Request, b: Request) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 

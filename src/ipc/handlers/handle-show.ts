@@ -4,26 +4,13 @@
  * a generated component's installed file), and a person's own file straight from the library.
  */
 import { readFile } from 'node:fs/promises';
-import { JitdError } from '../../fsio/errors.js';
 import { componentPath } from '../../library/paths.js';
-import { publicView, type Request } from '../../requests/request.js';
+import type { Request } from '../../requests/request.js';
 import { isInstalledGenerated } from '../../requests/transitions.js';
 import { ShowParams, type ShowCandidate, type ShowResult } from '../messages/show.js';
 import type { DaemonContext } from '../context.js';
 import { defineHandler } from './handler.js';
-
-/** The request by id or unique prefix, or a typed error naming what was asked. */
-export function findRequest(ctx: DaemonContext, id: string): Request {
-  const r = ctx.engine.store.resolve(id);
-  if (r === 'ambiguous') throw new JitdError('EAMBIGUOUS', `request id prefix ${id} matches more than one request`);
-  if (!r) throw new JitdError('ENOREQUEST', `no request ${id}`);
-  return r;
-}
-
-/** The public view plus how a done request was resolved (`publicView` leaves it out). */
-export function historyView(r: Request): ShowResult['request'] {
-  return { ...publicView(r), ...(r.resolution !== undefined ? { resolution: r.resolution } : {}) };
-}
+import { findRequest, historyView } from './request-lookup.js';
 
 async function textOf(ctx: DaemonContext, r: Request): Promise<Pick<ShowResult, 'text' | 'textError'>> {
   const path = componentPath(ctx.config.componentsDir, r.type, r.resolution === 'person' ? r.filename : r.generatedName);
