@@ -11,6 +11,8 @@ import { handleReject } from './handlers/handle-reject.js';
 import { handleApprove } from './handlers/handle-approve.js';
 import { handleEdit } from './handlers/handle-edit.js';
 import { handleRegenerate } from './handlers/handle-regenerate.js';
+import { handleHistory } from './handlers/handle-history.js';
+import { handleShow } from './handlers/handle-show.js';
 import { handleRetry } from './handlers/handle-retry.js';
 import { handleStatus } from './handlers/handle-status.js';
 import { handleSubscribe } from './handlers/handle-subscribe.js';
@@ -28,6 +30,8 @@ const table: { [M in Method]: MessageHandler<M, any> } = {
   approve: handleApprove,
   regenerate: handleRegenerate,
   edit: handleEdit,
+  show: handleShow,
+  history: handleHistory,
   retry: handleRetry,
   reconcile: handleReconcile,
   compose: handleCompose,

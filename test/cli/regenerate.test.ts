@@ -8,12 +8,11 @@ import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAIProvider } from '../../src/generation/openai.js';
-import { resolveConfig } from '../../src/library/config.js';
 import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
-import { MISSING_FILE, MISSING_GOAL, startDaemonFixture, type DaemonFixture, type FixtureOptions } from '../support/daemon-fixture.js';
-import { completion, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { MISSING_FILE, MISSING_GOAL, type DaemonFixture, type FixtureOptions } from '../support/daemon-fixture.js';
+import { completion, type FakeOpenAI } from '../support/fake-openai.js';
+import { startOpenAIDaemon } from '../support/openai-daemon.js';
 import { assertBuilt, jitctl } from './run-jitctl.js';
 
 const ID = requestId(MISSING_GOAL, 'protocol', MISSING_FILE);
@@ -31,13 +30,7 @@ afterEach(async () => {
 beforeAll(() => assertBuilt());
 
 async function start(opts: FixtureOptions = {}): Promise<DaemonFixture> {
-  fake = await startFakeOpenAI();
-  const cfg = resolveConfig(
-    { provider: { kind: 'openai', baseURL: fake.baseURL, model: 'test-model', maxRetries: 0, timeoutMs: 5000 } },
-    '/x/config/jitd.json',
-    {},
-  );
-  d = await startDaemonFixture({ ...opts, provider: createOpenAIProvider(cfg.provider, 'sk-test') });
+  ({ fx: d, fake } = await startOpenAIDaemon(opts));
   return d;
 }
 const ctl = (fx: DaemonFixture, args: string[], env: Record<string, string> = {}) => jitctl(['--socket', fx.socketPath, ...args], { env });

@@ -14,7 +14,7 @@ import type { RunningDaemon } from '../support/daemon-process.js';
 import { ctl, kill, makeHardLib, output, start, type HardLib } from './support.js';
 import { rawCall, RawClient } from '../support/raw-client.js';
 
-const METHODS = ['ping', 'status', 'pending', 'answer', 'reject', 'retry', 'reconcile', 'compose', 'subscribe'];
+const METHODS = ['ping', 'status', 'pending', 'answer', 'reject', 'retry', 'reconcile', 'compose', 'show', 'history', 'subscribe'];
 const MAX_LINE = 1024 * 1024;
 
 const idArb = fc.oneof(

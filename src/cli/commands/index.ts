@@ -12,6 +12,8 @@ import { rejectCommand } from './reject.js';
 import { approveCommand } from './approve.js';
 import { editCommand } from './edit.js';
 import { regenerateCommand } from './regenerate.js';
+import { historyCommand } from './history.js';
+import { showCommand } from './show.js';
 import { retryCommand } from './retry.js';
 import { statusCommand } from './status.js';
 
@@ -24,6 +26,8 @@ export const COMMANDS: readonly Command[] = [
   approveCommand,
   regenerateCommand,
   editCommand,
+  showCommand,
+  historyCommand,
   retryCommand,
   reconcileCommand,
   composeCommand,

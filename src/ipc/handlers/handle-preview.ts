@@ -8,14 +8,13 @@ import { buildMessages, measureMessages } from '../../generation/messages.js';
 import { MAX_DESCRIPTION_LENGTH, publicView } from '../../requests/request.js';
 import { DESCRIPTION_PLACEHOLDER, PreviewParams, type PreviewResult } from '../messages/preview.js';
 import { defineHandler } from './handler.js';
+import { findRequest } from './request-lookup.js';
 
 export const handlePreview = defineHandler({
   method: 'preview',
   params: PreviewParams,
   async handle(ctx, params): Promise<PreviewResult> {
-    const r = ctx.engine.store.resolve(params.id);
-    if (r === 'ambiguous') throw new JitdError('EAMBIGUOUS', `request id prefix ${params.id} matches more than one request`);
-    if (!r) throw new JitdError('ENOREQUEST', `no request ${params.id}`);
+    const r = findRequest(ctx, params.id);
     // The same normalisation `answer` applies (request-commands.ts), so a preview with the text
     // about to be answered shows the bytes that will be sent.
     const given = params.description?.replace(/\s+/g, ' ').trim();

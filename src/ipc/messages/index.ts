@@ -13,6 +13,8 @@ import type { EditParams, EditResult } from './edit.js';
 import type { RegenerateParams, RegenerateResult } from './regenerate.js';
 import type { RejectParams, RejectResult } from './reject.js';
 import type { RetryParams, RetryResult } from './retry.js';
+import type { ShowParams, ShowResult } from './show.js';
+import type { HistoryParams, HistoryResult } from './history.js';
 import type { StatusParams, StatusResult } from './status.js';
 import type { SubscribeParams, SubscribeResult } from './subscribe.js';
 
@@ -26,6 +28,8 @@ export interface MethodTable {
   approve: { params: ApproveParams; result: ApproveResult };
   regenerate: { params: RegenerateParams; result: RegenerateResult };
   edit: { params: EditParams; result: EditResult };
+  show: { params: ShowParams; result: ShowResult };
+  history: { params: HistoryParams; result: HistoryResult };
   reconcile: { params: ReconcileParams; result: ReconcileResult };
   compose: { params: ComposeParams; result: ComposeResult };
   subscribe: { params: SubscribeParams; result: SubscribeResult };
