@@ -43,7 +43,7 @@ describe('commitRepoints guards', () => {
     expect(read(mem)).toEqual({ ...personsMap(2), DIAGNOSE_ROOT_CAUSE: REPOINTED.DIAGNOSE_ROOT_CAUSE });
   });
 
-  it("a save that lands between the re-read and the rename is put back by the guarded publish, and jitd starts again on top of it", async () => {
+  it('a save that lands between the re-read and the rename is put back by the guarded publish, and jitd starts again on top of it', async () => {
     const mem = lib();
     const fs = faultFs(mem, { classify, hooks: { 'before:rename:map#1': () => mem.writeFile(MAP, text(personsMap(3))) } });
     const result = await commitRepoints(fs, MAP, [REPOINT]);
