@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DiskWriteError } from '../../src/fsio/errors.js';
 import { componentQuarantineDir, handleOrphans, quarantine } from '../../src/reconcile/orphans.js';
 import { ReferencedNames } from '../../src/reconcile/referenced-names.js';
-import { ComponentIndex } from '../../src/reconcile/scan-components.js';
+import { ComponentIndex } from '../../src/library/component-index.js';
 import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { MemFs } from '../support/mem-fs.js';
 
