@@ -21,6 +21,18 @@ const req = (goal: string, type: string, filename: string, patch: Partial<Reques
 const G = generatedName('GOAL', 'protocol');
 
 describe('planSync', () => {
+  it('a request belongs to its own (goal, type) only: one of the same file name for another goal or type is neither matched nor resolved', () => {
+    // Same file name, different goal / different type: matching on goal OR type would take
+    // these for the entry's own request (a mutant of the matcher that no other test killed).
+    const otherGoal = req('OTHER', 'protocol', 'p.txt', { state: 'answered', description: 'for OTHER' });
+    const otherType = req('GOAL', 'persona', 'p.txt', { state: 'answered', description: 'a persona' });
+    const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index(), records(otherGoal, otherType));
+    expect(plan.generate).toEqual([]);
+    expect(plan.create.map((r) => [r.goal, r.type, r.filename])).toEqual([['GOAL', 'protocol', 'p.txt']]);
+    const present = planSync([E('GOAL', 'protocol', 'p.txt')], index('protocols/p.txt'), records(otherGoal, otherType));
+    expect(present.resolvedByPerson).toEqual([]);
+  });
+
   it('a present file is satisfied and referenced; an open request for it is resolved (a person wrote it)', () => {
     const r = req('GOAL', 'protocol', 'p.txt', { state: 'waiting' });
     const plan = planSync([E('GOAL', 'protocol', 'p.txt')], index('protocols/p.txt'), records(r));
