@@ -6,25 +6,17 @@
  */
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
-import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { completion, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { jitctl, type RunningDaemon } from '../support/daemon-process.js';
+import { completion, type FakeOpenAI } from '../support/fake-openai.js';
 import { git, gitIn, initRepo } from '../support/git-repo.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon, testFakeOpenAI } from '../support/per-test.js';
 
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
 let fake: FakeOpenAI | undefined;
-
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  await fake?.stop();
-  await lib?.cleanup();
-  daemon = undefined;
-  fake = undefined;
-  lib = undefined;
-});
 
 const G = generatedName('X', 'protocol');
 const MAP_WITH_X = { X: { protocol: 'x_missing.txt' }, REVIEW: { protocol: 'review.txt' } };
@@ -80,8 +72,8 @@ async function requests(states = 'waiting'): Promise<Array<{ id: string; filenam
  * X.protocol; `before` shapes the history before jitd starts. jitd runs with a short settle time.
  */
 async function start(before: (root: string) => Promise<void> = async () => {}) {
-  fake = await startFakeOpenAI();
-  lib = await makeLibrary({
+  fake = await testFakeOpenAI();
+  lib = await testLibrary({
     map: MAP_WITH_X,
     config: { provider: { kind: 'openai', baseURL: fake.baseURL, model: 'm', maxRetries: 0, timeoutMs: 5000 }, git: { settleMs: 150 } },
   });
@@ -89,7 +81,7 @@ async function start(before: (root: string) => Promise<void> = async () => {}) {
   await git(lib.root, 'add', '-A');
   await git(lib.root, 'commit', '-qm', 'library: X.protocol is missing');
   await before(lib.root);
-  daemon = await startDaemon(lib.configFile, lib.socketPath, { OPENAI_API_KEY: 'sk-test' });
+  daemon = await testDaemon(lib.configFile, lib.socketPath, { OPENAI_API_KEY: 'sk-test' });
   await settled();
 }
 

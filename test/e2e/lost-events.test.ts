@@ -7,21 +7,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StatusResult } from '../../src/ipc/messages/status.js';
-import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { jitctl, type RunningDaemon } from '../support/daemon-process.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon } from '../support/per-test.js';
 
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
-
-afterEach(async () => {
-  if (daemon) daemon.child.kill('SIGCONT');
-  await daemon?.stop('SIGKILL');
-  daemon = undefined;
-  await lib?.cleanup();
-  lib = undefined;
-});
 
 const NAMED = 300;
 
@@ -37,8 +30,8 @@ describe('events lost while jitd was stopped', () => {
   it('are noticed by the detector, not the periodic rescan: every request for a file that now exists is resolved', { timeout: 120_000 }, async () => {
     const map: Record<string, Record<string, string>> = {};
     for (let i = 0; i < NAMED; i++) map[`GOAL_${i}`] = { protocol: `named_${i}.txt` };
-    lib = await makeLibrary({ map, components: {}, config: { rescanIntervalMs: 0, log: { level: 'info' } } });
-    daemon = await startDaemon(lib.configFile, lib.socketPath);
+    lib = await testLibrary({ map, components: {}, config: { rescanIntervalMs: 0, log: { level: 'info' } } });
+    daemon = await testDaemon(lib.configFile, lib.socketPath);
     const ctl = (args: string[]) => jitctl(['--socket', lib!.socketPath, ...args]);
     const status = async (): Promise<StatusResult> => JSON.parse((await ctl(['status', '--json'])).stdout);
     await ctl(['status', '--sync']);

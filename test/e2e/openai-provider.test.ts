@@ -5,31 +5,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { jitctl, startDaemon, type RunningDaemon } from '../support/daemon-process.js';
-import { apiError, completion, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { makeLibrary, type TempLibrary } from '../support/library-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { jitctl, type RunningDaemon } from '../support/daemon-process.js';
+import { apiError, completion, type FakeOpenAI } from '../support/fake-openai.js';
+import { type TempLibrary } from '../support/library-fixture.js';
+import { testLibrary, testDaemon, testFakeOpenAI } from '../support/per-test.js';
 
 const KEY = 'sk-test-SECRET-e2e-4242';
 let lib: TempLibrary | undefined;
 let daemon: RunningDaemon | undefined;
 let fake: FakeOpenAI | undefined;
 
-afterEach(async () => {
-  await daemon?.stop('SIGKILL');
-  await fake?.stop();
-  await lib?.cleanup();
-  daemon = undefined;
-  fake = undefined;
-  lib = undefined;
-});
-
 async function startWithFake(provider: Record<string, unknown> = {}) {
-  fake = await startFakeOpenAI();
-  lib = await makeLibrary({
+  fake = await testFakeOpenAI();
+  lib = await testLibrary({
     config: { provider: { kind: 'openai', baseURL: fake.baseURL, model: 'test-model', maxRetries: 2, timeoutMs: 2000, ...provider } },
   });
-  daemon = await startDaemon(lib.configFile, lib.socketPath, { OPENAI_API_KEY: KEY });
+  daemon = await testDaemon(lib.configFile, lib.socketPath, { OPENAI_API_KEY: KEY });
 }
 
 const ctl = (args: string[]) => jitctl(['--socket', lib!.socketPath, ...args]);

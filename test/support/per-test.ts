@@ -6,6 +6,7 @@
  */
 import { onTestFinished } from 'vitest';
 import { spawnDaemon, startDaemon, type RunningDaemon } from './daemon-process.js';
+import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
 import { makeLibrary, type TempLibrary } from './library-fixture.js';
 
 /** A temporary library (makeLibrary), removed when the test ends. */
@@ -27,4 +28,11 @@ export function testSpawn(...args: Parameters<typeof spawnDaemon>): RunningDaemo
   const daemon = spawnDaemon(...args);
   onTestFinished(async () => void (await daemon.stop('SIGKILL')));
   return daemon;
+}
+
+/** A fake OpenAI-compatible server (startFakeOpenAI), stopped when the test ends. */
+export async function testFakeOpenAI(...args: Parameters<typeof startFakeOpenAI>): Promise<FakeOpenAI> {
+  const fake = await startFakeOpenAI(...args);
+  onTestFinished(() => fake.stop());
+  return fake;
 }
