@@ -3,6 +3,9 @@
  * against an in-process daemon whose provider is the real openai client talking to the fake
  * OpenAI server, so a regeneration gives a second, different candidate.
  */
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
@@ -42,6 +45,30 @@ async function answered(o: OpenAIDaemon, first: string, review = false): Promise
 }
 
 describe('jitctl show', () => {
+  it("on a request a person resolved: their file's text, but never through a symlink out of the library", async () => {
+    const { fx } = await start();
+    const outside = await mkdtemp(join(tmpdir(), 'jitd-outside-'));
+    try {
+      await writeFile(join(outside, 'secret.txt'), 'not for the socket\n');
+      await symlink(join(outside, 'secret.txt'), join(fx.config.componentsDir, 'protocols', MISSING_FILE));
+      expect((await ctl(fx, ['reconcile'])).code).toBe(0);
+      await fx.engine.idle();
+      const j = await json(fx, ['show', ID]);
+      expect(j.request).toMatchObject({ state: 'done', resolution: 'person' });
+      expect(j.text).toBeUndefined();
+      expect(j.textError).toMatch(/outside/);
+      expect(JSON.stringify(j)).not.toContain('not for the socket');
+      const other = await json(fx, ['show', OTHER_ID]);
+      await writeFile(join(fx.config.componentsDir, 'protocols', 'rollout_plan.txt'), 'Roll out in waves.\n');
+      expect((await ctl(fx, ['reconcile'])).code).toBe(0);
+      await fx.engine.idle();
+      expect(other.request.state).toBe('waiting');
+      expect((await json(fx, ['show', OTHER_ID])).text).toMatchObject({ source: 'installed', content: 'Roll out in waves.\n' });
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
   it('on a waiting request: id, state, goal, type, filename and generated name; no text and no candidates', async () => {
     const { fx } = await start();
     const r = await ctl(fx, ['show', ID.slice(0, 6)]);

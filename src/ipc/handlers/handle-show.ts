@@ -4,7 +4,8 @@
  * a generated component's installed file), and a person's own file straight from the library.
  */
 import { readFile } from 'node:fs/promises';
-import { componentPath } from '../../library/paths.js';
+import { nodeFs } from '../../fsio/node-fs.js';
+import { componentPath, escapesRoot } from '../../library/paths.js';
 import type { Request } from '../../requests/request.js';
 import { isInstalledGenerated } from '../../requests/transitions.js';
 import { ShowParams, type ShowCandidate, type ShowResult } from '../messages/show.js';
@@ -26,7 +27,12 @@ async function textOf(ctx: DaemonContext, r: Request): Promise<Pick<ShowResult, 
         },
       };
     }
-    if (r.state === 'done' && r.resolution === 'person') return { text: { source: 'installed', path, content: await readFile(path, 'utf8') } };
+    if (r.state === 'done' && r.resolution === 'person') {
+      // A person's file may be a symlink: `show` never reads one that resolves out of the library.
+      const escapes = await escapesRoot(nodeFs, ctx.config.componentsDir, path);
+      if (escapes) return { textError: `not shown: ${escapes}` };
+      return { text: { source: 'installed', path, content: await readFile(path, 'utf8') } };
+    }
   } catch (err) {
     return { textError: err instanceof Error ? err.message : String(err) };
   }
