@@ -51,15 +51,20 @@ export class GenerationPool {
     if (this.jobs.has(r.id) || r.description === undefined || this.shutdown.signal.aborted) return undefined;
     const job = new AbortController();
     this.jobs.set(r.id, job);
-    return this.queue
-      .add(() => this.run(r, job, regeneration))
-      .catch((err: unknown): GenerationOutcome => {
-        this.opts.log.error({ err, request: r.id }, 'generation job crashed');
-        return { kind: 'stopped', request: r };
-      })
-      .finally(() => {
-        if (this.jobs.get(r.id) === job) this.jobs.delete(r.id);
-      });
+    return (
+      this.queue
+        // With the job's signal, a job cancelled while still queued leaves the queue at once
+        // instead of waiting its turn, and so uses up no start of a requestsPerMinute minute.
+        .add(() => this.run(r, job, regeneration), { signal: job.signal })
+        .catch((err: unknown): GenerationOutcome => {
+          if (job.signal.aborted) return { kind: 'stopped', request: r };
+          this.opts.log.error({ err, request: r.id }, 'generation job crashed');
+          return { kind: 'stopped', request: r };
+        })
+        .finally(() => {
+          if (this.jobs.get(r.id) === job) this.jobs.delete(r.id);
+        })
+    );
   }
 
   private async run(r: Request, job: AbortController, regeneration?: GenerationInput['regeneration']): Promise<GenerationOutcome> {
