@@ -58,13 +58,14 @@ export function makeMemLibrary(opts: { stateDir?: boolean } = {}): MemFs {
 }
 
 /** A provider that writes a fixed text from the description and counts its calls. */
-export function countingProvider(): Provider & { calls: number } {
+/** Writes expectedContent(description), or `regenerated` for a regeneration if given; counts its calls. */
+export function countingProvider(regenerated?: string): Provider & { calls: number } {
   const p = {
     name: 'fake',
     calls: 0,
-    async generate(input: { goal: string; type: string; description: string }) {
+    async generate(input: { goal: string; type: string; description: string; regeneration?: unknown }) {
       p.calls++;
-      return expectedContent(input.description);
+      return input.regeneration && regenerated !== undefined ? regenerated : expectedContent(input.description);
     },
   };
   return p;

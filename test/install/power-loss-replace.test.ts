@@ -7,7 +7,6 @@
  * model again for a candidate already on disk.
  */
 import { describe, expect, it } from 'vitest';
-import type { GenerationInput, Provider } from '../../src/generation/provider.js';
 import { requestId } from '../../src/requests/request.js';
 import {
   ANSWER,
@@ -32,19 +31,6 @@ const OLD = expectedContent(ANSWER);
 const NEW = 'A regenerated persona.\n';
 const RECORD = `${STATE}/requests/${ID}.json`;
 
-/** Writes the first text, and NEW for a regeneration; counts its calls. */
-function regenProvider(): Provider & { calls: number } {
-  const p = {
-    name: 'fake',
-    calls: 0,
-    async generate(input: GenerationInput) {
-      p.calls++;
-      return input.regeneration ? NEW : expectedContent(input.description);
-    },
-  };
-  return p;
-}
-
 const recordOf = (fs: MemFs) => {
   const t = fs.read(RECORD);
   return t === undefined ? undefined : (JSON.parse(t) as { state: string; regenerating?: unknown; replacing?: number });
@@ -56,7 +42,7 @@ describe('power loss while a done component is replaced by its regeneration', ()
     await runToDone(fs, countingProvider());
     expect(fs.read(GENERATED_PATH)).toBe(OLD);
     fs.checkpoint();
-    const engine = engineOn(fs, regenProvider());
+    const engine = engineOn(fs, countingProvider(NEW));
     await engine.start();
     await engine.regenerate(ID, { feedback: 'newer' });
     await engine.idle();
@@ -71,7 +57,7 @@ describe('power loss while a done component is replaced by its regeneration', ()
       const before = recordOf(image);
       const intent = before?.regenerating !== undefined || before?.replacing !== undefined;
       const written = image.read(`${STATE}/candidates/${ID}/1.txt`) === NEW;
-      const provider = regenProvider();
+      const provider = countingProvider(NEW);
       const again = engineOn(image, provider);
       await again.start();
       await again.idle();
