@@ -34,3 +34,11 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** The value of a numeric option such as `--candidate N` (1 to 999999999), undefined when absent; a UsageError otherwise. */
+export function countOption(values: Record<string, unknown>, flag: string): number | undefined {
+  const raw = values[flag];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^[1-9][0-9]{0,8}$/.test(raw)) throw new UsageError(`--${flag} takes a number from 1, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}

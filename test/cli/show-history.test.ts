@@ -7,6 +7,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ControlClient, DaemonRequestError } from '../../src/ipc/client.js';
 import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
 import { FIXTURE_MAP, MISSING_FILE, MISSING_GOAL, type DaemonFixture } from '../support/daemon-fixture.js';
@@ -161,5 +162,33 @@ describe('jitctl history', () => {
     await answered(o, 'First take.\n', true);
     const all = await json(o.fx, ['history', MISSING_GOAL]);
     expect(all.entries).toEqual([expect.objectContaining({ request: expect.objectContaining({ id: ID, state: 'draft' }), candidates: 1 })]);
+  });
+
+  it('pages newest first: limit 1 gives the newest and a cursor, the cursor the rest and no further cursor; --limit shows how many older are left', async () => {
+    const o = await start();
+    await answered(o, 'Installed text.\n');
+    const client = await ControlClient.connect(o.fx.socketPath);
+    try {
+      const first = await client.call('history', { limit: 1 });
+      expect(first.entries.map((e) => e.request.id)).toEqual([ID]);
+      expect(first.total).toBe(2);
+      expect(first.next).toEqual(expect.any(String));
+      const second = await client.call('history', { limit: 1, after: first.next as string });
+      expect(second.entries.map((e) => e.request.id)).toEqual([OTHER_ID]);
+      expect(second.next).toBeUndefined();
+      const bad = await client.call('history', { after: 'bm90IGEgY3Vyc29y' }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(DaemonRequestError);
+      expect((bad as DaemonRequestError).code).toBe('EINVALID');
+      expect((bad as Error).message).toMatch(/not a cursor returned by history/);
+    } finally {
+      client.close();
+    }
+    const human = await ctl(o.fx, ['history', '--limit', '1']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^ID .*\n${ID} .*\n1 older not shown \\(--limit\\)\n$`));
+    expect((await json(o.fx, ['history', '--limit', '1'])).entries).toHaveLength(1);
+    const wrong = await ctl(o.fx, ['history', '--limit', '0']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--limit takes a number from 1/);
   });
 });

@@ -1,6 +1,6 @@
 /** `jitctl approve ID [--candidate N]`: install a draft (an earlier candidate: a rollback). */
 import type { Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { countOption } from '../errors.js';
 
 export const approveCommand: Command = {
   name: 'approve',
@@ -10,12 +10,7 @@ export const approveCommand: Command = {
   options: { candidate: { type: 'string' } },
   args: [1, 1],
   async run(ctx, [id], values) {
-    const raw = values.candidate;
-    let candidate: number | undefined;
-    if (typeof raw === 'string') {
-      if (!/^[1-9][0-9]{0,5}$/.test(raw)) throw new UsageError(`--candidate takes a number from 1, not ${JSON.stringify(raw)}`);
-      candidate = Number(raw);
-    }
+    const candidate = countOption(values, 'candidate');
     const client = await ctx.connect();
     const r = await client.call('approve', { id: id as string, ...(candidate !== undefined ? { candidate } : {}) });
     ctx.out(
