@@ -5,7 +5,9 @@
  *
  * It sends exactly the messages of `messages.ts` (what `jitctl preview` shows) and only `model`
  * and `messages`: no parameter a local server could reject. A reply needs only `choices`
- * (`usage`, `id`, `created` may be absent).
+ * (`usage`, `id`, `created` may be absent). It answers the text with the provenance the reply
+ * gives: the server's `model` (else the configured one), the server (`baseURL` without
+ * credentials or query) and `usage`'s token counts.
  *
  * Owns: the whole-call deadline (`timeoutMs` covers the body too, not only the headers as the
  * SDK's `timeout` does), and the mapping of every failure to a GenerationError that tells the
@@ -19,7 +21,8 @@ import { ConfigError, type ProviderConfig } from '../library/config.js';
 import { abortErrorFor } from './abort.js';
 import { cleanOutput, UnusableOutputError } from './clean-output.js';
 import { buildMessages } from './messages.js';
-import { GenerationError, type GenerationInput, type Provider } from './provider.js';
+import type { Usage } from '../requests/provenance.js';
+import { GenerationError, type GenerationInput, type GenerationResult, type Provider } from './provider.js';
 
 /** OpenAI's endpoint, used when `provider.baseURL` is not set. */
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -31,6 +34,7 @@ export interface OpenAIProvider extends Provider {
   readonly name: 'openai';
   readonly model: string;
   readonly baseURL: string;
+  generate(input: GenerationInput): Promise<GenerationResult>;
 }
 
 /** Where the body of a failed call is kept for its error message (one slot per call). */
@@ -102,6 +106,36 @@ function serverMessage(body: string | undefined, err?: APIError): string {
   return m && m[1] !== 'status code (no body)' ? m[1]! : '';
 }
 
+/** `baseURL` as provenance may keep it: no user, password, query or fragment (a key can hide in any). */
+export function serverOf(baseURL: string): string {
+  try {
+    const url = new URL(baseURL);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.toString();
+  } catch {
+    return '(unparsable baseURL)';
+  }
+}
+
+/** The server's `usage` (OpenAI's snake_case counts) in provenance's shape; undefined if it sent none. */
+function usageOf(completion: unknown): Usage | undefined {
+  const u = (completion as { usage?: unknown }).usage;
+  if (typeof u !== 'object' || u === null) return undefined;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+  const o = u as Record<string, unknown>;
+  const usage: Usage = {};
+  const prompt = count(o.prompt_tokens);
+  const completionTokens = count(o.completion_tokens);
+  const total = count(o.total_tokens);
+  if (prompt !== undefined) usage.promptTokens = prompt;
+  if (completionTokens !== undefined) usage.completionTokens = completionTokens;
+  if (total !== undefined) usage.totalTokens = total;
+  return Object.keys(usage).length ? usage : undefined;
+}
+
 /** Milliseconds from `retry-after-ms` (ms) or `retry-after` (seconds or an HTTP date). */
 export function parseRetryAfter(headers: Pick<Headers, 'get'> | undefined, now = Date.now()): number | undefined {
   const ms = headers?.get('retry-after-ms')?.trim();
@@ -132,6 +166,7 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
     );
   }
   const baseURL = cfg.baseURL ?? OPENAI_DEFAULT_BASE_URL;
+  const server = serverOf(baseURL);
   const client = new OpenAI({
     apiKey: key ?? PLACEHOLDER_API_KEY,
     baseURL, // explicit, so OPENAI_BASE_URL in the environment cannot silently redirect calls
@@ -219,7 +254,7 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
     name: 'openai',
     model: cfg.model,
     baseURL,
-    async generate(input: GenerationInput): Promise<string> {
+    async generate(input: GenerationInput): Promise<GenerationResult> {
       const caller = input.signal;
       if (caller.aborted) throw abortErrorFor(caller);
       // openai's `timeout` stops at the response headers; this deadline also covers the body.
@@ -261,7 +296,11 @@ export function createOpenAIProvider(cfg: ProviderConfig, apiKey: string | undef
       if (content !== null && content !== undefined && typeof content !== 'string') {
         throw unreadable('message content is not text');
       }
-      return cleanOutput(content ?? '', cfg.maxOutputBytes);
+      const text = cleanOutput(content ?? '', cfg.maxOutputBytes);
+      const served = (completion as { model?: unknown }).model;
+      const usage = usageOf(completion);
+      // The model the server says answered (an alias resolves to a version), else the configured one.
+      return { text, model: typeof served === 'string' && served.trim() ? served : cfg.model, server, ...(usage ? { usage } : {}) };
     },
   };
 }

@@ -4,6 +4,7 @@
  * `failed` state belong to the pipeline, which reads {@link GenerationError.retryable}.
  */
 import { JitdError } from '../fsio/errors.js';
+import { compact, type GenerationInfo, type Usage } from '../requests/provenance.js';
 import type { GenerationContext } from './context.js';
 
 export interface GenerationInput {
@@ -25,11 +26,38 @@ export interface GenerationInput {
   regeneration?: { previous: string; feedback?: string };
 }
 
+/** A provider's answer with what produced it, for the output's provenance (requests/provenance.ts). */
+export interface GenerationResult {
+  /** The cleaned component text (UTF-8, ends in a newline). */
+  text: string;
+  /** The model that answered (the server's word for it, else the configured one). */
+  model?: string;
+  /** The server's base URL, without credentials or query. */
+  server?: string;
+  /** The token usage the server reported. */
+  usage?: Usage;
+}
+
 export interface Provider {
   /** `template` or `openai`, for status and logs. */
   readonly name: string;
-  /** Answers the cleaned component text (UTF-8, ends in a newline) or throws GenerationError. */
-  generate(input: GenerationInput): Promise<string>;
+  /**
+   * Answers the cleaned component text (UTF-8, ends in a newline), alone or with its model,
+   * server and usage, or throws GenerationError. The plain string is the whole answer of a
+   * provider that has nothing more to tell ({@link normaliseResult}).
+   */
+  generate(input: GenerationInput): Promise<string | GenerationResult>;
+}
+
+/** A provider's answer in one shape: the text and what wrote it (the one place the plain-string form is read). */
+export function normaliseResult(provider: string, answer: string | GenerationResult, at = new Date()): { text: string; info: GenerationInfo } {
+  if (typeof answer === 'string') return { text: answer, info: { provider, at: at.toISOString() } };
+  const { text, model, server, usage } = answer;
+  const counts = usage ? compact(usage) : undefined;
+  return {
+    text,
+    info: compact({ provider, model, server, usage: counts && Object.keys(counts).length ? counts : undefined, at: at.toISOString() }),
+  };
 }
 
 /** A failed attempt. `retryable` decides between back-off and `failed` at once. */

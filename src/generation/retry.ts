@@ -5,7 +5,7 @@
  * is rethrown at once.
  */
 import { abortableSleep, isAbortError, throwIfAborted } from './abort.js';
-import { GenerationError, type GenerationInput, type Provider } from './provider.js';
+import { GenerationError, type GenerationInput, type GenerationResult, type Provider } from './provider.js';
 
 export { AbortError, isAbortError } from './abort.js';
 
@@ -49,7 +49,7 @@ export function backoffDelayMs(attempt: number, err: GenerationError, opts: Omit
  * answer; rethrows the last GenerationError once attempts are spent, a non-retryable error at
  * once, and an AbortError as soon as `input.signal` fires (also during the back-off sleep).
  */
-export async function generateWithRetry(provider: Provider, input: GenerationInput, opts: RetryOptions): Promise<string> {
+export async function generateWithRetry(provider: Provider, input: GenerationInput, opts: RetryOptions): Promise<string | GenerationResult> {
   const maxRetries = Math.max(0, Math.floor(opts.maxRetries));
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(input.signal);

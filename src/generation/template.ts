@@ -199,11 +199,11 @@ function renderTemplate(input: Pick<GenerationInput, 'goal' | 'type' | 'filename
   return `${normalizeText([...header, '', ...body].join('\n')).trimEnd()}\n`;
 }
 
-/** The offline provider (`provider.kind: "template"`). */
-export const templateProvider: Provider = {
+/** The offline provider (`provider.kind: "template"`): the text alone (provenance: provider `template`, no model, no usage). */
+export const templateProvider = {
   name: 'template',
   async generate(input: GenerationInput): Promise<string> {
     throwIfAborted(input.signal);
     return renderTemplate(input);
   },
-};
+} satisfies Provider;

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { JitdError } from '../fsio/errors.js';
 import type { EngineEvent, EngineEventType } from '../jobs/events.js';
+import type { Peer } from '../requests/provenance.js';
 import type { DaemonContext } from './context.js';
 import { LineSplitter } from './framing.js';
 import type { HandlerCall } from './handlers/handler.js';
@@ -53,6 +54,8 @@ export class ClientConnection implements BudgetMember {
     private readonly limits: Limits,
     private readonly log: Logger,
     private readonly budget: ReadBudget,
+    /** Who the client is (SO_PEERCRED, read once at accept); undefined without the native helper. */
+    readonly peer?: Peer,
   ) {
     this.splitter = new LineSplitter(limits.maxLineBytes, {
       line: (bytes) => this.enqueue({ kind: 'line', bytes }),
@@ -281,6 +284,7 @@ export class ClientConnection implements BudgetMember {
     const added: Subscription[] = [];
     const call: HandlerCall = {
       id,
+      ...(this.peer ? { peer: this.peer } : {}),
       subscribe: (types) => {
         const sub: Subscription = { id, types: types ? new Set(types) : undefined, held: [] };
         added.push(sub);

@@ -12,6 +12,7 @@ import type { EngineEvent } from '../jobs/events.js';
 import type { DaemonContext } from './context.js';
 import { ClientConnection } from './connection.js';
 import { encodeLine, ERROR_CODES, LIMITS, type Limits } from './protocol.js';
+import { readPeer, type PeerReader } from './peer-cred.js';
 import { ReadBudget } from './read-budget.js';
 import { lookupGroup, prepareSocketDir, removeStaleSocket, secureSocket } from './socket-file.js';
 
@@ -23,6 +24,8 @@ export interface ControlServerOptions {
   limits?: Partial<Limits>;
   /** How long `close()` lets a request in hand finish before dropping its client. */
   closeGraceMs?: number;
+  /** Who a client is (default: the kernel's peer credentials, peer-cred.ts). */
+  readPeer?: PeerReader;
 }
 
 export interface ControlServer {
@@ -74,7 +77,9 @@ export async function startControlServer(ctx: DaemonContext, opts: ControlServer
       log.warn({ max: limits.maxClients }, 'control client refused: too many clients');
       return;
     }
-    const conn = new ClientConnection(socket, ctx, limits, log.child({ client: nextClient++ }), budget);
+    // Who the client is, read once: the kernel's word for the connection's whole life.
+    const peer = (opts.readPeer ?? readPeer)(socket);
+    const conn = new ClientConnection(socket, ctx, limits, log.child({ client: nextClient++, ...(peer ? { uid: peer.uid } : {}) }), budget, peer);
     connections.add(conn);
     socket.on('close', () => connections.delete(conn));
   };

@@ -28,6 +28,7 @@ import { publicView, requestId, type Request, type RequestState } from '../reque
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
 import { Candidates } from '../requests/candidates.js';
+import type { Peer } from '../requests/provenance.js';
 import type { Provider } from '../generation/provider.js';
 import { gatherContext, type GenerationContext } from '../generation/context.js';
 import type { EngineEvent } from './events.js';
@@ -469,17 +470,20 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return this.lane.run(async () => [...(await this.store.restoreDir()), ...(await this.staged.restoreDir())]);
   }
 
-  /** Records a person's answer durably, then starts generation. Resolves after the answer is on disk. */
-  answer(idOrPrefix: string, text: string, opts: { review?: boolean } = {}): Promise<Request> {
+  /**
+   * Records a person's answer durably, then starts generation. Resolves after the answer is on
+   * disk. `opts.by`: who answered (the control socket's peer credentials), kept in the record.
+   */
+  answer(idOrPrefix: string, text: string, opts: { review?: boolean; by?: Peer } = {}): Promise<Request> {
     return this.commands.answer(idOrPrefix, text, opts);
   }
 
-  /** Approves a draft (its current candidate, or an earlier one); the install follows. */
-  approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+  /** Approves a draft (its current candidate, or an earlier one; `by`: who); the install follows. */
+  approve(idOrPrefix: string, candidate?: number, by?: Peer): Promise<Request> {
     const r = this.store.resolve(idOrPrefix);
     // A draft of a done request replaces the installed component (regeneration.ts).
-    if (typeof r === 'object' && isDraftOfDone(r)) return this.regenerations.approve(idOrPrefix, candidate);
-    return this.commands.approve(idOrPrefix, candidate);
+    if (typeof r === 'object' && isDraftOfDone(r)) return this.regenerations.approve(idOrPrefix, candidate, by);
+    return this.commands.approve(idOrPrefix, candidate, by);
   }
 
   /** Asks for a new candidate of a draft or of a done generated component (docs/review.md). */
@@ -492,9 +496,9 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return this.regenerations.current(idOrPrefix);
   }
 
-  /** A person's text becomes the newest candidate and the draft. */
-  edit(idOrPrefix: string, text: string): Promise<{ request: Request; candidate: number }> {
-    return this.regenerations.edit(idOrPrefix, text);
+  /** A person's text (`by`: who) becomes the newest candidate and the draft. */
+  edit(idOrPrefix: string, text: string, by?: Peer): Promise<{ request: Request; candidate: number }> {
+    return this.regenerations.edit(idOrPrefix, text, by);
   }
 
   /** Declines a waiting or failed request: not asked again until its map entry changes. */

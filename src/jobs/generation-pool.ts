@@ -12,8 +12,9 @@ import type { Logger } from 'pino';
 import type { ProviderConfig } from '../library/config.js';
 import { isAbortError } from '../generation/abort.js';
 import type { GenerationContext } from '../generation/context.js';
-import { GenerationError, type GenerationInput, type Provider } from '../generation/provider.js';
+import { GenerationError, normaliseResult, type GenerationInput, type Provider } from '../generation/provider.js';
 import { generateWithRetry } from '../generation/retry.js';
+import type { GenerationInfo } from '../requests/provenance.js';
 import type { Request } from '../requests/request.js';
 
 export interface PoolOptions {
@@ -27,9 +28,12 @@ export interface PoolOptions {
   onStart: (r: Request) => void;
 }
 
-/** How one generation job ended: the model's output, a failure, or stopped (shutdown or cancel: nothing to record). */
+/**
+ * How one generation job ended: the model's output (with what wrote it: provider, model, server,
+ * usage), a failure, or stopped (shutdown or cancel: nothing to record).
+ */
 export type GenerationOutcome =
-  | { kind: 'output'; request: Request; content: string }
+  | { kind: 'output'; request: Request; content: string; generation: GenerationInfo }
   | { kind: 'failure'; request: Request; error: string; retryable: boolean }
   | { kind: 'stopped'; request: Request };
 
@@ -75,7 +79,7 @@ export class GenerationPool {
     try {
       // Every attempt sends the same messages: the context is read once, as the job starts.
       const context = await this.opts.context?.(r);
-      const content = await generateWithRetry(
+      const answer = await generateWithRetry(
         provider,
         {
           goal: r.goal,
@@ -93,7 +97,9 @@ export class GenerationPool {
         },
       );
       if (signal.aborted) return { kind: 'stopped', request: r };
-      return { kind: 'output', request: r, content };
+      // The one place a provider's answer is read: a plain string is the text alone.
+      const { text, info } = normaliseResult(provider.name, answer);
+      return { kind: 'output', request: r, content: text, generation: info };
     } catch (err) {
       if (signal.aborted && isAbortError(err)) {
         log.info({ request: r.id }, 'generation stopped (shutdown or cancelled); the answer is kept');

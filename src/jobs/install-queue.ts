@@ -19,6 +19,7 @@ import { MapUnavailableError } from '../install/map-file.js';
 import type { MapState } from '../install/map-state.js';
 import type { ComponentIndex } from '../library/component-index.js';
 import { sha256 } from '../install/replace-component.js';
+import type { OutputProvenance } from '../requests/provenance.js';
 import { publicView, type Request } from '../requests/request.js';
 import { entryGone, finish, installFailed } from '../requests/transitions.js';
 import type { RequestStore } from '../requests/request-store.js';
@@ -49,10 +50,13 @@ export interface InstallQueueDeps {
   onFatal?(err: unknown): void;
 }
 
+/** An output waiting here, with what wrote it (recorded as the done request's `installed`). */
+type QueuedItem = InstallItem & { provenance?: OutputProvenance | undefined };
+
 export class InstallQueue {
-  private ready: InstallItem[] = [];
+  private ready: QueuedItem[] = [];
   /** Outputs waiting for the map to become usable again (deleted, or mid-save). */
-  private parked: InstallItem[] = [];
+  private parked: QueuedItem[] = [];
   private queued = false;
 
   constructor(private readonly d: InstallQueueDeps) {}
@@ -68,14 +72,14 @@ export class InstallQueue {
    * for seconds with a reconcile. If staging fails (a full disk), the install still proceeds
    * from memory; only a failed fsync stops the daemon.
    */
-  stageThenInstall(r: Request, content: string): void {
+  stageThenInstall(r: Request, content: string, provenance: OutputProvenance): void {
     this.d.lane.track(
-      this.d.staged.put(r.id, content).then(
-        () => this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id) }),
+      this.d.staged.put(r.id, content, provenance).then(
+        () => this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id), provenance }),
         (err: unknown) => {
           if (err instanceof FsyncFailedError) return this.d.onFatal?.(err);
           this.d.log.warn({ err, request: r.id }, 'could not stage the model output; installing it from memory');
-          this.queue({ request: r, content });
+          this.queue({ request: r, content, provenance });
         },
       ),
     );
@@ -90,9 +94,10 @@ export class InstallQueue {
     if (!this.d.staged.has(r.id)) return 'none';
     if (this.ready.some((x) => x.request.id === r.id) || this.parked.some((x) => x.request.id === r.id)) return 'queued';
     return this.d.staged.read(r.id).then(
-      (content) => {
+      async (content) => {
         if (content === undefined) return false;
-        this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id) });
+        const provenance = await this.d.staged.provenance(r.id, content).catch(() => undefined);
+        this.queue({ request: r, content, stagedPath: this.d.staged.pathOf(r.id), provenance });
         return true;
       },
       (err: unknown) => {
@@ -129,7 +134,7 @@ export class InstallQueue {
     if (removed.length) this.d.log.info({ requests: removed }, 'staged outputs of closed requests removed');
   }
 
-  private queue(item: InstallItem): void {
+  private queue(item: QueuedItem): void {
     if (this.ready.some((x) => x.request.id === item.request.id)) return;
     this.ready.push(item);
     if (this.queued) return;
@@ -152,7 +157,7 @@ export class InstallQueue {
     });
   }
 
-  private async install(batch: InstallItem[]): Promise<void> {
+  private async install(batch: QueuedItem[]): Promise<void> {
     const { store, config } = this.d;
     for (const it of batch) store.setTransient(it.request.id, 'installing');
     try {
@@ -170,7 +175,8 @@ export class InstallQueue {
         batch,
       );
       // Closing the requests: independent record files, so their fsyncs may overlap.
-      await mapLimit(outcomes, 4, (o) => this.close(o));
+      const provenance = new Map(batch.map((it) => [it.request.id, it.provenance] as const));
+      await mapLimit(outcomes, 4, (o) => this.close(o, provenance.get(o.id)));
       if (outcomes.some((o) => o.result === 'installed')) mapState.writeOk();
     } catch (err) {
       if (err instanceof DirUnavailableError) {
@@ -195,14 +201,14 @@ export class InstallQueue {
     }
   }
 
-  private async close(o: InstallOutcome): Promise<void> {
+  private async close(o: InstallOutcome, provenance: OutputProvenance | undefined): Promise<void> {
     const { store, log } = this.d;
     const r = store.get(o.id);
     // Closed meanwhile (a sync saw the map already naming its file, or it was rejected).
     if (!r || r.state === 'done' || r.state === 'rejected') return;
     switch (o.result) {
       case 'installed': {
-        const done = finish(r, o.adoptedExisting ? 'adopted' : 'generated');
+        const done = finish(r, o.adoptedExisting ? 'adopted' : 'generated', provenance);
         // What jitd wrote, so a later replacement can tell a person's edit (regeneration.ts).
         if (!o.adoptedExisting && o.content !== undefined) done.componentSha256 = sha256(o.content);
         // The staged output stays as the request's kept output (staged-output.ts).

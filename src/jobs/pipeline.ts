@@ -11,6 +11,7 @@
  * drafts it again (the same text is the same candidate), never installs it.
  */
 import type { Logger } from 'pino';
+import { compact, type GenerationInfo } from '../requests/provenance.js';
 import { publicView, type Request } from '../requests/request.js';
 import type { Candidates } from '../requests/candidates.js';
 import type { RequestStore } from '../requests/request-store.js';
@@ -64,18 +65,29 @@ export class Pipeline {
     }
     this.d.lane.track(
       this.d.staged.read(r.id).then(
-        (content) => (content === undefined ? this.startModel(r) : this.d.lane.background('drafting', () => this.makeDraft(r.id, content))),
+        (content) =>
+          content === undefined
+            ? this.startModel(r)
+            : this.d.lane.background('drafting', async () => this.makeDraft(r.id, content, await this.d.staged.provenance(r.id, content))),
         () => this.startModel(r),
       ),
     );
   }
 
-  /** Records `content` as the next candidate and the request as a durable draft; on the lane. */
-  private async makeDraft(id: string, content: string): Promise<void> {
+  /**
+   * Records `content` as the next candidate and the request as a durable draft; on the lane.
+   * `generation`: what wrote it (from the model's answer, or the staged sidecar after a restart).
+   */
+  private async makeDraft(id: string, content: string, generation: GenerationInfo | undefined): Promise<void> {
     const cur = this.d.store.get(id);
     // Rejected, approved or drafted meanwhile: nothing to do.
     if (!cur || (cur.state !== 'answered' && cur.state !== 'generating') || !needsApproval(cur, this.d.review)) return;
-    const n = await this.d.candidates.add(id, content, { description: cur.description ?? '', provider: this.d.providerName, at: new Date().toISOString() });
+    const { model, server, usage, provider, at } = generation ?? { provider: this.d.providerName, at: new Date().toISOString() };
+    const n = await this.d.candidates.add(
+      id,
+      content,
+      compact({ description: cur.description ?? '', provider, model, server, usage, at, answeredBy: cur.answeredBy }),
+    );
     const drafted = draft(cur, n);
     await this.d.store.save(drafted, { durable: true });
     this.d.log.info({ request: id, candidate: n }, 'draft waits for review');
@@ -94,12 +106,14 @@ export class Pipeline {
       case 'output': {
         const cur = this.d.store.get(o.request.id) ?? o.request;
         if (!needsApproval(cur, this.d.review)) {
-          this.d.installs.stageThenInstall(o.request, o.content);
+          this.d.installs.stageThenInstall(o.request, o.content, o.generation);
           return;
         }
-        // Staged before the draft record: a crash between the two drafts it again at the next start.
+        // Staged (with its provenance) before the draft record: a crash between the two drafts it again at the next start.
         this.d.lane.track(
-          this.d.staged.put(o.request.id, o.content).then(() => this.d.lane.background('drafting', () => this.makeDraft(o.request.id, o.content))),
+          this.d.staged
+            .put(o.request.id, o.content, o.generation)
+            .then(() => this.d.lane.background('drafting', () => this.makeDraft(o.request.id, o.content, o.generation))),
         );
         return;
       }

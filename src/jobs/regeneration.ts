@@ -24,7 +24,8 @@ import type { Config } from '../library/config.js';
 import { componentPath } from '../library/paths.js';
 import { replaceComponent, sha256 } from '../install/replace-component.js';
 import { publicView, type Request } from '../requests/request.js';
-import type { CandidateProvenance, Candidates } from '../requests/candidates.js';
+import { installProvenance, type CandidateProvenance, type Candidates } from '../requests/candidates.js';
+import { compact, type GenerationInfo, type Peer } from '../requests/provenance.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
 import {
@@ -71,14 +72,31 @@ export class Regenerations {
     return componentPath(this.d.config.componentsDir, r.type, r.generatedName);
   }
 
-  private prov(r: Request, source: NonNullable<CandidateProvenance['source']>, feedback?: string): Omit<CandidateProvenance, 'candidate' | 'request'> {
-    return {
-      description: r.description ?? '',
+  /**
+   * A new candidate's provenance: `generation` (what the model call reported) for a model's
+   * text, `editedBy` (the socket's peer) for a person's edit.
+   */
+  private prov(
+    r: Request,
+    source: NonNullable<CandidateProvenance['source']>,
+    opts: { feedback?: string | undefined; generation?: GenerationInfo; editedBy?: Peer | undefined } = {},
+  ): Omit<CandidateProvenance, 'candidate' | 'request'> {
+    const { provider, model, server, usage, at } = opts.generation ?? {
       provider: source === 'model' ? this.d.providerName : source,
       at: new Date().toISOString(),
-      source,
-      ...(feedback ? { feedback } : {}),
     };
+    return compact({
+      description: r.description ?? '',
+      provider,
+      model,
+      server,
+      usage,
+      at,
+      source,
+      feedback: opts.feedback || undefined,
+      answeredBy: r.answeredBy,
+      editedBy: opts.editedBy,
+    });
   }
 
   /** The text of a draft (its candidate) or of a done generated component (the installed file). */
@@ -119,14 +137,14 @@ export class Regenerations {
     });
   }
 
-  /** A person's text becomes the newest candidate and the draft (of a draft, or of a done component). */
-  edit(idOrPrefix: string, text: string): Promise<{ request: Request; candidate: number }> {
+  /** A person's text (`by`: who, from the socket's peer) becomes the newest candidate and the draft (of a draft, or of a done component). */
+  edit(idOrPrefix: string, text: string, by?: Peer): Promise<{ request: Request; candidate: number }> {
     return this.d.lane.run(async () => {
       const r = this.d.find(idOrPrefix);
       await this.textOf(r);
       if (!text.trim()) throw new RequestError('EEMPTY', 'the edited text is empty');
       this.d.pool.cancel(r.id);
-      const n = await this.d.candidates.add(r.id, text, this.prov(r, 'person'));
+      const n = await this.d.candidates.add(r.id, text, this.prov(r, 'person', { editedBy: by }));
       const drafted = draftCandidate(r, n);
       await this.d.store.save(drafted, { durable: true });
       this.d.log.info({ request: r.id, candidate: n }, 'edited: a new draft');
@@ -135,14 +153,17 @@ export class Regenerations {
     });
   }
 
-  /** Approves a draft of a done request: recorded durably, then its candidate replaces the installed file. */
-  approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+  /**
+   * Approves a draft of a done request: recorded durably (with `by`, who approved), then its
+   * candidate replaces the installed file.
+   */
+  approve(idOrPrefix: string, candidate?: number, by?: Peer): Promise<Request> {
     return this.d.lane.run(async () => {
       const r = this.d.find(idOrPrefix);
       const n = candidate ?? r.candidate;
       if (!isDraftOfDone(r) || n === undefined) throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft can be approved`);
       if ((await this.d.candidates.read(r.id, n)) === undefined) throw new RequestError('ENOCANDIDATE', `request ${r.id} has no candidate ${n}`);
-      const approved = replaceWith(r, n);
+      const approved = replaceWith(r, n, by);
       await this.d.store.save(approved, { durable: true });
       this.d.log.info({ request: r.id, candidate: n }, 'approved: replacing the installed component');
       this.d.emit({ type: 'request.approved', request: publicView(approved), candidate: n });
@@ -163,7 +184,7 @@ export class Regenerations {
   private async resumeRegeneration(id: string): Promise<void> {
     const r = this.d.store.get(id);
     if (!r?.regenerating) return;
-    const done = await this.d.candidates.newestModelAfter(id, r.regenerating.after, this.prov(r, 'model', r.regenerating.feedback));
+    const done = await this.d.candidates.newestModelAfter(id, r.regenerating.after, this.prov(r, 'model', { feedback: r.regenerating.feedback }));
     if (done !== undefined) return this.settle(id, done);
     let previous: string;
     try {
@@ -177,7 +198,7 @@ export class Regenerations {
     if (!outcome) return;
     this.d.lane.track(
       outcome.then((o) => {
-        if (o.kind === 'output') this.d.lane.background('drafting a regeneration', () => this.output(id, o.content));
+        if (o.kind === 'output') this.d.lane.background('drafting a regeneration', () => this.output(id, o.content, o.generation));
         else if (o.kind === 'failure') this.d.lane.background('recording a failed regeneration', () => this.fail(id, o.error));
       }),
     );
@@ -192,12 +213,12 @@ export class Regenerations {
     this.d.emit({ type: 'request.failed', request: publicView(failed), error });
   }
 
-  /** The model answered: its text is a durable candidate before anything else moves. */
-  private async output(id: string, content: string): Promise<void> {
+  /** The model answered: its text (with what wrote it) is a durable candidate before anything else moves. */
+  private async output(id: string, content: string, generation: GenerationInfo): Promise<void> {
     const r = this.d.store.get(id);
     // Rejected, edited or approved meanwhile: the output is not wanted.
     if (!r?.regenerating) return;
-    const n = await this.d.candidates.add(id, content, this.prov(r, 'model', r.regenerating.feedback));
+    const n = await this.d.candidates.add(id, content, this.prov(r, 'model', { feedback: r.regenerating.feedback, generation }));
     await this.settle(id, n);
   }
 
@@ -248,9 +269,11 @@ export class Regenerations {
       this.d.emit({ type: 'request.draft', request: publicView(drafted), candidate: n });
       return;
     }
-    // The kept output follows the installed text (a restore from it then gives the approved one).
-    await this.d.staged.put(id, content);
-    const done = replaced(r, n, sha256(content));
+    // The kept output follows the installed text (a restore from it then gives the approved one),
+    // and so does its provenance.
+    const installed = installProvenance(await this.d.candidates.provenance(id, n), n, r.approvedBy);
+    await this.d.staged.put(id, content, installed);
+    const done = replaced(r, n, sha256(content), installed);
     await this.d.store.save(done, { durable: true });
     this.d.log.info({ request: id, path: outcome.path, candidate: n }, 'component replaced');
     this.d.emit({ type: 'request.replaced', request: publicView(done), candidate: n, path: outcome.path });

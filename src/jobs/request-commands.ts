@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { publicView, type Request } from '../requests/request.js';
 import type { RequestStore } from '../requests/request-store.js';
 import type { StagedOutputs } from '../requests/staged-output.js';
-import type { Candidates } from '../requests/candidates.js';
+import { installProvenance, type Candidates } from '../requests/candidates.js';
+import type { Peer } from '../requests/provenance.js';
 import { answer, approve, normaliseDescription as answerCheck, reject, retry, RequestError } from '../requests/transitions.js';
 import type { EngineEvent } from './events.js';
 import type { Lane } from './lane.js';
@@ -36,7 +37,8 @@ export class RequestCommands {
     return r;
   }
 
-  answer(idOrPrefix: string, text: string, opts: { review?: boolean } = {}): Promise<Request> {
+  /** `opts.by`: who answered, as the control socket's peer credentials say (kept in the record). */
+  answer(idOrPrefix: string, text: string, opts: { review?: boolean; by?: Peer } = {}): Promise<Request> {
     return this.d.lane.run(async () => {
       // The text is checked before the id, as before: an empty answer is EEMPTY whatever the id.
       answerCheck(text);
@@ -66,16 +68,18 @@ export class RequestCommands {
   /**
    * Approves a draft's candidate (its current one, or `candidate`: an earlier one is a rollback).
    * The text is staged, then the record says approved (both durable), then the install runs: a
-   * crash after the record installs it at the next start; before it, it is still a draft.
+   * crash after the record installs it at the next start; before it, it is still a draft. The
+   * staged sidecar carries the candidate's provenance, its number and `by` (who approved) to the
+   * install.
    */
-  approve(idOrPrefix: string, candidate?: number): Promise<Request> {
+  approve(idOrPrefix: string, candidate?: number, by?: Peer): Promise<Request> {
     return this.d.lane.run(async () => {
       const r = this.find(idOrPrefix);
       const n = candidate ?? r.candidate;
       if (r.state !== 'draft' || n === undefined) throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a draft can be approved`);
       const content = await this.d.candidates.read(r.id, n);
       if (content === undefined) throw new RequestError('ENOCANDIDATE', `request ${r.id} has no candidate ${n}`);
-      await this.d.staged.put(r.id, content);
+      await this.d.staged.put(r.id, content, installProvenance(await this.d.candidates.provenance(r.id, n), n, by));
       const approved = approve(r, n);
       await this.d.store.save(approved, { durable: true });
       this.d.log.info({ request: r.id, candidate: n }, 'approved');

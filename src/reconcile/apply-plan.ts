@@ -98,7 +98,8 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       summary.rolledForward.push(`${goal}.${type}: ${from} -> ${to}`);
       const base = item.request ?? newRequest(goal, type, from);
       if (base.state === 'done') continue;
-      const closed = finish(base, 'adopted');
+      // What wrote it, from the staged output's sidecar (a crash cut the install short).
+      const closed = finish(base, 'adopted', await ctx.staged?.provenance(base.id));
       await store.save(closed, { durable: false });
       ctx.onChange?.(closed, 'adopted');
     }
@@ -133,7 +134,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     ctx.onChange?.(r, 'created');
   }
   for (const r of plan.closeInstalled) {
-    const closed = finish(r, 'generated');
+    const closed = finish(r, 'generated', await ctx.staged?.provenance(r.id));
     await store.save(closed, { durable: false });
     ctx.onChange?.(closed, 'adopted');
   }

@@ -9,18 +9,34 @@ import { durablePut } from '../fsio/durable-put.js';
 import { ensureDurableDir } from '../fsio/durable-dir.js';
 import { readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
+import { compact, type OutputProvenance, type Peer } from './provenance.js';
 
-/** Where a candidate came from. */
-export interface CandidateProvenance {
+/**
+ * Where a candidate came from: what wrote it (provider, and for a model its model, server and
+ * usage), when, `source` (`model`, absent too; `person`: an edit, or a person's version of the
+ * installed file kept; `installed`: jitd's installed text), the regeneration's feedback, who
+ * answered the request and who edited it (the socket's peer).
+ */
+export interface CandidateProvenance extends Omit<OutputProvenance, 'candidate' | 'approvedBy'> {
   request: string;
   candidate: number;
   description: string;
-  provider: string;
-  at: string;
-  /** `model` (generated), `person` (an edit, or a person's version of the installed file kept), `installed` (jitd's installed text). Absent: model. */
-  source?: 'model' | 'person' | 'installed';
-  /** The feedback a regeneration was asked with. */
-  feedback?: string;
+  answeredBy?: Peer;
+}
+
+/**
+ * The provenance an install of candidate `n` records (staged sidecar, the done record's
+ * `installed`): what wrote it and the candidate number, with who approved it.
+ */
+export function installProvenance(p: CandidateProvenance | undefined, n: number, approvedBy?: Peer): OutputProvenance {
+  const {
+    request: _r,
+    candidate: _c,
+    description: _d,
+    answeredBy: _a,
+    ...info
+  } = p ?? { request: '', candidate: n, description: '', provider: 'unknown', at: '' };
+  return compact({ ...info, at: info.at || new Date().toISOString(), candidate: n, approvedBy });
 }
 
 export class Candidates {

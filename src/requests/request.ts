@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { generatedName, shortHash } from '../library/names.js';
+import { OutputProvenanceSchema, PeerSchema } from './provenance.js';
 
 export const REQUEST_STATES = ['waiting', 'answered', 'generating', 'installing', 'done', 'failed', 'rejected', 'draft'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
@@ -63,6 +64,15 @@ export const RequestSchema = z.object({
   regenerating: z.strictObject({ after: z.int().min(0), feedback: z.string().optional(), review: z.boolean().optional() }).optional(),
   /** The approved candidate that is to replace the installed component (done requests only). */
   replacing: z.int().min(1).optional(),
+  /** Who approved the candidate now `replacing` the component (moved into `installed` once it is published). */
+  approvedBy: PeerSchema.optional(),
+  /** Who answered: the control socket's peer as the kernel gave it (SO_PEERCRED); absent without the native helper. */
+  answeredBy: PeerSchema.optional(),
+  /**
+   * What wrote the installed component (done requests): provider, model, server, usage, the
+   * candidate approved and by whom, when (provenance.ts). Absent for a component jitd did not install.
+   */
+  installed: OutputProvenanceSchema.optional(),
 });
 
 export type Request = z.infer<typeof RequestSchema>;

@@ -17,14 +17,30 @@
  *
  * A staged file is complete or absent (durable put: temp, fsync, rename, directory fsync), so
  * its presence alone says the output is whole.
+ *
+ * Provenance travels with the output in a sidecar, `<id>.json` (requests/provenance.ts: provider,
+ * model, server, usage, candidate, who approved), put durably *before* the text, so a staged text
+ * always has its provenance on disk whatever a crash or power cut cuts short. The sidecar names
+ * its text by SHA-256: one written for an earlier output of the same request (or left by a crash
+ * before its text arrived) does not match and is ignored. The text stays a bare file (the install
+ * links it as the component), so staged files of an older jitd, without a sidecar, read as before:
+ * their provenance is unknown.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { durablePut, syncDirOrDie } from '../fsio/durable-put.js';
 import { ensureDurableDir, inDurableDir } from '../fsio/durable-dir.js';
 import { hasCode, lstatOrNull, readdirOrEmpty, readFileOrNull, type FsLayer } from '../fsio/fs-layer.js';
 import { isJitdTemp } from '../fsio/temp-files.js';
+import { OutputProvenanceSchema, type OutputProvenance } from './provenance.js';
 
 const SUFFIX = '.txt';
+const SIDECAR = '.json';
+
+/** The sidecar: the provenance and the SHA-256 of the text it belongs to. */
+const SidecarSchema = OutputProvenanceSchema.extend({ sha256: z.string() });
+const textSha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Bounds on kept outputs of done requests: at most this many, and this many bytes together. */
 export const KEEP_LIMITS = { count: 1000, bytes: 64 * 1024 * 1024 };
@@ -49,16 +65,25 @@ export class StagedOutputs {
     return join(this.dir, `${id}${SUFFIX}`);
   }
 
+  /** Where `id`'s provenance sidecar is (whether or not it is). */
+  provenancePathOf(id: string): string {
+    return join(this.dir, `${id}${SIDECAR}`);
+  }
+
   /**
    * Lists what is staged (start-up, with the lock held). A temp left by a crash mid-staging is
-   * not an output; the reconciler's sweep removes it.
+   * not an output; the reconciler's sweep removes it. A sidecar whose text never arrived goes.
    */
   async load(): Promise<void> {
     await ensureDurableDir(this.fs, this.dir, 0o700);
     this.ids.clear();
+    const sidecars: string[] = [];
     for (const e of await readdirOrEmpty(this.fs, this.dir)) {
-      if (e.kind === 'file' && e.name.endsWith(SUFFIX) && !isJitdTemp(e.name)) this.ids.add(e.name.slice(0, -SUFFIX.length));
+      if (e.kind !== 'file' || isJitdTemp(e.name)) continue;
+      if (e.name.endsWith(SUFFIX)) this.ids.add(e.name.slice(0, -SUFFIX.length));
+      else if (e.name.endsWith(SIDECAR)) sidecars.push(e.name.slice(0, -SIDECAR.length));
     }
+    for (const id of sidecars) if (!this.ids.has(id)) await this.unlinkQuietly(this.provenancePathOf(id));
   }
 
   /** Makes `staged/` again if it is gone (what it held is lost); answers the directories made. */
@@ -76,23 +101,62 @@ export class StagedOutputs {
     return this.ids.size;
   }
 
-  /** Makes `content` durable as request `id`'s output; resolves once it is on disk. */
-  async put(id: string, content: string): Promise<void> {
+  /**
+   * Makes `content` durable as request `id`'s output, with its `provenance` durable first (see the
+   * module header; without one, an earlier sidecar is removed); resolves once both are on disk.
+   */
+  async put(id: string, content: string, provenance?: OutputProvenance): Promise<void> {
+    if (provenance) {
+      const sidecar = `${JSON.stringify({ ...provenance, sha256: textSha256(content) })}\n`;
+      await this.inDir(() => durablePut(this.fs, this.provenancePathOf(id), sidecar, { mode: 'replace', fileMode: 0o600, deferDirSync: true }));
+      await this.syncDir();
+    } else {
+      await this.unlinkQuietly(this.provenancePathOf(id));
+    }
     // The component's own mode: the install may publish this very inode by a hard link (the
     // directory, 0700, keeps it private until then).
-    // `staged/` removed while jitd runs: made again (the outputs it held are gone; their
-    // requests are generated again when installed from nothing).
-    await inDurableDir(
-      this.fs,
-      this.dir,
-      0o700,
-      () => durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true }),
-      async () => {
-        this.ids.clear();
-      },
-    );
+    await this.inDir(() => durablePut(this.fs, this.pathOf(id), content, { mode: 'replace', fileMode: 0o644, deferDirSync: true }));
     await this.syncDir();
     this.ids.add(id);
+  }
+
+  /**
+   * The provenance of `id`'s staged output, or undefined: none staged, no sidecar (an older jitd),
+   * or a sidecar of another text. `content`: the staged text, when the caller has it in hand.
+   */
+  async provenance(id: string, content?: string): Promise<OutputProvenance | undefined> {
+    let text: string | undefined, bytes: Buffer | undefined;
+    try {
+      text = content ?? (await this.read(id));
+      if (text === undefined) return undefined;
+      bytes = await readFileOrNull(this.fs, this.provenancePathOf(id));
+    } catch {
+      return undefined; // provenance is never worth failing an install or a reconcile for
+    }
+    if (!bytes) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    const parsed = SidecarSchema.safeParse(json);
+    if (!parsed.success || parsed.data.sha256 !== textSha256(text)) return undefined;
+    const { sha256: _s, ...prov } = parsed.data;
+    return prov;
+  }
+
+  /** Runs a put in `staged/`, made again if it is gone (the outputs it held are gone; their requests are generated again). */
+  private async inDir(put: () => Promise<unknown>): Promise<void> {
+    await inDurableDir(this.fs, this.dir, 0o700, put, async () => {
+      this.ids.clear();
+    });
+  }
+
+  private async unlinkQuietly(path: string): Promise<void> {
+    await this.fs.unlink(path).catch((err: unknown) => {
+      if (!hasCode(err, 'ENOENT')) throw err;
+    });
   }
 
   /**
@@ -128,9 +192,8 @@ export class StagedOutputs {
    */
   async remove(id: string): Promise<void> {
     if (!this.ids.delete(id)) return;
-    await this.fs.unlink(this.pathOf(id)).catch((err: unknown) => {
-      if (!hasCode(err, 'ENOENT')) throw err;
-    });
+    await this.unlinkQuietly(this.pathOf(id));
+    await this.unlinkQuietly(this.provenancePathOf(id));
   }
 
   /**

@@ -10,6 +10,7 @@
  * - `generating` and `installing` are in memory only (request-store.ts writes them as `answered`).
  */
 import { JitdError } from '../fsio/errors.js';
+import type { OutputProvenance, Peer } from './provenance.js';
 import { MAX_DESCRIPTION_LENGTH, type Request } from './request.js';
 
 /** A change that does not apply to the request (unknown id, wrong state, bad text). */
@@ -35,12 +36,17 @@ export function normaliseDescription(text: string): string {
   return description;
 }
 
-/** waiting → answered: the description is recorded and the attempt counters start afresh. */
-export function answer(r: Request, text: string, now: Date, opts: { review?: boolean } = {}): Request {
+/**
+ * waiting → answered: the description is recorded and the attempt counters start afresh.
+ * `by`: who answered, as the kernel says (absent: not known; an earlier answerer is not kept).
+ */
+export function answer(r: Request, text: string, now: Date, opts: { review?: boolean; by?: Peer } = {}): Request {
   const description = normaliseDescription(text);
   if (r.state !== 'waiting') throw new RequestError('ESTATE', `request ${r.id} is ${r.state}, not waiting for a description`);
-  const answered: Request = { ...r, state: 'answered', description, answeredAt: now.toISOString(), attempts: 0, failures: 0 };
+  const { answeredBy: _b, installed: _i, ...rest } = r;
+  const answered: Request = { ...rest, state: 'answered', description, answeredAt: now.toISOString(), attempts: 0, failures: 0 };
   if (opts.review) answered.review = true;
+  if (opts.by) answered.answeredBy = opts.by;
   return answered;
 }
 
@@ -118,18 +124,21 @@ export function draftCandidate(r: Request, n: number, seenSha256?: string): Requ
   return { ...rest, state: 'draft', candidate: n, ...(seenSha256 ? { componentSha256: seenSha256 } : {}) };
 }
 
-/** A draft of a done request approved, or a done request regenerated without review: candidate `n` is to replace the component. */
-export function replaceWith(r: Request, n: number): Request {
+/**
+ * A draft of a done request approved (`by`: who), or a done request regenerated without review:
+ * candidate `n` is to replace the component.
+ */
+export function replaceWith(r: Request, n: number, by?: Peer): Request {
   if (!isDraftOfDone(r) && r.state !== 'done')
     throw new RequestError('ESTATE', `request ${r.id} is ${r.state}; only a done request's component can be replaced`);
-  const { regenerating: _g, lastError: _e, ...rest } = r;
-  return { ...rest, state: 'done', candidate: n, approved: n, replacing: n };
+  const { regenerating: _g, lastError: _e, approvedBy: _b, ...rest } = r;
+  return { ...rest, state: 'done', candidate: n, approved: n, replacing: n, ...(by ? { approvedBy: by } : {}) };
 }
 
-/** The replacement is published: the component is candidate `n`, whose text hashes to `sha256`. */
-export function replaced(r: Request, n: number, sha256: string): Request {
-  const { replacing: _p, regenerating: _g, lastError: _e, ...rest } = r;
-  return { ...rest, state: 'done', candidate: n, componentSha256: sha256 };
+/** The replacement is published: the component is candidate `n`, whose text hashes to `sha256`, written as `installed` says. */
+export function replaced(r: Request, n: number, sha256: string, installed?: OutputProvenance): Request {
+  const { replacing: _p, regenerating: _g, lastError: _e, installed: _i, approvedBy: _b, ...rest } = r;
+  return { ...rest, state: 'done', candidate: n, componentSha256: sha256, ...(installed ? { installed } : {}) };
 }
 
 /** A regeneration failed: its intent is dropped, the request keeps its state, the error is shown. */
@@ -167,9 +176,13 @@ export function fail(r: Request, error: string, retryable: boolean, now: Date): 
   return failed;
 }
 
-/** → done with how it was resolved (installed by jitd, adopted by a roll-forward, or by a person). */
-export function finish(r: Request, resolution: Resolution): Request {
-  return { ...settled(r), state: 'done', resolution };
+/**
+ * → done with how it was resolved (installed by jitd, adopted by a roll-forward, or by a
+ * person); `installed`: what wrote the component jitd installed (a person's file has none).
+ */
+export function finish(r: Request, resolution: Resolution, installed?: OutputProvenance): Request {
+  const { installed: _i, ...rest } = settled(r);
+  return { ...rest, state: 'done', resolution, ...(installed && resolution !== 'person' ? { installed } : {}) };
 }
 
 /** The map could not be written: the answer is kept (answered) with the write's error shown. */
@@ -187,6 +200,6 @@ export function entryGone(r: Request): Request {
  * asking (answered), or, never answered, waits again.
  */
 export function reopen(r: Request): Request {
-  const { resolution: _r, regenerating: _g, replacing: _p, ...rest } = settled(r);
+  const { resolution: _r, regenerating: _g, replacing: _p, installed: _i, ...rest } = settled(r);
   return { ...rest, state: r.description !== undefined ? 'answered' : 'waiting', attempts: 0 };
 }

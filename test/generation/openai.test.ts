@@ -5,11 +5,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/generation/abort.js';
-import { createOpenAIProvider, parseRetryAfter } from '../../src/generation/openai.js';
+import { createOpenAIProvider, parseRetryAfter, serverOf } from '../../src/generation/openai.js';
 import { GenerationError, type GenerationInput } from '../../src/generation/provider.js';
 import { generateWithRetry } from '../../src/generation/retry.js';
 import type { ProviderConfig } from '../../src/library/config.js';
-import { apiError, completion, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { apiError, bareCompletion, completion, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 
 const KEY = 'sk-test-SECRET-123';
 const GOAL = 'DIAGNOSE_ROOT_CAUSE';
@@ -68,10 +68,20 @@ function expectContextReachedModel(): void {
 }
 
 describe('openai provider over real HTTP', () => {
-  it('returns the cleaned answer and sends description, goal and file name to the model', async () => {
-    fake.enqueue({ json: completion('1. Find the symptom.\n2. Drill down.') });
+  it('returns the cleaned answer with the model, server and usage the reply gave, and sends description, goal and file name to the model', async () => {
+    fake.enqueue({
+      json: completion('1. Find the symptom.\n2. Drill down.', {
+        model: 'served-model-2026',
+        usage: { prompt_tokens: 17, completion_tokens: 5, total_tokens: 22 },
+      }),
+    });
     const out = await createOpenAIProvider(config(), KEY).generate(input());
-    expect(out).toBe('1. Find the symptom.\n2. Drill down.\n');
+    expect(out).toEqual({
+      text: '1. Find the symptom.\n2. Drill down.\n',
+      model: 'served-model-2026',
+      server: fake.baseURL,
+      usage: { promptTokens: 17, completionTokens: 5, totalTokens: 22 },
+    });
     expect(fake.requests).toHaveLength(1);
     expectContextReachedModel();
     expect(fake.requests[0]!.body.messages[0].content).toMatch(/PROTOCOL/);
@@ -90,7 +100,7 @@ describe('openai provider over real HTTP', () => {
         retries.push(attempt);
       },
     });
-    expect(out).toBe('Step 1.\n');
+    expect(out).toMatchObject({ text: 'Step 1.\n' });
     expect(retries).toEqual([1]);
     expect(fake.requests).toHaveLength(2);
     expectContextReachedModel();
@@ -108,7 +118,7 @@ describe('openai provider over real HTTP', () => {
         delays.push(delayMs);
       },
     });
-    expect(out).toBe('ok\n');
+    expect(out).toMatchObject({ text: 'ok\n' });
     expect(seen[0]!.retryAfterMs).toBe(1000);
     expect(seen[0]!.status).toBe(429);
     expect(delays).toEqual([50]);
@@ -249,10 +259,21 @@ describe('openai provider over real HTTP', () => {
     expect(err.message).toMatch(/billing/);
   });
 
+  it('reports the configured model and no usage for a minimal server that sends neither', async () => {
+    fake.enqueue({ json: bareCompletion('Step 1.') });
+    const out = await createOpenAIProvider(config(), KEY).generate(input());
+    expect(out).toEqual({ text: 'Step 1.\n', model: 'test-model', server: fake.baseURL });
+  });
+
+  it('keeps no credentials, query or fragment of baseURL in the server it reports', () => {
+    expect(serverOf('https://user:secret@llm.example:8443/v1?api-key=sk-x#frag')).toBe('https://llm.example:8443/v1');
+    expect(serverOf('not a url')).toBe('(unparsable baseURL)');
+  });
+
   it('strips a code fence and chat preamble from the answer', async () => {
     fake.enqueue({ json: completion("Sure! Here's the component:\n\n```text\n1. Observe.\n2. Drill down.\n```\n\nLet me know if you want changes!") });
     const out = await createOpenAIProvider(config(), KEY).generate(input());
-    expect(out).toBe('1. Observe.\n2. Drill down.\n');
+    expect(out.text).toBe('1. Observe.\n2. Drill down.\n');
     expect(fake.requests).toHaveLength(1);
     expectContextReachedModel();
   });

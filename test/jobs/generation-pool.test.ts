@@ -8,7 +8,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { abortErrorFor } from '../../src/generation/abort.js';
-import { GenerationError, type GenerationInput, type Provider } from '../../src/generation/provider.js';
+import { GenerationError, type GenerationInput, type GenerationResult, type Provider } from '../../src/generation/provider.js';
 import { GenerationPool } from '../../src/jobs/generation-pool.js';
 import type { ProviderConfig } from '../../src/library/config.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
@@ -17,7 +17,7 @@ import { answer } from '../../src/requests/transitions.js';
 /** One provider call held open: the test resolves or rejects it. */
 interface HeldCall {
   input: GenerationInput;
-  resolve(text: string): void;
+  resolve(answer: string | GenerationResult): void;
   reject(err: unknown): void;
 }
 
@@ -28,10 +28,10 @@ function heldProvider(): Provider & { calls: HeldCall[]; inFlight: number; maxIn
     calls: [] as HeldCall[],
     inFlight: 0,
     maxInFlight: 0,
-    generate(input: GenerationInput): Promise<string> {
+    generate(input: GenerationInput): Promise<string | GenerationResult> {
       p.inFlight++;
       p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
-      return new Promise<string>((resolve, reject) => {
+      return new Promise<string | GenerationResult>((resolve, reject) => {
         p.calls.push({ input, resolve, reject });
         input.signal.addEventListener('abort', () => reject(abortErrorFor(input.signal)), { once: true });
       }).finally(() => p.inFlight--);
@@ -95,7 +95,25 @@ describe('GenerationPool', () => {
     await settle();
     expect(provider.calls[0]!.input).toMatchObject({ goal: 'SHOWN', type: 'protocol', filename: 'shown.md', description: 'write SHOWN' });
     provider.calls[0]!.resolve('ok\n');
-    expect(await outcome).toEqual({ kind: 'output', request: r, content: 'ok\n' });
+    expect(await outcome).toEqual({ kind: 'output', request: r, content: 'ok\n', generation: { provider: provider.name, at: expect.any(String) } });
+  });
+
+  it("normalises a provider's answer in one place: a plain string is the text alone, a result keeps its model, server and usage", async () => {
+    const provider = heldProvider();
+    const { pool: p } = pool(provider);
+    const a = p.enqueue(answered('PLAIN'))!;
+    const b = p.enqueue(answered('RICH'))!;
+    await settle();
+    provider.calls[0]!.resolve('plain\n');
+    provider.calls[1]!.resolve({ text: 'rich\n', model: 'm-7', server: 'http://127.0.0.1:9/v1', usage: { promptTokens: 3, totalTokens: 4 } });
+    expect(await a).toMatchObject({ kind: 'output', content: 'plain\n' });
+    const plain = await a;
+    expect(plain.kind === 'output' ? plain.generation : undefined).toEqual({ provider: provider.name, at: expect.any(String) });
+    expect(await b).toMatchObject({
+      kind: 'output',
+      content: 'rich\n',
+      generation: { provider: provider.name, model: 'm-7', server: 'http://127.0.0.1:9/v1', usage: { promptTokens: 3, totalTokens: 4 } },
+    });
   });
 
   it('cancel() aborts the running call through its AbortSignal and answers stopped, leaving the other jobs running', async () => {

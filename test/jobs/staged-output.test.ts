@@ -65,7 +65,7 @@ describe('staged model output', () => {
     await e1.idle();
     expect(first.calls).toBe(1);
     expect(e1.counts().queue.parked).toBe(1);
-    expect(await readdir(join(lib.stateDir, 'staged'))).toHaveLength(1);
+    expect((await readdir(join(lib.stateDir, 'staged'))).filter((n) => n.endsWith('.txt'))).toHaveLength(1);
     await e1.stop();
 
     // Restarted (a deploy, a crash): the map is whole again; the staged output is installed.
@@ -77,7 +77,7 @@ describe('staged model output', () => {
     expect((await mapNow(lib))[GOAL].protocol).toBe(GENERATED);
     expect(await readFile(join(lib.componentsDir, 'protocols', GENERATED), 'utf8')).toContain('Drill down from symptom to cause');
     // Done: the staged copy stays as the request's kept output (the component's own inode).
-    expect(await readdir(join(lib.stateDir, 'staged'))).toHaveLength(1);
+    expect((await readdir(join(lib.stateDir, 'staged'))).filter((n) => n.endsWith('.txt'))).toHaveLength(1);
     await e2.stop();
   });
 

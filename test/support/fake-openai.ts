@@ -43,13 +43,19 @@ export interface FakeOpenAI {
   stop(): Promise<void>;
 }
 
-/** A chat.completion body whose first choice carries `content`. */
-export function completion(content: string | null, extra: { finish_reason?: string; refusal?: string } = {}): unknown {
+/**
+ * A chat.completion body whose first choice carries `content`, with `model` (default
+ * `fake-model`) and `usage` token counts (default 1 + 1 = 2) as a server reports them.
+ */
+export function completion(
+  content: string | null,
+  extra: { finish_reason?: string; refusal?: string; model?: string; usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } } = {},
+): unknown {
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: 1_700_000_000,
-    model: 'fake-model',
+    model: extra.model ?? 'fake-model',
     choices: [
       {
         index: 0,
@@ -57,7 +63,7 @@ export function completion(content: string | null, extra: { finish_reason?: stri
         finish_reason: extra.finish_reason ?? 'stop',
       },
     ],
-    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    usage: extra.usage ?? { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
   };
 }
 

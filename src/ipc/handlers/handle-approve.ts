@@ -6,7 +6,7 @@ import { defineHandler } from './handler.js';
 export const handleApprove = defineHandler({
   method: 'approve',
   params: ApproveParams,
-  async handle(ctx, params) {
-    return publicView(await ctx.engine.approve(params.id, params.candidate));
+  async handle(ctx, params, call) {
+    return publicView(await ctx.engine.approve(params.id, params.candidate, call.peer));
   },
 });

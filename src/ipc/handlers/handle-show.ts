@@ -1,5 +1,6 @@
 /**
- * Handler of `show`: a request's record, its text and its candidates' provenance. Reads only;
+ * Handler of `show`: a request's record, its text, its provenance (who answered, what wrote the
+ * installed component) and its candidates' provenance. Reads only;
  * the text is read the way `jitctl edit` reads it (Engine.editableText: a draft's candidate, or
  * a generated component's installed file), and a person's own file straight from the library.
  */
@@ -55,6 +56,10 @@ export const handleShow = defineHandler({
       const { request: _r, candidate: _c, ...provenance } = p;
       list.push({ candidate: n, provenance: { ...provenance, source: p.source ?? 'model' } });
     }
-    return { request: historyView(r), ...(await textOf(ctx, r)), candidates: list };
+    const provenance: ShowResult['provenance'] = {
+      ...(r.answeredBy ? { answeredBy: r.answeredBy } : {}),
+      ...(r.installed && r.state !== 'waiting' ? { installed: r.installed } : {}),
+    };
+    return { request: historyView(r), ...(await textOf(ctx, r)), candidates: list, provenance };
   },
 });

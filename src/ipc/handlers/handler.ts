@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { EngineEventType } from '../../jobs/events.js';
+import type { Peer } from '../../requests/provenance.js';
 import type { DaemonContext } from '../context.js';
 import type { Method, ResultOf } from '../messages/index.js';
 import type { RequestId } from '../protocol.js';
@@ -12,6 +13,11 @@ import type { RequestId } from '../protocol.js';
 export interface HandlerCall {
   /** The request's id, as the client sent it. */
   id: RequestId;
+  /**
+   * Who sent it: the connection's peer credentials as the kernel gave them at accept (never
+   * what the client says); undefined where the native helper is not built.
+   */
+  peer?: Peer;
   /**
    * Streams engine events (of `types`, or all) to this client as `{"id", "event"}` lines, starting
    * right after the response to this request; events emitted in between are held, not lost.

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { CandidateProvenance } from '../../requests/candidates.js';
+import type { OutputProvenance, Peer } from '../../requests/provenance.js';
 import type { RequestView } from '../../requests/request.js';
 import { RequestIdParam } from './request-id.js';
 
@@ -24,4 +25,9 @@ export interface ShowResult {
   /** Why there is no text although there should be one (a file gone), if so. */
   textError?: string;
   candidates: ShowCandidate[];
+  /**
+   * Who answered (the control socket's peer, SO_PEERCRED) and what wrote the installed component
+   * (provider, model, server, usage, candidate, who approved, when); each absent when unknown.
+   */
+  provenance: { answeredBy?: Peer; installed?: OutputProvenance };
 }
