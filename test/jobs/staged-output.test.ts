@@ -4,7 +4,7 @@
  * restart or a failed install. The engine runs in-process on a real temp library; the provider
  * counts its calls.
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,79 @@ const waitingId = (e: Engine) => e.store.all().find((r) => r.goal === GOAL && r.
 const mapNow = async (l: TempLibrary) => JSON.parse(await readFile(l.mapFile, 'utf8'));
 
 describe('staged model output', () => {
+  /** Stages one output behind an unparsable map (parked, not installed), stops, and answers the id and the map to restore. */
+  async function stagedNotInstalled(l: TempLibrary, provider: Provider): Promise<{ id: string; good: string }> {
+    const e1 = await engineFor(l, provider);
+    const id = waitingId(e1);
+    const good = await readFile(l.mapFile, 'utf8');
+    await writeFile(l.mapFile, '{ "DIAGNOSE_ROOT_CAUSE": ');
+    await e1.onMapHint();
+    await e1.answer(id, 'Drill down from symptom to cause');
+    await e1.idle();
+    expect(e1.counts().queue.parked).toBe(1);
+    await e1.stop();
+    return { id, good };
+  }
+  const reporting: Provider = {
+    name: 'openai',
+    async generate() {
+      return { text: 'Reported text.\n', model: 'm-staged', server: 'http://127.0.0.1:9/v1', usage: { promptTokens: 8, completionTokens: 2, totalTokens: 10 } };
+    },
+  };
+
+  it('keeps the provenance of an output staged but not installed across a restart: the done record names what wrote it, not the new provider', async () => {
+    lib = await makeLibrary();
+    const { id, good } = await stagedNotInstalled(lib, reporting);
+    expect((await readdir(join(lib.stateDir, 'staged'))).sort()).toEqual([`${id}.json`, `${id}.txt`]);
+    await writeFile(lib.mapFile, good);
+    const second = countingProvider();
+    const e2 = await engineFor(lib, second);
+    await e2.idle();
+    expect(second.calls).toBe(0);
+    const done = e2.store.get(id)!;
+    expect(done.state).toBe('done');
+    expect(done.installed).toEqual({
+      provider: 'openai',
+      model: 'm-staged',
+      server: 'http://127.0.0.1:9/v1',
+      usage: { promptTokens: 8, completionTokens: 2, totalTokens: 10 },
+      at: expect.any(String),
+    });
+    // Durable in the record, not only in memory.
+    expect(JSON.parse(await readFile(join(lib.stateDir, 'requests', `${id}.json`), 'utf8')).installed.model).toBe('m-staged');
+    await e2.stop();
+  });
+
+  it('installs a staged output without a sidecar (an older jitd) or with one naming another text, recording no provenance for it', async () => {
+    lib = await makeLibrary();
+    const { id, good } = await stagedNotInstalled(lib, reporting);
+    const sidecar = join(lib.stateDir, 'staged', `${id}.json`);
+    // A sidecar whose hash names another text: it is not this output's.
+    const other = JSON.parse(await readFile(sidecar, 'utf8'));
+    await writeFile(sidecar, JSON.stringify({ ...other, sha256: '0'.repeat(64) }));
+    await writeFile(lib.mapFile, good);
+    const e2 = await engineFor(lib, countingProvider());
+    await e2.idle();
+    expect(e2.store.get(id)).toMatchObject({ state: 'done', resolution: 'generated' });
+    expect(e2.store.get(id)!.installed).toBeUndefined();
+    expect(await readFile(join(lib.componentsDir, 'protocols', GENERATED), 'utf8')).toBe('Reported text.\n');
+    await e2.stop();
+
+    const lib2 = await makeLibrary();
+    try {
+      const staged = await stagedNotInstalled(lib2, reporting);
+      await rm(join(lib2.stateDir, 'staged', `${staged.id}.json`));
+      await writeFile(lib2.mapFile, staged.good);
+      const e3 = await engineFor(lib2, countingProvider());
+      await e3.idle();
+      expect(e3.store.get(staged.id)).toMatchObject({ state: 'done' });
+      expect(e3.store.get(staged.id)!.installed).toBeUndefined();
+      await e3.stop();
+    } finally {
+      await lib2.cleanup();
+    }
+  });
+
   it('installs a staged output after a restart without calling the model again (output parked behind an unparsable map)', async () => {
     lib = await makeLibrary();
     let release!: () => void;

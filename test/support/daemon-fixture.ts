@@ -9,6 +9,7 @@ import { nodeFs } from '../../src/fsio/node-fs.js';
 import { templateProvider } from '../../src/generation/template.js';
 import type { Provider } from '../../src/generation/provider.js';
 import type { DaemonContext } from '../../src/ipc/context.js';
+import type { PeerReader } from '../../src/ipc/peer-cred.js';
 import type { Limits } from '../../src/ipc/protocol.js';
 import { startControlServer, type ControlServer } from '../../src/ipc/server.js';
 import { Engine } from '../../src/jobs/engine.js';
@@ -40,6 +41,8 @@ export interface FixtureOptions {
   wrapFs?: (fs: FsLayer, config: Config) => FsLayer;
   /** `generation.review` in the library's config. */
   review?: 'auto' | 'required';
+  /** Who a client is (default: the kernel's peer credentials through the native addon). */
+  readPeer?: PeerReader;
 }
 
 export interface DaemonFixture {
@@ -78,6 +81,7 @@ export async function startDaemonFixture(opts: FixtureOptions = {}): Promise<Dae
     socketPath: config.socketPath,
     ...(opts.socketGroup ? { socketGroup: opts.socketGroup } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.readPeer ? { readPeer: opts.readPeer } : {}),
     closeGraceMs: 500,
   });
   return {
