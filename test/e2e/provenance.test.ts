@@ -45,15 +45,23 @@ async function onlyRequest(lib: TempLibrary): Promise<string> {
   return pending[0].id as string;
 }
 
+/** A daemon on the fake OpenAI server whose only request is answered with `answer` (jitctl's words) and settled; the model replies `reply`. */
+async function answeredOverOpenAI(reply: unknown, answer: string[]) {
+  const fake = await testFakeOpenAI();
+  const lib = await start(openai(fake));
+  const c = ctl(lib);
+  const id = await onlyRequest(lib);
+  fake.enqueue({ json: reply });
+  expect((await c.run(['answer', id, ...answer])).code).toBe(0);
+  expect((await c.run(['status', '--sync'])).code).toBe(0);
+  return { fake, lib, id, ...c };
+}
+
 describe('provenance of an install, through the running daemon', () => {
   it('an answer over the socket records the real uid and user; the openai install records the model, server and tokens the server reported', async () => {
-    const fake = await testFakeOpenAI();
-    const lib = await start(openai(fake));
-    const { run, json } = ctl(lib);
-    const id = await onlyRequest(lib);
-    fake.enqueue({ json: completion('1. Observe.\n2. Ask why.', { model: 'served-model-v2', usage: USAGE }) });
-    expect((await run(['answer', id, 'five whys from symptom to cause'])).code).toBe(0);
-    expect((await run(['status', '--sync'])).code).toBe(0);
+    const { fake, lib, id, run, json } = await answeredOverOpenAI(completion('1. Observe.\n2. Ask why.', { model: 'served-model-v2', usage: USAGE }), [
+      'five whys from symptom to cause',
+    ]);
 
     const s = await json(['show', id]);
     expect(s.request).toMatchObject({ state: 'done', resolution: 'generated' });
@@ -114,13 +122,10 @@ describe('provenance of an install, through the running daemon', () => {
   });
 
   it('review: the candidate keeps the model, server, tokens and who answered; approving installs it with its number and who approved', async () => {
-    const fake = await testFakeOpenAI();
-    const lib = await start(openai(fake));
-    const { run, json } = ctl(lib);
-    const id = await onlyRequest(lib);
-    fake.enqueue({ json: completion('Draft text.', { model: 'served-model-v2', usage: USAGE }) });
-    expect((await run(['answer', id, '--review', 'a draft first'])).code).toBe(0);
-    expect((await run(['status', '--sync'])).code).toBe(0);
+    const { fake, lib, id, run, json } = await answeredOverOpenAI(completion('Draft text.', { model: 'served-model-v2', usage: USAGE }), [
+      '--review',
+      'a draft first',
+    ]);
     const draft = await json(['show', id]);
     expect(draft.request.state).toBe('draft');
     expect(draft.provenance.installed).toBeUndefined();
@@ -166,13 +171,7 @@ describe('provenance of an install, through the running daemon', () => {
   });
 
   it("regenerating a done component replaces its provenance with the new call's: model, tokens, feedback and the candidate installed", async () => {
-    const fake = await testFakeOpenAI();
-    const lib = await start(openai(fake));
-    const { run, json } = ctl(lib);
-    const id = await onlyRequest(lib);
-    fake.enqueue({ json: completion('First.', { usage: USAGE }) });
-    expect((await run(['answer', id, 'first try'])).code).toBe(0);
-    expect((await run(['status', '--sync'])).code).toBe(0);
+    const { fake, id, run, json } = await answeredOverOpenAI(completion('First.', { usage: USAGE }), ['first try']);
     fake.enqueue({
       json: completion('Second, shorter.', { model: 'served-model-v3', usage: { prompt_tokens: 400, completion_tokens: 9, total_tokens: 409 } }),
     });
