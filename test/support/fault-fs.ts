@@ -112,8 +112,9 @@ const inside = (root: string, p: string): boolean => {
 /**
  * The classifier for a library: `map` (the map file, its temps and its directory), `seed-temp`
  * (the seed's `goal_map.json.tmp`), `request` (records and their directory), `quarantine`,
- * `state` (anything else under stateDir), `components-root`, `component` (a `<type>s` directory
- * and its files), `other`.
+ * `staged` (staged outputs and their directory), `staged-provenance` (a staged output's
+ * provenance sidecar, `staged/<id>.json`), `candidate`, `state` (anything else under stateDir),
+ * `components-root`, `component` (a `<type>s` directory and its files), `other`.
  */
 export function libraryClassifier(paths: { mapFile: string; componentsDir: string; stateDir: string }): Classifier {
   const mapDir = dirname(paths.mapFile);
@@ -128,7 +129,7 @@ export function libraryClassifier(paths: { mapFile: string; componentsDir: strin
     if (path === `${paths.mapFile}.tmp`) return 'seed-temp';
     if (inside(quarantineDir, path)) return 'quarantine';
     if (inside(requestsDir, path)) return 'request';
-    if (inside(stagedDir, path)) return 'staged';
+    if (inside(stagedDir, path)) return path.endsWith('.json') ? 'staged-provenance' : 'staged';
     if (inside(candidatesDir, path)) return 'candidate';
     if (inside(paths.stateDir, path)) return 'state';
     if (path === paths.componentsDir) return 'components-root';
