@@ -4,7 +4,7 @@
  * restart or a failed install. The engine runs in-process on a real temp library; the provider
  * counts its calls.
  */
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,6 +90,23 @@ describe('staged model output', () => {
     });
     // Durable in the record, not only in memory.
     expect(JSON.parse(await readFile(join(lib.stateDir, 'requests', `${id}.json`), 'utf8')).installed.model).toBe('m-staged');
+    await e2.stop();
+  });
+
+  it('keeps the provenance when a crash left the component published but the map not repointed: the restart adopts it with what wrote it', async () => {
+    lib = await makeLibrary();
+    const { id, good } = await stagedNotInstalled(lib, reporting);
+    // What a kill between the component's link and the map write leaves.
+    await link(join(lib.stateDir, 'staged', `${id}.txt`), join(lib.componentsDir, 'protocols', GENERATED));
+    await writeFile(lib.mapFile, good);
+    const e2 = await engineFor(lib, countingProvider());
+    await e2.idle();
+    expect((await mapNow(lib))[GOAL].protocol).toBe(GENERATED);
+    expect(e2.store.get(id)).toMatchObject({
+      state: 'done',
+      resolution: 'adopted',
+      installed: { provider: 'openai', model: 'm-staged', usage: { totalTokens: 10 } },
+    });
     await e2.stop();
   });
 
