@@ -56,7 +56,7 @@ describe('messages sent to an OpenAI-compatible server', () => {
   it("carry the sibling's text, the example's text and the library's system.md, exactly as messages.ts builds them", async () => {
     fake.enqueue({ json: completion('1. Observe.') });
     const i = await input();
-    expect(await createOpenAIProvider(config(), undefined).generate(i)).toBe('1. Observe.\n');
+    expect(await createOpenAIProvider(config(), undefined).generate(i)).toMatchObject({ text: '1. Observe.\n' });
     expect(fake.requests).toHaveLength(1);
     const req = fake.requests[0]!;
     const [system, user] = req.body.messages as Array<{ role: string; content: string }>;
@@ -84,7 +84,7 @@ describe('messages sent to an OpenAI-compatible server', () => {
 
   it('accept a reply with only choices (no usage, id, created, object or model)', async () => {
     fake.enqueue({ json: bareCompletion('1. Look.\n2. Ask why.') });
-    expect(await createOpenAIProvider(config(), undefined).generate(await input())).toBe('1. Look.\n2. Ask why.\n');
+    expect(await createOpenAIProvider(config(), undefined).generate(await input())).toMatchObject({ text: '1. Look.\n2. Ask why.\n' });
   });
 });
 
