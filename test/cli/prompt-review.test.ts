@@ -156,6 +156,26 @@ describe.skipIf(!hasPty)('jitctl prompt offers each draft on a terminal', () => 
     await expectInstalled(fx, 'Edited: typed in the editor\n', 2);
   });
 
+  it('Ctrl-C while the model writes the new draft stops at once (exit 130); the new draft still arrives and waits', async () => {
+    const { fx, fake } = await drafted();
+    fake.enqueue({ json: completion('Slow second take.\n'), delayMs: 4000 });
+    const r = await onPty(fx, [
+      ['expect', CHOICES],
+      ['send', 'r\r'],
+      ['expect', 'feedback for the model'],
+      ['send', '\r'],
+      ['expect', 'regenerating...'],
+      ['send', '\u0003'],
+    ]);
+    expect(r.code, r.stdout).toBe(130);
+    // The prompt did not wait for the model: the regeneration is still under way when it has exited.
+    expect(await record(fx)).toMatchObject({ state: 'draft', candidate: 1, regenerating: { after: 1 } });
+    expect(r.stdout).not.toContain('Slow second take.');
+    await expect.poll(async () => (await record(fx)).candidate, { timeout: 15_000 }).toBe(2);
+    expect(await record(fx)).toMatchObject({ state: 'draft' });
+    await expectLibraryUntouched(fx);
+  });
+
   it('x rejects the draft: the request is rejected and nothing is installed', async () => {
     const { fx } = await drafted();
     const r = await onPty(fx, [

@@ -65,7 +65,11 @@ async function regenerate(s: PromptSession, r: RequestView, typed: { text: strin
   typed.text = feedback;
   await s.client.call('regenerate', { id: r.id, ...(feedback ? { feedback } : {}) });
   if (!s.ctx.json) s.ctx.out(`  ${s.ctx.style.dim('regenerating...')}\n`);
-  const after = await awaitRegeneration(s.client, r.id);
+  // Ctrl-C stops the wait at once (the daemon finishes the regeneration; its draft waits). End of a
+  // pipe does not: the answers after the feedback were read ahead and are for the new draft.
+  const interrupted = s.input.closed.then(() => (s.input.interrupted ? ('ended' as const) : new Promise<never>(() => {})));
+  const after = await Promise.race([awaitRegeneration(s.client, r.id), interrupted]);
+  if (after === 'ended') return 'ended';
   if (after?.state === 'draft' && after.candidate !== r.candidate) {
     report(s, r.id, 'regenerated', `  ${s.ctx.style.green('regenerated')}: candidate ${after.candidate} is the draft\n`, { request: after });
   } else {
