@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
 import { FIXTURE_MAP, MISSING_FILE, MISSING_GOAL, type DaemonFixture } from '../support/daemon-fixture.js';
-import { completion, type FakeOpenAI } from '../support/fake-openai.js';
+import { apiError, completion, type FakeOpenAI } from '../support/fake-openai.js';
 import { testOpenAIDaemon } from '../support/per-test.js';
 import { assertBuilt, jitctl, jitctlInteractive, jitctlPty, type PtyStep } from './run-jitctl.js';
 
@@ -219,6 +219,15 @@ describe('jitctl prompt offers each draft from a pipe, one line per answer', () 
     expect(userMessage(fake, 1)).toContain(`<previous>\n${FIRST}</previous>`);
     expect(userMessage(fake, 1)).toContain("The person's feedback on it: check recent deploys");
     await expectInstalled(fx, 'Second take.\n', 2);
+  });
+
+  it('a regeneration the server fails is reported with its error, the same draft is offered again, and prompt exits 1', async () => {
+    const { fx, fake } = await drafted();
+    fake.enqueue({ status: 400, json: apiError('the model is unavailable') });
+    const r = await piped(fx, 'r\nshorter\na\n');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/not regenerated: .*the model is unavailable/);
+    await expectInstalled(fx, FIRST, 1);
   });
 
   it('e runs $EDITOR; the saved text becomes the draft and the next line approves it', async () => {

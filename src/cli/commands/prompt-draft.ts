@@ -29,7 +29,7 @@ async function askChoice(s: PromptSession): Promise<Choice | undefined> {
     if (line === undefined) return undefined;
     const choice = CHOICE_OF[line.trim().toLowerCase()];
     if (choice) return choice;
-    s.ctx.warn(`answer a, r, e, x (or !reject), or an empty line to skip; not ${JSON.stringify(showLine(line.trim()))}`);
+    s.ctx.warn(`answer a, r, e, x (or !reject), or an empty line to skip (not: ${showLine(line.trim())})`);
   }
 }
 
@@ -54,6 +54,9 @@ async function showDraft(s: PromptSession, r: RequestView): Promise<void> {
   );
 }
 
+/** Whether a regeneration of `before` ended in a new draft. */
+const isNewDraft = (after: RequestView | undefined, before: RequestView): boolean => after?.state === 'draft' && after.candidate !== before.candidate;
+
 /**
  * `r`: asks for feedback (kept in `typed`, to give it back if the request changed meanwhile),
  * regenerates, and waits for the new draft; answers the request's view after, or 'ended'.
@@ -70,7 +73,7 @@ async function regenerate(s: PromptSession, r: RequestView, typed: { text: strin
   const interrupted = s.input.closed.then(() => (s.input.interrupted ? ('ended' as const) : new Promise<never>(() => {})));
   const after = await Promise.race([awaitRegeneration(s.client, r.id), interrupted]);
   if (after === 'ended') return 'ended';
-  if (after?.state === 'draft' && after.candidate !== r.candidate) {
+  if (after && isNewDraft(after, r)) {
     report(s, r.id, 'regenerated', `  ${s.ctx.style.green('regenerated')}: candidate ${after.candidate} is the draft\n`, { request: after });
   } else {
     const why = showLine(after?.lastError ?? 'the regeneration did not finish');
@@ -116,35 +119,39 @@ export async function offerDraft(s: PromptSession, r: RequestView): Promise<AskO
   }
 }
 
+/** The loop of {@link offerDraft}; a regeneration that failed on the way makes the outcome failed (exit 1). */
 async function offerUntilDecided(s: PromptSession, r: RequestView): Promise<AskOutcome> {
   let now: RequestView | undefined = r;
+  let regenerationFailed = false;
+  const outcome = (o: AskOutcome): AskOutcome => (regenerationFailed ? { ...o, failed: true } : o);
   for (;;) {
     if (now?.state !== 'draft' || now.regenerating) {
       // A regeneration or an edit ended elsewhere than in a draft (someone approved it meanwhile).
       goneNote(s, r, now);
-      return CONTINUE;
+      return outcome(CONTINUE);
     }
     const draft = now;
     s.queue.shown(draft);
     await showDraft(s, draft);
     const choice = await askChoice(s);
-    if (choice === undefined) return ENDED;
+    if (choice === undefined) return outcome(ENDED);
     const typed = { text: '' };
     try {
       if (choice === 'regenerate') {
         const after = await regenerate(s, draft, typed);
-        if (after === 'ended') return ENDED;
+        if (after === 'ended') return outcome(ENDED);
+        if (!isNewDraft(after, draft)) regenerationFailed = true;
         now = after;
       } else if (choice === 'edit') {
         await edit(s, draft);
         now = await currentState(s.client, draft);
       } else {
         await decide(s, draft, choice);
-        return CONTINUE;
+        return outcome(CONTINUE);
       }
     } catch (err) {
       if (!(err instanceof DaemonRequestError)) throw err;
-      if (await changedMeanwhile(s, draft, err, typed.text)) return CONTINUE;
+      if (await changedMeanwhile(s, draft, err, typed.text)) return outcome(CONTINUE);
       s.ctx.warn(`${showName(draft.id)}: ${err.message} (${err.code})`);
       return FAILED;
     }
