@@ -2,8 +2,10 @@
  * Line input for `prompt` and `answer`: on a terminal, node:readline with a prompt and Ctrl-C
  * handling; from a pipe, the lines as they come (buffered, so answers written ahead are not
  * lost). {@link LineInput.ask} answers undefined at end of input or after Ctrl-C.
+ * {@link LineInput.handOver} lends the terminal to a child (an editor) and takes it back.
  */
 import { createInterface, type Interface } from 'node:readline';
+import type { ReadStream } from 'node:tty';
 
 export class LineInput {
   private readonly rl: Interface;
@@ -17,7 +19,10 @@ export class LineInput {
   /** Resolves at end of input or Ctrl-C. */
   readonly closed: Promise<void>;
 
-  constructor(input: NodeJS.ReadableStream & { isTTY?: boolean }, output: NodeJS.WritableStream) {
+  constructor(
+    private readonly input: NodeJS.ReadableStream & { isTTY?: boolean },
+    output: NodeJS.WritableStream,
+  ) {
     this.terminal = Boolean(input.isTTY);
     this.rl = createInterface({ input, ...(this.terminal ? { output } : {}), terminal: this.terminal });
     this.rl.on('line', (line) => {
@@ -53,6 +58,29 @@ export class LineInput {
       this.rl.prompt();
     }
     return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  /**
+   * Runs `fn` (an editor on the inherited terminal) with the terminal handed over, as `git
+   * commit` does: readline stops reading, so every keystroke goes to the child; the tty leaves
+   * raw mode, so the child starts on a cooked terminal like one a shell gives it; and SIGINT is
+   * ignored meanwhile, so a Ctrl-C meant for the editor does not kill jitctl. All of it is put
+   * back afterwards, whatever `fn` did, and the next {@link ask} reads as before.
+   */
+  async handOver<T>(fn: () => Promise<T>): Promise<T> {
+    const tty = this.input as Partial<ReadStream>;
+    const wasRaw = this.terminal && tty.isRaw === true;
+    const ignore = () => {};
+    this.rl.pause();
+    if (wasRaw) tty.setRawMode?.(false);
+    process.on('SIGINT', ignore);
+    try {
+      return await fn();
+    } finally {
+      process.off('SIGINT', ignore);
+      if (wasRaw) tty.setRawMode?.(true);
+      this.rl.resume();
+    }
   }
 
   close(): void {

@@ -8,6 +8,7 @@ import { onTestFinished } from 'vitest';
 import { spawnDaemon, startDaemon, type RunningDaemon } from './daemon-process.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
 import { makeLibrary, type TempLibrary } from './library-fixture.js';
+import { startOpenAIDaemon, type OpenAIDaemon } from './openai-daemon.js';
 
 /** A temporary library (makeLibrary), removed when the test ends. */
 export async function testLibrary(opts: Parameters<typeof makeLibrary>[0] = {}): Promise<TempLibrary> {
@@ -35,4 +36,11 @@ export async function testFakeOpenAI(...args: Parameters<typeof startFakeOpenAI>
   const fake = await startFakeOpenAI(...args);
   onTestFinished(() => fake.stop());
   return fake;
+}
+
+/** An in-process daemon on the fake OpenAI server (startOpenAIDaemon), closed when the test ends. */
+export async function testOpenAIDaemon(...args: Parameters<typeof startOpenAIDaemon>): Promise<OpenAIDaemon> {
+  const d = await startOpenAIDaemon(...args);
+  onTestFinished(() => d.close());
+  return d;
 }
