@@ -153,7 +153,7 @@ async function runPoint(m: Matrix, flow: Flow, at: Flowmarks, p: Point): Promise
   // same inode): the record has no componentSha256, so the regeneration treats the file as a
   // person's (docs/review.md, "Crash guarantees"). Safe (nothing overwritten), one approval more.
   const crashed = await recordOf(c);
-  const hashLost = flow === 'auto' && !regenerating && !(crashed?.state === 'done' && crashed.componentSha256);
+  const hashLost = flow === 'auto' && !regenerating && existsSync(join(c.lib, COMPONENT)) && !(crashed?.state === 'done' && crashed.componentSha256);
   if (hashLost) hashLostAt.push(p.name);
   const recover = await runChild(c, {}, specOf(flow));
   problems.push(...notRecovered(recover));
@@ -235,7 +235,7 @@ describe('kill -9 at every step of regenerating an installed component', () => {
     ['auto', 'the new text replaces the installed file (map unchanged), whole, never before the replacement was recorded'],
     ['review', 'the regeneration is a draft that survives the crash; only the approved draft is installed'],
     ['edited', "the person's edited file is never overwritten: the regeneration is a draft, their version a candidate"],
-  ] as const)('%s: a crash at any step converges, no candidate on disk is paid for twice: %s', (flow) => {
+  ] as const)('%s: a crash at any step converges, no candidate on disk is paid for twice: %s', (flow, _what) => {
     const { steps, points } = traced.get(flow)!;
     const results = outcomes.get(flow)!;
     const failures = failuresOf(results);

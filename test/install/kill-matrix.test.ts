@@ -25,6 +25,7 @@ import {
   lastAtOrBefore,
   lines,
   makeTemplate,
+  mapProblems,
   mutatingSteps,
   notKilled,
   notRecovered,
