@@ -7,114 +7,42 @@
  * the component, the map and the cleanup — is covered, and a new step added to the code is
  * covered automatically.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUTATING_OPS, type StepOp } from '../support/fault-fs.js';
-import { generatedName } from '../../src/library/names.js';
 import { requestId } from '../../src/requests/request.js';
+import {
+  ANSWER,
+  CONTENT,
+  FINAL_MAP,
+  GENERATED,
+  GOAL,
+  MAP,
+  MISSING,
+  TYPE,
+  failuresOf,
+  lastAtOrBefore,
+  lines,
+  makeTemplate,
+  mapProblems,
+  mutatingSteps,
+  notKilled,
+  notRecovered,
+  openMatrix,
+  pointsOf,
+  readTrace,
+  runChild,
+  runMatrix,
+  tempsLeft,
+  walk,
+  type Case,
+  type Matrix,
+  type Point,
+} from '../support/kill-matrix.js';
 
-const CHILD = fileURLToPath(new URL('../support/crash-child.mjs', import.meta.url));
-const DIST = fileURLToPath(new URL('../../dist-test/test/support/fault-fs.js', import.meta.url));
-
-const GOAL = 'DIAGNOSE_ROOT_CAUSE';
-const TYPE = 'persona';
-const MISSING = 'skeptical_sre.txt';
-const GENERATED = generatedName(GOAL, TYPE);
-const ANSWER = 'A skeptical SRE who asks for evidence';
-const CONTENT = `You are ${GOAL} ${TYPE}.\nDescription: ${ANSWER}\n`;
-const MAP = {
-  [GOAL]: { protocol: 'root_cause_analysis_drilldown.txt', [TYPE]: MISSING },
-  WRITE_RELEASE_NOTES: { format: 'release_notes_format.txt' },
-};
-const FINAL_MAP = { ...MAP, [GOAL]: { ...MAP[GOAL], [TYPE]: GENERATED } };
-
-let work: string;
-let template: string;
-
-async function makeTemplate(dir: string): Promise<void> {
-  await mkdir(join(dir, 'config'), { recursive: true });
-  await mkdir(join(dir, 'components', 'protocols'), { recursive: true });
-  await mkdir(join(dir, 'components', 'formats'), { recursive: true });
-  await writeFile(join(dir, 'config', 'jitd.json'), '{}\n');
-  await writeFile(join(dir, 'config', 'goal_map.json'), `${JSON.stringify(MAP, null, 2)}\n`);
-  await writeFile(join(dir, 'components', 'protocols', 'root_cause_analysis_drilldown.txt'), 'Drill down.\n');
-  await writeFile(join(dir, 'components', 'formats', 'release_notes_format.txt'), '## Notes\n');
-}
-
-interface Case {
-  dir: string;
-  lib: string;
-  callsFile: string;
-  askedFile: string;
-  traceFile: string;
-}
-
-let caseNo = 0;
-/** A new case: a copy of the template library, or of an earlier case (library and counters). */
-async function freshCase(from?: Case): Promise<Case> {
-  const dir = join(work, `c${caseNo++}`);
-  const lib = join(dir, 'lib');
-  await cp(from?.lib ?? template, lib, { recursive: true });
-  const c = { dir, lib, callsFile: join(dir, 'calls'), askedFile: join(dir, 'asked'), traceFile: join(dir, 'trace') };
-  await writeFile(c.callsFile, from ? await readFile(from.callsFile) : '');
-  await writeFile(c.askedFile, from ? await readFile(from.askedFile) : '');
-  return c;
-}
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runChild(c: Case, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<ChildResult> {
-  const spec = {
-    configFile: join(c.lib, 'config', 'jitd.json'),
-    goal: GOAL,
-    type: TYPE,
-    answer: ANSWER,
-    callsFile: c.callsFile,
-    askedFile: c.askedFile,
-    ...extra,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(spec)], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-const lines = async (file: string) => (await readFile(file, 'utf8')).split('\n').filter(Boolean);
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
-    else out.push(p);
-  }
-  return out;
-}
-
-/** A crash point of the matrix: `before:`/`after:` a traced step, with its position. */
-interface Point {
-  name: string;
-  /** Position of the state it leaves: before step i = i - 0.5, after step i = i. */
-  at: number;
-}
+let m: Matrix;
+const freshCase = (from?: Case) => m.freshCase(from);
 
 let trace: string[] = [];
 let points: Point[] = [];
@@ -123,26 +51,20 @@ let answerDurableAt = -1;
 let stagedAt = -1;
 
 beforeAll(async () => {
-  if (!existsSync(DIST)) throw new Error('dist-test/ is missing: run `npx tsc -p tsconfig.support.json` (npm test builds first)');
-  work = await mkdtemp(join(tmpdir(), 'jitd-kill-'));
-  template = join(work, 'template');
-  await makeTemplate(template);
+  m = await openMatrix();
   // The traced run: every step the protocol takes, with marks between them.
   const c = await freshCase();
   const r = await runChild(c, { JITD_TEST_TRACE: c.traceFile });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  const raw = await lines(c.traceFile);
-  trace = [];
-  for (const line of raw) {
-    if (line === '#answer-acknowledged') answerDurableAt = trace.length - 1;
-    if (!line.startsWith('#')) trace.push(line);
-  }
+  const traced = await readTrace(c.traceFile);
+  trace = traced.steps;
+  answerDurableAt = traced.marks.get('answer-acknowledged') ?? -1;
   stagedAt = trace.findIndex((s) => s.startsWith('rename:staged#'));
   expect(stagedAt, 'the model output is staged before it is installed').toBeGreaterThan(answerDurableAt);
   expect(trace.findIndex((s) => s.startsWith('link:component#'))).toBeGreaterThan(stagedAt);
   points = pointsOf(trace);
-  results = await runMatrix();
+  results = await runMatrix(points, (p) => runPoint(p));
 }, 180_000);
 
 interface PointResult {
@@ -157,24 +79,15 @@ async function runPoint(p: Point, from?: Case, stagedAt_ = stagedAt, answerAt = 
   const answerDurableAt = answerAt;
   const c = await freshCase(from);
   const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name });
-  const problems: string[] = [];
-  if (crash.signal !== 'SIGKILL')
-    problems.push(`child was not killed at the point (code ${crash.code}, signal ${crash.signal}): ${crash.stderr.slice(0, 300)}`);
+  const problems = notKilled(crash);
   const callsBefore = (await lines(c.callsFile)).length;
   const askedBefore = (await lines(c.askedFile)).length;
   const recover = await runChild(c, {});
-  if (recover.code !== 0) problems.push(`recover run failed (code ${recover.code}, signal ${recover.signal}): ${recover.stderr.slice(0, 500)}`);
+  problems.push(...notRecovered(recover));
   const callsAfter = (await lines(c.callsFile)).length;
   const askedAfter = (await lines(c.askedFile)).length;
 
-  const mapText = await readFile(join(c.lib, 'config', 'goal_map.json'), 'utf8');
-  let map: unknown;
-  try {
-    map = JSON.parse(mapText);
-  } catch {
-    problems.push(`map unparsable: ${mapText.slice(0, 80)}`);
-  }
-  if (JSON.stringify(map) !== JSON.stringify(FINAL_MAP)) problems.push(`map not converged (or person's entries lost): ${JSON.stringify(map)}`);
+  problems.push(...(await mapProblems(c, FINAL_MAP, "map not converged (or person's entries lost)")));
   const files = await walk(c.lib);
   const rel = files.map((f) => relative(c.lib, f));
   const copies = [];
@@ -184,8 +97,7 @@ async function runPoint(p: Point, from?: Case, stagedAt_ = stagedAt, answerAt = 
   const placed = copies.filter((f) => !/^\.jitd\/staged\/[0-9a-f]{12}\.txt$/.test(f));
   if (JSON.stringify(placed) !== JSON.stringify([`components/personas/${GENERATED}`]) || copies.length - placed.length > 1)
     problems.push(`the component must exist exactly once, at its place: ${JSON.stringify(copies)}`);
-  const temps = rel.filter((f) => f.includes('.jitd-tmp.') || f.endsWith('goal_map.json.tmp'));
-  if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
+  problems.push(...tempsLeft(rel));
   const orphans = rel.filter((f) => f.startsWith('components/') && f.includes('/autogen_') && f !== `components/personas/${GENERATED}`);
   if (orphans.length) problems.push(`orphans left: ${orphans.join(', ')}`);
   if (rel.some((f) => f.startsWith('.jitd/quarantine/'))) problems.push(`something was quarantined: ${rel.filter((f) => f.includes('quarantine')).join(', ')}`);
@@ -204,35 +116,13 @@ async function runPoint(p: Point, from?: Case, stagedAt_ = stagedAt, answerAt = 
   return result;
 }
 
-/** Runs every point, two child processes at a time (2 cores). */
-async function runMatrix(list: readonly Point[] = points, run: (p: Point) => Promise<PointResult> = (p) => runPoint(p)): Promise<PointResult[]> {
-  const out: PointResult[] = [];
-  const queue = [...list];
-  await Promise.all(
-    [0, 1].map(async () => {
-      for (let p = queue.shift(); p; p = queue.shift()) out.push(await run(p));
-    }),
-  );
-  return out;
-}
-
-/** Crash points of a trace: before and after each mutating step, positioned. */
-function pointsOf(steps: readonly string[]): Point[] {
-  const out: Point[] = [];
-  steps.forEach((step, i) => {
-    const op = step.slice(0, step.indexOf(':')) as StepOp;
-    if (MUTATING_OPS.has(op)) out.push({ name: `before:${step}`, at: i - 0.5 }, { name: `after:${step}`, at: i });
-  });
-  return out;
-}
-
 afterAll(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
+  await m?.close();
 });
 
 describe('kill -9 at every step of the protocol', () => {
   it('the traced run names every write, fsync, rename/link and directory fsync of request, answer, component and map', () => {
-    const mutating = trace.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
+    const mutating = mutatingSteps(trace);
     for (const step of [
       'open:request#1',
       'write:request#1',
@@ -262,7 +152,7 @@ describe('kill -9 at every step of the protocol', () => {
   });
 
   it("after SIGKILL at each point, a restart converges: component once, map repointed, person's entries kept, nothing left over, nobody asked twice, no repeated model call once its output is staged", () => {
-    const failures = results.filter((r) => r.problems.length).map((r) => `${r.point}: ${r.problems.join('; ')}`);
+    const failures = failuresOf(results);
     console.log(`kill matrix: ${results.length} crash points run, ${failures.length} failing`);
     expect(results.length).toBe(points.length);
     expect(failures).toEqual([]);
@@ -300,9 +190,9 @@ describe('kill -9 again while recovering from a kill -9', () => {
   }, 120_000);
 
   it('a crash at any step of the roll-forward is itself recovered, with no model call and no question repeated', () => {
-    const mutating = recoverySteps.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
+    const mutating = mutatingSteps(recoverySteps);
     expect(mutating).toContain('rename:map#1');
-    const failures = second.filter((r) => r.problems.length).map((r) => `${FIRST} then ${r.point}: ${r.problems.join('; ')}`);
+    const failures = failuresOf(second, `${FIRST} then `);
     console.log(`kill matrix, second crash during recovery from ${FIRST}: ${second.length} points over ${mutating.join(' ')}, ${failures.length} failing`);
     expect(second.length).toBe(pointsOf(recoverySteps).length);
     expect(failures).toEqual([]);
@@ -331,17 +221,16 @@ describe('kill -9 while an in-place save is re-applied', () => {
       const c = await freshCase();
       const problems: string[] = [];
       const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name }, { inPlace: PERSONS_TEXT });
-      if (crash.signal !== 'SIGKILL') problems.push(`child was not killed at the point (code ${crash.code}): ${crash.stderr.slice(0, 300)}`);
+      problems.push(...notKilled(crash));
       const recover = await runChild(c, {});
-      if (recover.code !== 0) problems.push(`recover run failed (code ${recover.code}): ${recover.stderr.slice(0, 300)}`);
+      problems.push(...notRecovered(recover));
       const map = JSON.parse(await readFile(join(c.lib, 'config', 'goal_map.json'), 'utf8'));
       const isReapplied = JSON.stringify(map) === JSON.stringify(REAPPLIED);
       // Before the re-apply's exchange the save exists only in the replaced version, which dies
       // with the process (docs/map-edits.md says so); from the exchange on it is the map.
       if (p.at >= reapplyAt ? !isReapplied : !isReapplied && JSON.stringify(map) !== JSON.stringify(FINAL_MAP)) problems.push(`map: ${JSON.stringify(map)}`);
       const rel = (await walk(c.lib)).map((f) => relative(c.lib, f));
-      const temps = rel.filter((f) => f.includes('.jitd-tmp.'));
-      if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
+      problems.push(...tempsLeft(rel));
       if (!rel.includes(`components/personas/${GENERATED}`)) problems.push('the installed component is gone');
       if (rel.some((f) => f.startsWith('.jitd/quarantine/'))) problems.push('something was quarantined');
       if ((await lines(c.askedFile)).length !== 1 || (await lines(c.callsFile)).length !== 1) problems.push('asked or generated again');
@@ -351,9 +240,9 @@ describe('kill -9 while an in-place save is re-applied', () => {
   }, 180_000);
 
   it("a crash at any step of the re-apply leaves the installed map or the person's save with the repoint, nothing half-done", () => {
-    const mutating = steps.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
+    const mutating = mutatingSteps(steps);
     for (const step of ['open:map#2', 'write:map#2', 'fsync:map#2', 'rename:map#2']) expect(mutating).toContain(step);
-    const failures = outcome.filter((o) => o.problems.length).map((o) => `${o.point}: ${o.problems.join('; ')}`);
+    const failures = failuresOf(outcome);
     console.log(`kill matrix, in-place save re-applied: ${outcome.length} crash points over ${mutating.join(' ')}, ${failures.length} failing`);
     expect(outcome.length).toBe(pointsOf(steps).length);
     expect(failures).toEqual([]);
@@ -398,8 +287,7 @@ describe('kill -9 at every step of restoring a generated file the map names agai
     const at = join(c.lib, 'components', 'personas', GENERATED);
     if (!files.includes(at) || (await readFile(at, 'utf8')) !== CONTENT) problems.push('the generated file is not restored whole');
     const rel = files.map((f) => relative(c.lib, f));
-    const temps = rel.filter((f) => f.includes('.jitd-tmp.'));
-    if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
+    problems.push(...tempsLeft(rel));
     if ((await lines(c.askedFile)).length) problems.push('somebody was asked');
     if ((await lines(c.callsFile)).length) problems.push('the model was called');
     const requests = rel.filter((f) => f.startsWith('.jitd/requests/') && f.endsWith('.json'));
@@ -408,7 +296,7 @@ describe('kill -9 at every step of restoring a generated file the map names agai
   }
 
   beforeAll(async () => {
-    restoreTemplate = join(work, 'restore-template');
+    restoreTemplate = join(m.work, 'restore-template');
     await makeTemplate(restoreTemplate);
     await writeFile(join(restoreTemplate, 'config', 'goal_map.json'), `${JSON.stringify(FINAL_MAP, null, 2)}\n`);
     await mkdir(join(restoreTemplate, '.jitd', 'requests'), { recursive: true });
@@ -429,9 +317,9 @@ describe('kill -9 at every step of restoring a generated file the map names agai
       await fixOrigin(c);
       const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name });
       const problems: string[] = [];
-      if (crash.signal !== 'SIGKILL') problems.push(`child was not killed at the point (code ${crash.code}): ${crash.stderr.slice(0, 300)}`);
+      problems.push(...notKilled(crash));
       const recover = await runChild(c, {});
-      if (recover.code !== 0) problems.push(`recover run failed (code ${recover.code}): ${recover.stderr.slice(0, 300)}`);
+      problems.push(...notRecovered(recover));
       problems.push(...(await problemsOf(c)));
       await rm(c.dir, { recursive: true, force: true });
       return { point: p.name, problems };
@@ -439,9 +327,9 @@ describe('kill -9 at every step of restoring a generated file the map names agai
   }, 180_000);
 
   it('a crash at any step of the restore is recovered: the file whole at its place, the map untouched, nobody asked, no model call', () => {
-    const mutating = steps.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
+    const mutating = mutatingSteps(steps);
     expect(mutating).toContain('link:component#1');
-    const failures = outcomes.filter((o) => o.problems.length).map((o) => `${o.point}: ${o.problems.join('; ')}`);
+    const failures = failuresOf(outcomes);
     console.log(`kill matrix (restore): ${outcomes.length} crash points over ${mutating.join(' ')}, ${failures.length} failing`);
     expect(outcomes.length).toBe(pointsOf(steps).length);
     expect(failures).toEqual([]);
@@ -462,21 +350,15 @@ describe('kill -9 at every step of drafting for review and approving the draft',
     const traced = await freshCase();
     const r = await runChild(traced, { JITD_TEST_TRACE: traced.traceFile }, { review: true });
     expect(r.code, r.stderr).toBe(0);
-    steps = [];
-    for (const line of await lines(traced.traceFile)) {
-      if (line === '#approve-acknowledged') approvedStep = steps.length - 1;
-      if (line === '#answer-acknowledged') answeredStep = steps.length - 1;
-      if (!line.startsWith('#')) steps.push(line);
-    }
+    const trace = await readTrace(traced.traceFile);
+    steps = trace.steps;
+    approvedStep = trace.marks.get('approve-acknowledged') ?? -1;
+    answeredStep = trace.marks.get('answer-acknowledged') ?? -1;
     stagedStep = steps.findIndex((s) => s.startsWith('rename:staged#'));
     expect(stagedStep).toBeGreaterThan(-1);
     expect(approvedStep).toBeGreaterThan(stagedStep);
     // The approval record: the last request-record rename before approve was acknowledged.
-    for (let i = approvedStep; i >= 0; i--)
-      if (steps[i]?.startsWith('rename:request#')) {
-        approvalRecordStep = i;
-        break;
-      }
+    approvalRecordStep = lastAtOrBefore(steps, approvedStep, 'rename:request#');
     expect(approvalRecordStep).toBeGreaterThan(stagedStep);
     expect(steps.some((s) => s.includes('candidate'))).toBe(true);
     const finalOf = async (c: Case) => JSON.parse(await readFile(join(c.lib, 'config', 'goal_map.json'), 'utf8'));
@@ -484,14 +366,14 @@ describe('kill -9 at every step of drafting for review and approving the draft',
       const c = await freshCase();
       const problems: string[] = [];
       const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name }, { review: true });
-      if (crash.signal !== 'SIGKILL') problems.push(`child was not killed at the point (code ${crash.code}): ${crash.stderr.slice(0, 300)}`);
+      problems.push(...notKilled(crash));
       const at = join(c.lib, 'components', TYPE + 's', GENERATED);
       // Killed before the approval record was renamed into place: nothing may be installed.
       if (p.at < approvalRecordStep && (JSON.stringify(await finalOf(c)) !== JSON.stringify(MAP) || existsSync(at)))
         problems.push('installed before anybody approved');
       const callsBefore = (await lines(c.callsFile)).length;
       const recover = await runChild(c, {}, { review: true });
-      if (recover.code !== 0) problems.push(`recover run failed (code ${recover.code}): ${recover.stderr.slice(0, 300)}`);
+      problems.push(...notRecovered(recover));
       if (JSON.stringify(await finalOf(c)) !== JSON.stringify(FINAL_MAP)) problems.push('the map was not repointed');
       if (!existsSync(at) || (await readFile(at, 'utf8')) !== CONTENT) problems.push('the component is not installed whole');
       const calls = (await lines(c.callsFile)).length;
@@ -499,16 +381,15 @@ describe('kill -9 at every step of drafting for review and approving the draft',
       if (calls > callsBefore + 1) problems.push('the recover run called the model more than once');
       // Killed before the answer was acknowledged, asking again is right: nobody was told it was kept.
       if (p.at >= answeredStep && (await lines(c.askedFile)).length > 1) problems.push('somebody was asked twice after the answer was acknowledged');
-      const temps = (await walk(c.lib)).filter((f) => f.includes('.jitd-tmp.'));
-      if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
+      problems.push(...tempsLeft(await walk(c.lib)));
       await rm(c.dir, { recursive: true, force: true });
       return { point: p.name, problems };
     });
   }, 240_000);
 
   it('a crash at any step of drafting or approval converges to the approved component installed once, with no second model call for a staged output and nobody asked twice', () => {
-    const failures = outcomes.filter((o) => o.problems.length).map((o) => `${o.point}: ${o.problems.join('; ')}`);
-    const mutating = steps.filter((s) => MUTATING_OPS.has(s.slice(0, s.indexOf(':')) as StepOp));
+    const failures = failuresOf(outcomes);
+    const mutating = mutatingSteps(steps);
     console.log(
       `kill matrix (review: draft + approve): ${outcomes.length} crash points over ${mutating.length} steps (${mutating.join(' ')}), ${failures.length} failing`,
     );

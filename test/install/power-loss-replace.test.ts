@@ -75,3 +75,45 @@ describe('power loss while a done component is replaced by its regeneration', ()
     expect(violations.slice(0, 10)).toEqual([]);
   });
 });
+
+describe('power loss while a regeneration meets a person-edited component', () => {
+  it("the person's file is never overwritten in any crash image; a durable intent converges to a draft, their version a candidate", async () => {
+    const PERSONS = 'My own persona, saved in place over the generated one.\n';
+    const fs = makeMemLibrary();
+    await runToDone(fs, countingProvider());
+    fs.writeFile(GENERATED_PATH, PERSONS);
+    fs.checkpoint(); // the person's save is on disk before jitd is asked for anything
+    const engine = engineOn(fs, countingProvider(NEW));
+    await engine.start();
+    await engine.regenerate(ID, { feedback: 'newer' });
+    await engine.idle();
+    await engine.stop();
+    expect(fs.read(GENERATED_PATH)).toBe(PERSONS);
+    expect(recordOf(fs)).toMatchObject({ state: 'draft' });
+    const candidates = (image: MemFs) => [1, 2, 3].map((n) => image.read(`${STATE}/candidates/${ID}/${n}.txt`));
+    const { points, states, violations } = await exploreCrashStates(fs, 41, 30, async (image) => {
+      const v: string[] = [];
+      if (image.read(GENERATED_PATH) !== PERSONS) v.push("image: the person's file was overwritten");
+      const before = recordOf(image);
+      const intent = before?.regenerating !== undefined || before?.replacing !== undefined || before?.state === 'draft';
+      const written = candidates(image).includes(NEW);
+      const provider = countingProvider(NEW);
+      const again = engineOn(image, provider);
+      await again.start();
+      await again.idle();
+      await again.stop();
+      if (image.read(GENERATED_PATH) !== PERSONS) v.push("the person's file was overwritten after the restart");
+      const after = recordOf(image);
+      if (intent && after?.state !== 'draft') v.push(`a durable regeneration did not end as a draft: ${after?.state}`);
+      if (intent && !(candidates(image).includes(NEW) && candidates(image).includes(PERSONS)))
+        v.push(`the draft and the person's version are not both candidates: ${JSON.stringify(candidates(image))}`);
+      if (!intent && after?.state !== 'done') v.push(`without an intent the request is ${after?.state}`);
+      if (written && provider.calls) v.push(`the model was called ${provider.calls} times for a candidate on disk`);
+      if (!mapNamesGenerated(image)) v.push('the map changed');
+      v.push(...leftovers(image));
+      return v;
+    });
+    console.log(`power-loss (regenerating a person-edited component): ${points} points, ${states} states, ${violations.length} violations`);
+    expect(violations.slice(0, 10)).toEqual([]);
+  });
+});
