@@ -212,8 +212,8 @@ export class InstallQueue {
         // What jitd wrote, so a later replacement can tell a person's edit (regeneration.ts).
         if (!o.adoptedExisting && o.content !== undefined) done.componentSha256 = sha256(o.content);
         // The staged output stays as the request's kept output (staged-output.ts). Not durable:
-        // if a power cut drops this record, the restart closes the request without the hash,
-        // and a later regeneration becomes a draft rather than an overwrite (docs/review.md).
+        // if a power cut drops this record, the restart closes the request with the hash of the
+        // staged output's sidecar (apply-plan.ts closeFromStaged), which was durable first.
         await store.save(done, { durable: false });
         this.d.index().add(`${r.type}s`, r.generatedName);
         log.info({ request: r.id, goal: r.goal, type: r.type, path: o.path, from: r.filename, to: r.generatedName }, 'installed');

@@ -55,6 +55,19 @@ export interface ApplySummary {
   held?: string;
 }
 
+/**
+ * Closes a request whose install a crash cut short (its component published from the staged
+ * output): what wrote it, and the SHA-256 of the text jitd staged, from the staged output's
+ * sidecar. The hash lets a later regeneration replace the file (regeneration.ts); it is recorded
+ * only when the sidecar still matches the staged text, which is the component's own inode, so a
+ * person's in-place edit made before the restart leaves it out (the file is then the person's).
+ */
+async function closeFromStaged(ctx: ApplyContext, r: Request, resolution: 'adopted' | 'generated'): Promise<Request> {
+  const staged = await ctx.staged?.sidecar(r.id);
+  const closed = finish(r, resolution, staged?.provenance);
+  return staged ? { ...closed, componentSha256: staged.sha256 } : closed;
+}
+
 /** A regular file, or a symlink that resolves to something inside componentsDir. */
 async function adoptable(ctx: ApplyContext, path: string): Promise<boolean> {
   const st = await lstatOrNull(ctx.fs, path);
@@ -98,8 +111,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       summary.rolledForward.push(`${goal}.${type}: ${from} -> ${to}`);
       const base = item.request ?? newRequest(goal, type, from);
       if (base.state === 'done') continue;
-      // What wrote it, from the staged output's sidecar (a crash cut the install short).
-      const closed = finish(base, 'adopted', await ctx.staged?.provenance(base.id));
+      const closed = await closeFromStaged(ctx, base, 'adopted');
       await store.save(closed, { durable: false });
       ctx.onChange?.(closed, 'adopted');
     }
@@ -134,7 +146,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     ctx.onChange?.(r, 'created');
   }
   for (const r of plan.closeInstalled) {
-    const closed = finish(r, 'generated', await ctx.staged?.provenance(r.id));
+    const closed = await closeFromStaged(ctx, r, 'generated');
     await store.save(closed, { durable: false });
     ctx.onChange?.(closed, 'adopted');
   }

@@ -125,6 +125,17 @@ export class StagedOutputs {
    * or a sidecar of another text. `content`: the staged text, when the caller has it in hand.
    */
   async provenance(id: string, content?: string): Promise<OutputProvenance | undefined> {
+    return (await this.sidecar(id, content))?.provenance;
+  }
+
+  /**
+   * The provenance of `id`'s staged output and the SHA-256 of that text as jitd staged it, when
+   * the sidecar matches the text now (else undefined). The restart's close of an install a crash
+   * cut short takes the hash from here: the component is a hard link to this file, so a person's
+   * in-place edit of the component changes this text too, and then the hashes differ and nothing
+   * is vouched for (a later regeneration treats the file as the person's).
+   */
+  async sidecar(id: string, content?: string): Promise<{ provenance: OutputProvenance; sha256: string } | undefined> {
     let text: string | undefined, bytes: Buffer | undefined;
     try {
       text = content ?? (await this.read(id));
@@ -142,8 +153,8 @@ export class StagedOutputs {
     }
     const parsed = SidecarSchema.safeParse(json);
     if (!parsed.success || parsed.data.sha256 !== textSha256(text)) return undefined;
-    const { sha256: _s, ...prov } = parsed.data;
-    return prov;
+    const { sha256, ...provenance } = parsed.data;
+    return { provenance, sha256 };
   }
 
   /** Runs a put in `staged/`, made again if it is gone (the outputs it held are gone; their requests are generated again). */

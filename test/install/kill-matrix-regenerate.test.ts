@@ -149,17 +149,16 @@ async function runPoint(m: Matrix, flow: Flow, at: Flowmarks, p: Point): Promise
       problems.push(`after the crash, the recorded draft is gone: ${JSON.stringify(rec)}`);
   }
   // A crash between the first install's publish and its done record leaves the close to the
-  // restart, which cannot tell jitd's text from an in-place edit of it (the kept output is the
-  // same inode): the record has no componentSha256, so the regeneration treats the file as a
-  // person's (docs/review.md, "Crash guarantees"). Safe (nothing overwritten), one approval more.
+  // restart, which takes the hash of jitd's text from the staged output's sidecar
+  // (apply-plan.ts closeFromStaged): the regeneration then replaces the file like any other.
   const crashed = await recordOf(c);
-  const hashLost = flow === 'auto' && !regenerating && existsSync(join(c.lib, COMPONENT)) && !(crashed?.state === 'done' && crashed.componentSha256);
-  if (hashLost) hashLostAt.push(p.name);
+  if (flow === 'auto' && !regenerating && existsSync(join(c.lib, COMPONENT)) && !(crashed?.state === 'done' && crashed.componentSha256))
+    closedByRestartAt.push(p.name);
   const recover = await runChild(c, {}, specOf(flow));
   problems.push(...notRecovered(recover));
-  // The state it converges to: replaced, or a draft beside the kept text (a person's, or one jitd cannot tell from it).
+  // The state it converges to: replaced, or (a person edited the file) a draft beside their text.
   problems.push(...(await mapProblems(c, FINAL_MAP, 'the map is not the installed one')));
-  const kept = flow === 'edited' ? PERSONS : hashLost ? CONTENT : undefined;
+  const kept = flow === 'edited' ? PERSONS : undefined;
   const want = kept ?? NEW;
   const text = await readOrUndefined(join(c.lib, COMPONENT));
   if (text !== want)
@@ -187,8 +186,8 @@ async function runPoint(m: Matrix, flow: Flow, at: Flowmarks, p: Point): Promise
 }
 
 let m: Matrix;
-/** auto points whose crash left the first install's close to the restart (no componentSha256). */
-const hashLostAt: string[] = [];
+/** auto points whose crash left the first install's close to the restart (no done record yet). */
+const closedByRestartAt: string[] = [];
 const traced = new Map<Flow, { steps: string[]; at: Flowmarks; points: Point[] }>();
 const outcomes = new Map<Flow, { point: string; problems: string[] }[]>();
 
@@ -240,11 +239,12 @@ describe('kill -9 at every step of regenerating an installed component', () => {
     const results = outcomes.get(flow)!;
     const failures = failuresOf(results);
     const mutating = mutatingSteps(steps.slice(Math.max(0, Math.ceil(points[0]?.at ?? 0))));
-    const lost = flow === 'auto' ? `; ${hashLostAt.length} left the install's close to the restart, so the regeneration became a draft` : '';
+    const lost = flow === 'auto' ? `; ${closedByRestartAt.length} left the install's close to the restart` : '';
     console.log(
       `kill matrix (regenerate, ${flow}): ${results.length} crash points over ${mutating.length} steps (${mutating.join(' ')}), ${failures.length} failing${lost}`,
     );
     expect(results.length).toBe(points.length);
     expect(failures).toEqual([]);
+    if (flow === 'auto') expect(closedByRestartAt.length).toBeGreaterThan(0);
   });
 });

@@ -4,6 +4,7 @@
  * restart or a failed install. The engine runs in-process on a real temp library; the provider
  * counts its calls.
  */
+import { createHash } from 'node:crypto';
 import { link, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -106,7 +107,25 @@ describe('staged model output', () => {
       state: 'done',
       resolution: 'adopted',
       installed: { provider: 'openai', model: 'm-staged', usage: { totalTokens: 10 } },
+      // jitd's own text, vouched for by the sidecar: a later regeneration may replace it.
+      componentSha256: createHash('sha256').update('Reported text.\n').digest('hex'),
     });
+    await e2.stop();
+  });
+
+  it("records no hash when a person edited the published component in place before the restart's close (the kept output is the same inode)", async () => {
+    lib = await makeLibrary();
+    const { id, good } = await stagedNotInstalled(lib, reporting);
+    const component = join(lib.componentsDir, 'protocols', GENERATED);
+    await link(join(lib.stateDir, 'staged', `${id}.txt`), component);
+    await writeFile(component, 'A person rewrote this in place.\n'); // same inode: the staged text changes too
+    await writeFile(lib.mapFile, good);
+    const e2 = await engineFor(lib, countingProvider());
+    await e2.idle();
+    const done = e2.store.get(id)!;
+    expect(done).toMatchObject({ state: 'done', resolution: 'adopted' });
+    expect(done.componentSha256).toBeUndefined();
+    expect(done.installed).toBeUndefined();
     await e2.stop();
   });
 
