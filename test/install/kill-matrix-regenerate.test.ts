@@ -46,6 +46,7 @@ import {
   runMatrix,
   tempsLeft,
   type Case,
+  MATRIX_TIMEOUT_MS,
   type Matrix,
   type Point,
 } from '../support/kill-matrix.js';
@@ -212,7 +213,7 @@ beforeAll(async () => {
       flow,
       results.filter((x) => x.flow === flow).map((x) => x.r),
     );
-}, 600_000);
+}, MATRIX_TIMEOUT_MS);
 
 afterAll(async () => {
   await m?.close();

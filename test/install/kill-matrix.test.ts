@@ -37,6 +37,7 @@ import {
   tempsLeft,
   walk,
   type Case,
+  MATRIX_TIMEOUT_MS,
   type Matrix,
   type Point,
 } from '../support/kill-matrix.js';
@@ -65,7 +66,7 @@ beforeAll(async () => {
   expect(trace.findIndex((s) => s.startsWith('link:component#'))).toBeGreaterThan(stagedAt);
   points = pointsOf(trace);
   results = await runMatrix(points, (p) => runPoint(p));
-}, 180_000);
+}, MATRIX_TIMEOUT_MS);
 
 interface PointResult {
   point: string;
@@ -187,7 +188,7 @@ describe('kill -9 again while recovering from a kill -9', () => {
     // Every point of the recovery is after the answer and after the publish: nothing may be
     // asked or generated again (positions 0 make every such check apply).
     second = await runMatrix(pointsOf(recoverySteps), (p) => runPoint({ ...p, at: Math.max(p.at, 0) }, crashed, 0, 0));
-  }, 120_000);
+  }, MATRIX_TIMEOUT_MS);
 
   it('a crash at any step of the roll-forward is itself recovered, with no model call and no question repeated', () => {
     const mutating = mutatingSteps(recoverySteps);
@@ -237,7 +238,7 @@ describe('kill -9 while an in-place save is re-applied', () => {
       await rm(c.dir, { recursive: true, force: true });
       return { point: p.name, problems };
     });
-  }, 180_000);
+  }, MATRIX_TIMEOUT_MS);
 
   it("a crash at any step of the re-apply leaves the installed map or the person's save with the repoint, nothing half-done", () => {
     const mutating = mutatingSteps(steps);
@@ -324,7 +325,7 @@ describe('kill -9 at every step of restoring a generated file the map names agai
       await rm(c.dir, { recursive: true, force: true });
       return { point: p.name, problems };
     });
-  }, 180_000);
+  }, MATRIX_TIMEOUT_MS);
 
   it('a crash at any step of the restore is recovered: the file whole at its place, the map untouched, nobody asked, no model call', () => {
     const mutating = mutatingSteps(steps);
@@ -385,7 +386,7 @@ describe('kill -9 at every step of drafting for review and approving the draft',
       await rm(c.dir, { recursive: true, force: true });
       return { point: p.name, problems };
     });
-  }, 240_000);
+  }, MATRIX_TIMEOUT_MS);
 
   it('a crash at any step of drafting or approval converges to the approved component installed once, with no second model call for a staged output and nobody asked twice', () => {
     const failures = failuresOf(outcomes);

@@ -17,6 +17,12 @@ import { generatedName } from '../../src/library/names.js';
 const CHILD = fileURLToPath(new URL('./crash-child.mjs', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist-test/test/support/fault-fs.js', import.meta.url));
 
+/**
+ * The time a matrix's set-up may take. Its work is CPU-bound (two Node processes per crash
+ * point: ~200 s alone on 2 cores), so a loaded or slow machine must not turn it into a failure.
+ */
+export const MATRIX_TIMEOUT_MS = 900_000;
+
 export const GOAL = 'DIAGNOSE_ROOT_CAUSE';
 export const TYPE = 'persona';
 export const MISSING = 'skeptical_sre.txt';

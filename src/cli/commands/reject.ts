@@ -5,7 +5,7 @@ import { safeJson, showName } from '../safe-text.js';
 export const rejectCommand: Command = {
   name: 'reject',
   usage: 'reject ID',
-  summary: 'decline a waiting (or failed) request',
+  summary: 'decline a waiting or failed request, or a draft (of a done one: the installed text stays)',
   options: {},
   args: [1, 1],
   async run(ctx, [id]) {
