@@ -223,11 +223,26 @@ describe('planSync', () => {
       const r = req('X', 'protocol', 'x_missing.txt', { state: 'installing', description: 'd' });
       const plan = planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r));
       expect(plan.closeInstalled.map((x) => x.id)).toEqual([r.id]);
-      expect(plan.resolvedByPerson).toEqual([]);
+      expect(plan.resolvedByPerson).toHaveLength(0);
+      // With a done record of the entry's own name beside it, that one is not resolved again.
+      const own = req('X', 'protocol', GX, { state: 'done', resolution: 'generated' });
+      const both = planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r, own));
+      expect(both.closeInstalled.map((x) => x.id)).toEqual([r.id]);
+      expect(both.resolvedByPerson).toHaveLength(0);
       expect(plan.withdraw).toEqual([]);
       // An entry of another goal naming that file is not this request's install.
       const other = planSync([E('Y', 'protocol', GX)], index(`protocols/${GX}`), records(r));
       expect(other.closeInstalled).toEqual([]);
+    });
+
+    it('a request no longer in flight (done, waiting, rejected) is never closed as installed by the map naming its generated file', () => {
+      for (const r of [
+        req('X', 'protocol', 'x_missing.txt', { state: 'done', resolution: 'generated', description: 'd' }),
+        req('X', 'protocol', 'x_missing.txt', { state: 'waiting' }),
+        req('X', 'protocol', 'x_missing.txt', { state: 'rejected' }),
+      ]) {
+        expect(planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r)).closeInstalled).toHaveLength(0);
+      }
     });
 
     it('an open request for an entry that names its own generated name, present, is resolved once and not also closed as installed', () => {
@@ -256,6 +271,8 @@ describe('planSync', () => {
       expect(plainName([waitingOld], [`protocols/${GX}`])).toEqual([distinct]);
       expect(plainName([req('X', 'protocol', 'x_old.txt', { state: 'answered', description: 'd' })])).toEqual([distinct]);
       expect(plainName([req('X', 'protocol', 'x_old.txt', { state: 'done', resolution: 'person' })])).toEqual([distinct]);
+      // One answered record among others of the entry is enough to take the plain name.
+      expect(plainName([waitingOld, req('X', 'protocol', 'x_older.txt', { state: 'answered', description: 'd' })])).toEqual([distinct]);
       // Another generated name (a hash of its own) leaves the plain one free.
       expect(
         plainName([req('X', 'protocol', 'x_old.txt', { state: 'answered', description: 'd', generatedName: 'autogen_protocol_for_x-0badc0de.txt' })]),
