@@ -65,6 +65,8 @@ describe('quarantine guards', () => {
     const copied = fs.steps.indexOf('fsync:quarantine#2');
     expect(copied).toBeGreaterThan(-1);
     expect(copied).toBeLessThan(fs.steps.indexOf('unlink:component#1'));
+    // The copy is a create-only put: its temp name is gone too.
+    expect(mem.walk(QDIR).sort()).toEqual([`${QDIR}/q`, `${QDIR}/q.origin.json`]);
   });
 
   it('any other link error leaves the file where it was', async () => {
@@ -158,6 +160,13 @@ describe('findQuarantined', () => {
     put(mem, `20260301T000000Z-personas-${ORPHAN}.10`);
     put(mem, `20260201T000000Z-personas-${ORPHAN}.99`);
     expect(await find(mem)).toBe(`${QDIR}/20260301T000000Z-personas-${ORPHAN}.10`);
+  });
+
+  it('finds the newest among many copies listed in any order', async () => {
+    const mem = lib();
+    // 97 is prime to 100: the stamps are listed in a scrambled order.
+    for (let i = 0; i < 100; i++) put(mem, `2026${String(((i * 97) % 100) + 1).padStart(4, '0')}T000000Z-personas-${ORPHAN}`);
+    expect(await find(mem)).toBe(`${QDIR}/20260100T000000Z-personas-${ORPHAN}`);
   });
 
   it('skips a newer copy whose record names another place, is torn, or is missing', async () => {
