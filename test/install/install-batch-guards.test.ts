@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DirUnavailableError, setDirRoot } from '../../src/fsio/durable-dir.js';
 import { FsyncFailedError } from '../../src/fsio/errors.js';
-import { installBatch } from '../../src/install/install-batch.js';
+import { installBatch, mapLimit } from '../../src/install/install-batch.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { MemFs } from '../support/mem-fs.js';
@@ -180,5 +180,20 @@ describe('installBatch guards', () => {
     const out = await installBatch({ fs, mapFile: MAP, componentsDir: COMP }, [{ request: answered('A', 'a.txt'), content: 'A\n' }]);
     expect(out.map((o) => o.result)).toEqual(['resolved-by-person']);
     expect(fs.steps.filter((s) => s.includes(':map#'))).toEqual(['lstat:map#1', 'read:map#1']);
+  });
+});
+
+describe('mapLimit', () => {
+  it('keeps at most `limit` calls in flight and answers in input order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const out = await mapLimit([5, 1, 4, 2, 3, 0, 6, 7, 8, 9], 4, async (n) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, n));
+      inFlight--;
+      return n * 10;
+    });
+    expect(most).toBe(4);
+    expect(out).toEqual([50, 10, 40, 20, 30, 0, 60, 70, 80, 90]);
   });
 });
