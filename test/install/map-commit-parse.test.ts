@@ -111,3 +111,26 @@ describe('commitRepoints: what beforeWrite is handed', () => {
     }
   });
 });
+
+describe('commitRepoints: when the parse must be made again', () => {
+  it('a repoint from a name that was no valid file name makes a new entry appear: the map is parsed again', async () => {
+    const mem = lib({ ...BASE, A: { persona: 'sub/a.txt' } });
+    const snapshot = await readMap(mem, MAP);
+    const { result, heard, parsesDuringCommit } = await commitHeard(mem, [{ goal: 'A', type: 'persona', from: 'sub/a.txt', to: GA }], snapshot);
+    expect(result.outcomes).toEqual(['applied']);
+    const [{ bytes, parsed }] = heard as [(typeof heard)[0]];
+    expect(parsed).toEqual(parseGoalMap(bytes));
+    expect(parsed.entries).toContainEqual({ goal: 'A', type: 'persona', filename: GA });
+    expect(parsesDuringCommit).toBe(1);
+  });
+
+  it('one invalid name among the repoints of a goal is enough to parse again', async () => {
+    const mem = lib();
+    const snapshot = await readMap(mem, MAP);
+    const bad: Repoint = { goal: 'A', type: 'protocol', from: 'pa.txt', to: 'sub/p.txt' };
+    const { heard, parsesDuringCommit } = await commitHeard(mem, [toA, bad], snapshot);
+    const [{ bytes, parsed }] = heard as [(typeof heard)[0]];
+    expect(parsed).toEqual(parseGoalMap(bytes));
+    expect(parsesDuringCommit).toBe(1);
+  });
+});
