@@ -97,6 +97,12 @@ describe('publishComponent: staged link, deferred fsync, refusals (found by muta
     await expect(publishComponent(mem, COMP, 'protocol', G, 'x\n')).rejects.toThrow(/exists and is not a regular file \(symlink\)/);
   });
 
+  it('a name that answered "exists" but is gone when looked at is refused as vanished, never adopted', async () => {
+    const mem = lib();
+    const fs = faultFs(mem, { faults: [{ at: `link:${G}#1`, fault: { error: 'EEXIST' } }] });
+    await expect(publishComponent(fs, COMP, 'protocol', G, 'x\n')).rejects.toThrow(/exists and is not a regular file \(vanished\)/);
+  });
+
   it('a type directory that leads out of the components tree is refused before anything is written', async () => {
     const mem = new MemFs();
     mem.mkdirpSync('/elsewhere');
