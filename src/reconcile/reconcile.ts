@@ -94,6 +94,7 @@ async function stillReferenced(fs: FsLayer, mapFile: string, read: MapSnapshot, 
   let now;
   try {
     now = (await readMapIfChanged(fs, mapFile, read)).map;
+    // Stryker: → false is equivalent — the same map adds the names `referenced` already has.
     if (now === read.map) return referenced;
   } catch {
     return undefined;
@@ -158,6 +159,8 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     stateDir: opts.stateDir,
     index: scan.index,
   };
+  // Stryker: each `if (opts.x)` here → true is equivalent — it sets an absent option to undefined.
+  // So are `if (x) report.y = x` → true above and below: an undefined field is no field in the JSON.
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
   if (opts.onComponentWrite) applyCtx.onComponentWrite = opts.onComponentWrite;
