@@ -68,6 +68,8 @@ async function adoptable(ctx: ApplyContext, path: string): Promise<boolean> {
   return (await escapesRoot(ctx.fs, ctx.componentsDir, path)) === undefined;
 }
 
+// Every record change below is saved with `{ durable: false }` (the reconciler can derive it
+// again). Stryker: `{ durable: false }` → `{}` is equivalent (an absent `durable` is false).
 export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<ApplySummary> {
   const { store } = ctx;
   const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], restored: [], reopened: 0, withdrawn: 0 };
