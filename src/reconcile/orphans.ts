@@ -31,7 +31,7 @@ export function stamp(now: Date): string {
     now
       .toISOString()
       .replace(/[-:]/g, '')
-      // Stryker disable next-line Regex: equivalent — an ISO string has one `.<ms>Z`, at its end.
+      // Stryker: the Regex mutant without `$` is equivalent — an ISO string has one `.<ms>Z`, at its end.
       .replace(/\.\d+Z$/, 'Z')
   );
 }

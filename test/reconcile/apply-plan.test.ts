@@ -53,6 +53,8 @@ describe('applyPlan: the roll-forward', () => {
     expect(synced).toBeLessThan(fs.steps.indexOf('open:map#1'));
     expect(ctx.store.all().map((r) => [r.goal, r.state, r.resolution])).toEqual([['A', 'done', 'adopted']]);
     expect(events).toEqual(['adopted A']);
+    // The adopted record is saved without a directory fsync (the reconciler derives it again).
+    expect(fs.steps.filter((x) => x.startsWith('fsyncdir:request'))).toEqual([]);
   });
 
   it('adopts a link that stays inside the components tree, but not a dangling link, one leading out, or a directory', async () => {
@@ -152,12 +154,27 @@ describe('applyPlan: the records', () => {
   });
 });
 
+describe('applyPlan: without an onChange listener', () => {
+  it('every kind of record change is made all the same', async () => {
+    const { ctx } = await setUp();
+    const { onChange: _none, ...quiet } = ctx;
+    const w = newRequest('W', 'persona', 'w.txt');
+    const f = { ...newRequest('F', 'persona', 'f.txt'), state: 'rejected' as const };
+    await quiet.store.save(w, { durable: true });
+    await quiet.store.save(f, { durable: true });
+    const p = newRequest('P', 'persona', 'p.txt');
+    const summary = await applyPlan(quiet, emptyPlan({ resolvedByPerson: [p], withdraw: [w], forget: [f] }));
+    expect(summary).toMatchObject({ resolvedByPerson: 1, withdrawn: 1 });
+    expect(quiet.store.all().map((r) => [r.goal, r.state])).toEqual([['P', 'done']]);
+  });
+});
+
 describe('applyPlan: restores', () => {
   const entry = { goal: 'A', type: 'persona', filename: GA };
 
   it('a restored file is added to the index and reported restored for its request; with no copy a request is created', async () => {
     const quarantined = `${STATE}/quarantine/components/20260101T000000Z-personas-${GA}`;
-    const { mem, ctx, events } = await setUp((m) => {
+    const { mem, fs, ctx, events } = await setUp((m) => {
       m.writeFile(quarantined, 'kept\n');
       m.writeFile(`${quarantined}.origin.json`, `${JSON.stringify({ from: `${COMP}/personas/${GA}` })}\n`);
     });
@@ -175,6 +192,7 @@ describe('applyPlan: restores', () => {
     expect(heard).toEqual([['personas', GA, true]]);
     expect(events).toEqual(['restored A', 'created B']);
     expect(summary.created).toBe(1);
+    expect(fs.steps.filter((x) => x.startsWith('fsyncdir:request'))).toEqual([]);
   });
 
   it('a restore without a source record reports no request', async () => {
