@@ -106,10 +106,13 @@ async function stillReferenced(fs: FsLayer, mapFile: string, read: MapSnapshot, 
 
 export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
   const { fs } = opts;
+  // Stryker: a made-up element in `tempsRemoved: []` is equivalent — both paths set it.
   const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [] };
 
   // jitd's own state directories hold nothing the map decides: their temps go in any case.
   const candidates = join(opts.stateDir, 'candidates');
+  // Stryker: dropping the `kind === 'dir'` filter is equivalent — a file listed as a directory
+  // to sweep reads as an empty one (readdirOrEmpty: ENOTDIR).
   const candidateDirs = (await readdirOrEmpty(fs, candidates)).filter((e) => e.kind === 'dir').map((e) => join(candidates, e.name));
   const stateDirs = [
     opts.store.dir,
@@ -144,6 +147,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   if (!heldAtStart) {
     const q = await quarantineStaleSeedTemp(fs, opts.mapFile, {
       stateDir: opts.stateDir,
+      // Stryker: `!== undefined` → true is equivalent — an undefined staleMs means the default.
       ...(opts.seedTempStaleMs !== undefined ? { staleMs: opts.seedTempStaleMs } : {}),
     });
     if (q) report.seedTempQuarantined = q;

@@ -97,13 +97,19 @@ describe('reconcile: what it sweeps and reports', () => {
   it("the caller's hooks reach the application: the map write, the record changes and jitd's own component writes", async () => {
     const mem = library();
     mem.writeFile(`${COMP}/personas/${G}`, 'made\n');
+    // B names a generated file that is gone, with a quarantined copy: it is restored.
+    const GB = 'autogen_persona_for_b.txt';
+    const copy = `${STATE}/quarantine/components/20260101T000000Z-personas-${GB}`;
+    mem.writeFile(MAP, `${JSON.stringify({ A: { persona: 'a.txt' }, B: { persona: GB } }, null, 2)}\n`);
+    mem.writeFile(copy, 'kept\n');
+    mem.writeFile(`${copy}.origin.json`, `${JSON.stringify({ from: `${COMP}/personas/${GB}` })}\n`);
     const heard: string[] = [];
     await run(mem, {
       onMapWrite: () => heard.push('map'),
       onChange: (r, what) => heard.push(`${what} ${r.goal}`),
       onComponentWrite: (dir, name, present) => heard.push(`${dir}/${name} ${present}`),
     });
-    expect(heard).toEqual(['map', 'adopted A', 'personas/autogen_persona_for_gone.txt false']);
+    expect(heard).toEqual(['map', 'adopted A', `personas/${GB} true`, 'personas/autogen_persona_for_gone.txt false']);
   });
 
   it('retryAllFailed reaches the plan: a permanent failure is generated again at start-up only', async () => {
@@ -113,7 +119,16 @@ describe('reconcile: what it sweeps and reports', () => {
       const store = new RequestStore(mem, STATE);
       await store.load();
       await store.save(failed, { durable: true });
-      const { report } = await reconcile({ fs: mem, mapFile: MAP, componentsDir: COMP, stateDir: STATE, orphans: 'keep', store, retryAllFailed });
+      // Left out, it is false.
+      const { report } = await reconcile({
+        fs: mem,
+        mapFile: MAP,
+        componentsDir: COMP,
+        stateDir: STATE,
+        orphans: 'keep',
+        store,
+        ...(retryAllFailed ? { retryAllFailed } : {}),
+      });
       expect(report.toGenerate.map((r) => r.id)).toEqual(retryAllFailed ? [failed.id] : []);
     }
   });
