@@ -75,6 +75,8 @@ export async function durablePut(fs: FsLayer, target: string, data: Uint8Array |
 }
 
 async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array | string, opts: PutOptions): Promise<Replaced | undefined> {
+  // Stryker: `typeof data === 'string'` → true and `'utf8'` → `''` are equivalent — Buffer.from
+  // copies a Uint8Array byte for byte, and its default encoding is utf8.
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let file: WritableFile;
   try {
@@ -102,7 +104,7 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
       if (opts.mode === 'replace') {
         if (identity) replaced = await fs.renameIfUnchanged(temp, target, identity);
         else await fs.rename(temp, target);
-        published = true;
+        published = true; // Stryker: → false is equivalent, for the reason given in the catch below.
       } else {
         await fs.link(temp, target);
       }

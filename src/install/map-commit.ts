@@ -117,6 +117,8 @@ export async function commitRepoints(
       if (typeof goal !== 'object' || goal === null || Array.isArray(goal)) return 'entry-changed';
       const current = (goal as Record<string, unknown>)[r.type];
       if (current === r.to) return 'already';
+      // Stryker: → false is equivalent — editMapBytes replaces only a string equal to `from` and
+      // answers any other as missed, which is entry-changed below.
       if (current !== r.from) return 'entry-changed';
       return 'applied';
     });
@@ -138,11 +140,13 @@ export async function commitRepoints(
     // The person's file keeps its permission bits (a team may edit a group-writable map).
     const mode = (await fs.lstat(mapFile)).mode;
     if (hooks.beforeWrite) hooks.beforeWrite(next, repointedParse(map, json, applied) ?? parseGoalMap(next.toString('utf8')), bytes);
+    // Stryker disable next-line StringLiteral: equivalent — beforePublish sets it before any use.
     let replacedIdentity = '';
     try {
       const replaced = await durablePut(fs, mapFile, next, {
         mode: 'replace',
         fileMode: 0o644,
+        // Stryker: `mode !== undefined` → true is equivalent — lstat always answers a mode.
         ...(mode !== undefined ? { exactMode: mode } : {}),
         beforePublish: async () => {
           const before = (await fs.lstat(mapFile)).identity;
@@ -167,6 +171,8 @@ export async function commitRepoints(
           bytes,
           repoints.filter((_, i) => outcomes[i] === 'applied'),
         );
+        // Stryker: `replaced?.` → `replaced.` is equivalent — beforePublish always answers an
+        // identity, so the guarded replace always answers what it replaced.
       } else await replaced?.kept?.close();
       return { outcomes, written: next, restarts };
     } catch (err) {

@@ -81,6 +81,9 @@ async function adoptable(ctx: ApplyContext, path: string): Promise<boolean> {
   return (await escapesRoot(ctx.fs, ctx.componentsDir, path)) === undefined;
 }
 
+// Every record change below is saved with `{ durable: false }` (the reconciler can derive it
+// again). Stryker: `{ durable: false }` → `{}` is equivalent (an absent `durable` is false), and
+// so is `if (held) summary.held = held` → true (an undefined field is no field in the report).
 export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<ApplySummary> {
   const { store } = ctx;
   const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], restored: [], reopened: 0, withdrawn: 0 };

@@ -27,10 +27,13 @@ export interface OrphanReport {
 }
 
 export function stamp(now: Date): string {
-  return now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  return (
+    now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      // Stryker: the Regex mutant without `$` is equivalent — an ISO string has one `.<ms>Z`, at its end.
+      .replace(/\.\d+Z$/, 'Z')
+  );
 }
 
 /**
@@ -47,6 +50,7 @@ export async function quarantine(
 ): Promise<string> {
   await ensureDurableDir(fs, quarantineDir, 0o700);
   const record = `${JSON.stringify({ from, at: new Date().toISOString(), reason })}\n`;
+  // Stryker disable next-line StringLiteral: equivalent — the loop sets it before any use.
   let to = '';
   for (let n = 0; ; n++) {
     to = join(quarantineDir, n ? `${name}.${n}` : name);
@@ -84,10 +88,16 @@ export async function findQuarantined(fs: FsLayer, componentsDir: string, stateD
   for (const e of await readdirOrEmpty(fs, dir)) {
     if (e.kind !== 'file' || !/^\d{8}T\d{6}Z-/.test(e.name)) continue;
     const m = /^(.*?)(?:\.(\d+))?$/.exec(e.name) as RegExpExecArray;
+    // Stryker: `endsWith('.origin.json')` → startsWith is equivalent for the names asked for (a
+    // generated name ends in .txt, so a record never ends in `tail`); kept for any other name.
     if (!(m[1] as string).endsWith(tail) || e.name.endsWith('.origin.json')) continue;
-    // Newest first: the stamp, then the collision counter.
+    // Newest first: the stamp, then the collision counter. Stryker: dropping `.slice(0, 16)` is
+    // equivalent (every candidate ends in the same tail), so is `'0'` → `''` (padStart fills it).
     candidates.push({ path: join(dir, e.name), order: `${(m[1] as string).slice(0, 16)}${(m[2] ?? '0').padStart(6, '0')}` });
   }
+  // Stryker: the comparator's `<=`/`>=` and `? -1 : 0`-arm mutants are equivalent (no two names
+  // share an order); so, as measured, is `a.order < b.order` → false: V8's sort gave the same
+  // order with 100 copies listed scrambled (orphans-guards.test.ts, "many copies").
   candidates.sort((a, b) => (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
   const origin = join(componentsDir, dirName, name);
   for (const c of candidates) {

@@ -69,8 +69,10 @@ const entryKey = (goal: string, type: string) => `${goal}\0${type}`;
 /** The newest record among `records` whose generated file is `name` and was installed. */
 function outputOf(records: readonly Request[] | undefined, name: string): Request | undefined {
   let best: Request | undefined;
+  // Stryker disable next-line ArrayDeclaration: equivalent — a made-up element has no generatedName, so it is skipped like none.
   for (const o of records ?? []) {
     if (o.generatedName !== name || o.state !== 'done' || !ownsGeneratedFile(o)) continue;
+    // Stryker: `>` → `>=` is equivalent — it only picks between records equally new, either of which is the newest.
     if (!best || o.updatedAt > best.updatedAt) best = o;
   }
   return best;
@@ -147,6 +149,7 @@ export function planSync(
   // The files of each type's directory, looked up once per type rather than once per entry.
   const dirs = new Map<string, ReadonlySet<string> | undefined>();
   const filesOf = (type: string) => {
+    // Stryker: `dirs.has(type)` → false is equivalent — a cache only: filesIn answers the same again.
     if (dirs.has(type)) return dirs.get(type);
     const files = index.filesIn(`${type}s`);
     dirs.set(type, files);
@@ -160,6 +163,7 @@ export function planSync(
   for (const e of entries) {
     const files = filesOf(e.type);
     const r = find(byFile, e, e.filename);
+    // Stryker: `r` → true is equivalent — adding undefined to `matched` matches no record.
     if (r) matched.add(r);
     // Its directory could not be read: whether the file exists is unknown, so nothing is done.
     if (anyUnreadable && index.isUnreadable(`${e.type}s`)) continue;
@@ -167,6 +171,8 @@ export function planSync(
       referencedEntries.push(e);
       const installed = openByResult.size ? find(openByResult, e, e.filename) : undefined;
       const close = installed && installed.filename !== e.filename;
+      // The allocation-free fast path. Stryker: its mutants that take it less often (→ false, or
+      // without `r &&` / `!== 'done'`) are equivalent — the two `if`s below re-check each condition.
       if (!(r && r.state !== 'done') && !close) continue;
       if (!once(acted, e)) continue;
       if (r && r.state !== 'done') plan.resolvedByPerson.push(r);
@@ -177,6 +183,7 @@ export function planSync(
     const known = byEntry.size ? byEntry.get(entryKey(e.goal, e.type)) : undefined;
     // The generated file that was made for exactly this (goal, type, F), if any.
     const g = r ? (ownsGeneratedFile(r) ? r.generatedName : undefined) : known ? undefined : generatedName(e.goal, e.type);
+    // Stryker: `g !== undefined` → true is equivalent — files.has(undefined) is false.
     if (g !== undefined && files?.has(g)) {
       referencedGenerated.push({ type: e.type, name: g });
       plan.rollForward.push({ repoint: { goal: e.goal, type: e.type, from: e.filename, to: g }, ...(r ? { request: r } : {}) });
@@ -201,12 +208,14 @@ export function planSync(
       case 'failed':
         // A permanent failure (no nextAttemptAt) waits for `jitctl retry` or the next start
         // (retryAllFailed), when the person may have fixed the key or the model name.
+        // Stryker: `r.nextAttemptAt !== undefined` → true is equivalent here — `undefined <= now` is false.
         if (opts.retryAllFailed || (r.nextAttemptAt !== undefined && r.nextAttemptAt <= now)) plan.generate.push(r);
         else if (r.nextAttemptAt !== undefined) plan.retryLater.push(r);
         break;
       case 'done':
         plan.reopen.push(r);
         break;
+      // Stryker disable next-line ConditionalExpression: equivalent — emptying a case that only breaks.
       default: // waiting, rejected, generating, installing: nothing to do now
         break;
     }

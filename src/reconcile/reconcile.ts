@@ -94,6 +94,7 @@ async function stillReferenced(fs: FsLayer, mapFile: string, read: MapSnapshot, 
   let now;
   try {
     now = (await readMapIfChanged(fs, mapFile, read)).map;
+    // Stryker: → false is equivalent — the same map adds the names `referenced` already has.
     if (now === read.map) return referenced;
   } catch {
     return undefined;
@@ -105,10 +106,13 @@ async function stillReferenced(fs: FsLayer, mapFile: string, read: MapSnapshot, 
 
 export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
   const { fs } = opts;
+  // Stryker: a made-up element in `tempsRemoved: []` is equivalent — both paths set it.
   const report: ReconcileReport = { at: new Date().toISOString(), tempsRemoved: [], refusedDirs: [], toGenerate: [], retryLater: [] };
 
   // jitd's own state directories hold nothing the map decides: their temps go in any case.
   const candidates = join(opts.stateDir, 'candidates');
+  // Stryker: dropping the `kind === 'dir'` filter is equivalent — a file listed as a directory
+  // to sweep reads as an empty one (readdirOrEmpty: ENOTDIR).
   const candidateDirs = (await readdirOrEmpty(fs, candidates)).filter((e) => e.kind === 'dir').map((e) => join(candidates, e.name));
   const stateDirs = [
     opts.store.dir,
@@ -143,6 +147,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   if (!heldAtStart) {
     const q = await quarantineStaleSeedTemp(fs, opts.mapFile, {
       stateDir: opts.stateDir,
+      // Stryker: `!== undefined` → true is equivalent — an undefined staleMs means the default.
       ...(opts.seedTempStaleMs !== undefined ? { staleMs: opts.seedTempStaleMs } : {}),
     });
     if (q) report.seedTempQuarantined = q;
@@ -158,6 +163,8 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     stateDir: opts.stateDir,
     index: scan.index,
   };
+  // Stryker: each `if (opts.x)` here → true is equivalent — it sets an absent option to undefined.
+  // So are `if (x) report.y = x` → true above and below: an undefined field is no field in the JSON.
   if (opts.onMapWrite) applyCtx.onMapWrite = opts.onMapWrite;
   if (opts.onChange) applyCtx.onChange = opts.onChange;
   if (opts.onComponentWrite) applyCtx.onComponentWrite = opts.onComponentWrite;

@@ -67,3 +67,20 @@ describe('durablePut, guarded replace', () => {
     expect((err as Error).message).toMatch(/ENOSPC.*no progress/);
   });
 });
+
+describe('durablePut, modes and the deferred directory fsync', () => {
+  it('exactMode sets exactly those bits on the new file, whatever fileMode says', async () => {
+    const mem = lib();
+    await durablePut(mem, MAP, 'x\n', { mode: 'replace', fileMode: 0o644, exactMode: 0o660 });
+    expect((await mem.lstat(MAP)).mode).toBe(0o660);
+  });
+
+  it('with deferDirSync the directory is not fsynced (the caller batches it); without it, it is', async () => {
+    const deferred = faultFs(lib(), { classify });
+    await durablePut(deferred, MAP, 'x\n', { mode: 'replace', deferDirSync: true });
+    expect(deferred.steps.filter((s) => s.startsWith('fsyncdir:'))).toEqual([]);
+    const synced = faultFs(lib(), { classify });
+    await durablePut(synced, MAP, 'x\n', { mode: 'replace' });
+    expect(synced.steps.filter((s) => s.startsWith('fsyncdir:'))).toEqual(['fsyncdir:map#1']);
+  });
+});

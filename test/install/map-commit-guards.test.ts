@@ -57,7 +57,7 @@ describe('commitRepoints guards', () => {
     const hooks: Record<string, () => void> = {};
     for (let n = 1; n <= 40; n++) hooks[`after:write:map#${n}`] = () => mem.writeFile(MAP, text(personsMap(n)));
     const fs = faultFs(mem, { classify, hooks });
-    await expect(commitRepoints(fs, MAP, [REPOINT])).rejects.toMatchObject({ code: 'EMAPRACE' });
+    await expect(commitRepoints(fs, MAP, [REPOINT])).rejects.toMatchObject({ code: 'EMAPRACE', message: 'the map changed while jitd was writing it' });
     expect(count(fs.steps, 'write:map#')).toBe(21);
     expect(read(mem)).toEqual(personsMap(21));
   });
@@ -102,5 +102,34 @@ describe('commitRepoints guards', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('an entry that is no longer an object of types (null, a string, a list) is entry-changed, never a crash', async () => {
+    const mem = new MemFs();
+    mem.writeFile(MAP, text({ ...BASE, N: null, S: 'text', L: ['persona'] }));
+    const repoint = (goal: string) => ({ goal, type: 'persona', from: 'x.txt', to: G });
+    const result = await commitRepoints(mem, MAP, [repoint('N'), repoint('S'), repoint('L'), REPOINT]);
+    expect(result.outcomes).toEqual(['entry-changed', 'entry-changed', 'entry-changed', 'applied']);
+  });
+
+  it("the second presence check asks only about the repoints being applied: another's file vanishing meanwhile restarts nothing", async () => {
+    const mem = lib();
+    const other = { goal: 'REVIEW', type: 'protocol', from: 'elsewhere.txt', to: 'autogen_protocol_for_review.txt' };
+    let askedOther = 0;
+    const result = await commitRepoints(mem, MAP, [REPOINT, other], { present: async (r) => r !== other || ++askedOther === 1 });
+    expect(result).toMatchObject({ outcomes: ['applied', 'entry-changed'], restarts: 0 });
+    expect(read(mem)).toEqual(REPOINTED);
+  });
+
+  it('a replaced version that could not be held open (EMFILE) does not fail the commit', async () => {
+    const mem = lib();
+    const layer = faultFs(mem, { classify });
+    const fs = {
+      ...layer,
+      renameIfUnchanged: async (from: string, to: string, id: string) => ({ ...(await layer.renameIfUnchanged(from, to, id)), kept: undefined }),
+    };
+    const result = await commitRepoints(fs, MAP, [REPOINT]);
+    expect(result.outcomes).toEqual(['applied']);
+    expect(read(mem)).toEqual(REPOINTED);
   });
 });

@@ -193,4 +193,117 @@ describe('planSync', () => {
       expect(planSync([E('X', 'protocol', GX)], index(), records()).restore).toEqual([{ entry: E('X', 'protocol', GX) }]);
     });
   });
+
+  describe('the branches of an entry (each one found by mutation testing, docs/mutation-testing.md)', () => {
+    const GX = generatedName('X', 'protocol');
+
+    it('a failed request whose back-off ends exactly now is retried now, not scheduled', () => {
+      const r = req('A', 'protocol', 'a.txt', { state: 'failed', description: 'd', nextAttemptAt: 2000 });
+      const plan = planSync([E('A', 'protocol', 'a.txt')], index(), records(r), { now: 2000 });
+      expect(plan.generate.map((x) => x.id)).toEqual([r.id]);
+      expect(plan.retryLater).toEqual([]);
+    });
+
+    it('a permanent failure is neither generated nor scheduled before `retry`', () => {
+      const r = req('A', 'protocol', 'a.txt', { state: 'failed', description: 'd' });
+      const plan = planSync([E('A', 'protocol', 'a.txt')], index(), records(r), { now: 2000 });
+      expect(plan.generate).toEqual([]);
+      expect(plan.retryLater).toEqual([]);
+    });
+
+    it('a generating or installing request of a missing file is left to the pipeline: nothing generated, created, reopened or withdrawn', () => {
+      for (const state of ['generating', 'installing'] as const) {
+        const r = req('A', 'protocol', 'a.txt', { state, description: 'd' });
+        const plan = planSync([E('A', 'protocol', 'a.txt')], index(), records(r));
+        expect([plan.generate, plan.create, plan.reopen, plan.withdraw, plan.retryLater, plan.rollForward]).toEqual([[], [], [], [], [], []]);
+      }
+    });
+
+    it('an open request whose generated file the map already names (its done record lost) is closed as installed, not resolved by a person', () => {
+      const r = req('X', 'protocol', 'x_missing.txt', { state: 'installing', description: 'd' });
+      const plan = planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r));
+      expect(plan.closeInstalled.map((x) => x.id)).toEqual([r.id]);
+      expect(plan.resolvedByPerson).toHaveLength(0);
+      // With a done record of the entry's own name beside it, that one is not resolved again.
+      const own = req('X', 'protocol', GX, { state: 'done', resolution: 'generated' });
+      const both = planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r, own));
+      expect(both.closeInstalled.map((x) => x.id)).toEqual([r.id]);
+      expect(both.resolvedByPerson).toHaveLength(0);
+      expect(plan.withdraw).toEqual([]);
+      // An entry of another goal naming that file is not this request's install.
+      const other = planSync([E('Y', 'protocol', GX)], index(`protocols/${GX}`), records(r));
+      expect(other.closeInstalled).toEqual([]);
+    });
+
+    it('a request no longer in flight (done, waiting, rejected) is never closed as installed by the map naming its generated file', () => {
+      for (const r of [
+        req('X', 'protocol', 'x_missing.txt', { state: 'done', resolution: 'generated', description: 'd' }),
+        req('X', 'protocol', 'x_missing.txt', { state: 'waiting' }),
+        req('X', 'protocol', 'x_missing.txt', { state: 'rejected' }),
+      ]) {
+        expect(planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r)).closeInstalled).toHaveLength(0);
+      }
+    });
+
+    it('an open request for an entry that names its own generated name, present, is resolved once and not also closed as installed', () => {
+      const r = req('X', 'protocol', GX, { state: 'answered', description: 'd' });
+      expect(r.generatedName).toBe(GX);
+      const plan = planSync([E('X', 'protocol', GX)], index(`protocols/${GX}`), records(r));
+      expect(plan.resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
+      expect(plan.closeInstalled).toEqual([]);
+    });
+
+    it('an entry listed twice acts once: one resolution, one request created', () => {
+      const r = req('A', 'protocol', 'a.txt', { state: 'waiting' });
+      const present = planSync([E('A', 'protocol', 'a.txt'), E('A', 'protocol', 'a.txt')], index('protocols/a.txt'), records(r));
+      expect(present.resolvedByPerson.map((x) => x.id)).toEqual([r.id]);
+      const missing = planSync([E('B', 'protocol', 'b.txt'), E('B', 'protocol', 'b.txt')], index(), records());
+      expect(missing.create.map((x) => x.filename)).toEqual(['b.txt']);
+    });
+
+    it('a new name for an entry gets the plain generated name unless that name is on disk or another request of the entry has an answer for it', () => {
+      const entry = [E('X', 'protocol', 'x_new.txt')];
+      const plainName = (rs: Request[], files: string[] = []) => planSync(entry, index(...files), records(...rs)).create.map((x) => x.generatedName);
+      const distinct = expect.stringMatching(/^autogen_protocol_for_x-[0-9a-f]{8}\.txt$/);
+      expect(plainName([])).toEqual([GX]);
+      const waitingOld = req('X', 'protocol', 'x_old.txt', { state: 'waiting' });
+      expect(plainName([waitingOld])).toEqual([GX]);
+      expect(plainName([waitingOld], [`protocols/${GX}`])).toEqual([distinct]);
+      expect(plainName([req('X', 'protocol', 'x_old.txt', { state: 'answered', description: 'd' })])).toEqual([distinct]);
+      expect(plainName([req('X', 'protocol', 'x_old.txt', { state: 'done', resolution: 'person' })])).toEqual([distinct]);
+      // One answered record among others of the entry is enough to take the plain name.
+      expect(plainName([waitingOld, req('X', 'protocol', 'x_older.txt', { state: 'answered', description: 'd' })])).toEqual([distinct]);
+      // Another generated name (a hash of its own) leaves the plain one free.
+      expect(
+        plainName([req('X', 'protocol', 'x_old.txt', { state: 'answered', description: 'd', generatedName: 'autogen_protocol_for_x-0badc0de.txt' })]),
+      ).toEqual([GX]);
+    });
+
+    it('a restored generated file is taken from the newest installed output of the entry, never from one a person resolved or one not done', () => {
+      const at = (s: number) => new Date(s * 1000).toISOString();
+      const older = req('X', 'protocol', 'x1.txt', { state: 'done', resolution: 'generated', description: 'd', updatedAt: at(1) });
+      const newer = req('X', 'protocol', 'x2.txt', { state: 'done', resolution: 'adopted', description: 'd', updatedAt: at(2) });
+      const byPerson = req('X', 'protocol', 'x3.txt', { state: 'done', resolution: 'person', updatedAt: at(3) });
+      const open = req('X', 'protocol', 'x4.txt', { state: 'answered', description: 'd', updatedAt: at(4) });
+      const otherName = req('X', 'protocol', 'x5.txt', {
+        state: 'done',
+        resolution: 'generated',
+        description: 'd',
+        updatedAt: at(5),
+        generatedName: 'autogen_protocol_for_x-0badc0de.txt',
+      });
+      for (const order of [
+        [older, newer, byPerson, open, otherName],
+        [otherName, open, byPerson, newer, older],
+      ]) {
+        const plan = planSync([E('X', 'protocol', GX)], index(), records(...order));
+        expect(plan.restore.map((x) => x.source?.id)).toEqual([newer.id]);
+      }
+    });
+
+    it('the referenced names are the same however often they are asked for', () => {
+      const plan = planSync([E('A', 'protocol', 'a.txt')], index('protocols/a.txt'), records());
+      expect(plan.referenced).toBe(plan.referenced);
+    });
+  });
 });
