@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FsyncFailedError } from '../../src/fsio/errors.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import type { OutputProvenance } from '../../src/requests/provenance.js';
 import { StagedOutputs } from '../../src/requests/staged-output.js';
@@ -16,6 +17,10 @@ import { MemFs } from '../support/mem-fs.js';
 const DIR = '/state/staged';
 const prov: OutputProvenance = { provider: 'openai', model: 'm', at: '2026-01-01T00:00:00.000Z', candidate: 2 };
 const sha = (t: string): string => createHash('sha256').update(t).digest('hex');
+
+/** `fs` with some of its methods replaced (the rest, and the disk, are `fs`'s). */
+const overriding = (fs: MemFs, methods: Partial<Record<'readFile' | 'syncDir' | 'lstat', unknown>>): MemFs =>
+  Object.create(fs, Object.fromEntries(Object.entries(methods).map(([k, value]) => [k, { value }]))) as MemFs;
 
 async function loaded(fs = new MemFs()): Promise<{ fs: MemFs; staged: StagedOutputs }> {
   const staged = new StagedOutputs(fs, '/state');
@@ -82,7 +87,7 @@ describe('staged output guards', () => {
     fs.mkdirpSync(`${DIR}/r2.txt`, 0o700);
     await staged.load();
     expect(staged.has('r2')).toBe(false);
-    const broken = Object.create(fs, { readFile: { value: () => Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' })) } }) as MemFs;
+    const broken = overriding(fs, { readFile: () => Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' })) });
     const s2 = new StagedOutputs(broken, '/state');
     await s2.load();
     expect(s2.has('r1')).toBe(true);
@@ -120,6 +125,7 @@ describe('staged output guards', () => {
     expect(staged.has('r1')).toBe(false);
     expect(await staged.read('r2')).toBe('two\n');
     fs.writeFile(`${DIR}/r3.txt`, 'not loaded');
+    expect(await staged.read('r3')).toBeUndefined();
     await staged.remove('r3');
     expect(fs.exists(`${DIR}/r3.txt`)).toBe(true);
     await staged.remove('r1'); // forgotten: nothing to unlink, the sidecar stays for the next load
@@ -181,5 +187,70 @@ describe('staged output guards', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('put resolves only once the directory fsync is done, and a failed one fails the put', async () => {
+    const mem = new MemFs();
+    let release: () => void = () => undefined;
+    let fail = false;
+    const fs = overriding(mem, {
+      syncDir: async (path: string) => {
+        if (fail) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+        if (path === DIR) await new Promise<void>((r) => (release = r));
+        return mem.syncDir(path);
+      },
+    });
+    const { staged } = await loaded(fs);
+    let done = false;
+    const put = staged.put('r1', 'text\n').then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect([done, staged.has('r1')]).toEqual([false, false]);
+    release();
+    await put;
+    expect(staged.has('r1')).toBe(true);
+    fail = true;
+    await expect(staged.put('r2', 'text\n', prov)).rejects.toBeInstanceOf(FsyncFailedError);
+    expect(staged.has('r2')).toBe(false);
+  });
+
+  it('an unlink error other than ENOENT surfaces: put without provenance and remove never hide it', async () => {
+    const { fs, staged } = await loaded();
+    await staged.put('r1', 'one\n');
+    fs.mkdirpSync(`${DIR}/r1.json`, 0o700);
+    await expect(staged.put('r1', 'two\n')).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(staged.remove('r1')).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('by default at most 64 MiB of kept outputs stay, the newest', async () => {
+    const { fs, staged } = await loaded();
+    await staged.put('old', 'o');
+    await staged.put('new', 'n');
+    const big = overriding(fs, { lstat: async (p: string) => ({ ...(await fs.lstat(p)), size: 32 * 1024 * 1024 + 1 }) });
+    const s2 = new StagedOutputs(big, '/state');
+    await s2.load();
+    const since: Record<string, string> = { old: '2026-01-01T00:00:01Z', new: '2026-01-01T00:00:02Z' };
+    expect(
+      await s2.prune(
+        () => false,
+        (id) => since[id],
+      ),
+    ).toEqual(['old']);
+  });
+
+  it('prune keeps the newest of many (beyond one sort run), ties in staging order', async () => {
+    const { staged } = await loaded();
+    const ids = Array.from({ length: 90 }, (_, i) => `r${i}`);
+    // A scrambled order with ties: (i * 37) % 90, halved.
+    const since = new Map(ids.map((id, i) => [id, `2026-01-01T00:00:${String(Math.floor(((i * 37) % 90) / 2)).padStart(2, '0')}Z`]));
+    for (const id of ids) await staged.put(id, 'x');
+    // Rank: how many come first (newer, or as new and staged earlier); the first 40 stay.
+    const rank = (id: string, i: number): number => ids.filter((o, j) => since.get(o)! > since.get(id)! || (since.get(o) === since.get(id) && j < i)).length;
+    const expected = ids.filter((id, i) => rank(id, i) >= 40);
+    const removed = await staged.prune(
+      () => false,
+      (id) => since.get(id),
+      { count: 40, bytes: 1 << 20 },
+    );
+    expect(removed.sort()).toEqual(expected.sort());
   });
 });
