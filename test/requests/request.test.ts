@@ -46,6 +46,7 @@ describe('request record', () => {
   it('distinctGeneratedName slugs the goal like generatedName and hashes the whole triple', () => {
     expect(distinctGeneratedName('Été: Root-Cause?', 'protocol', 'f.txt')).toBe('autogen_protocol_for_t_root-cause-8d4fc83c.txt');
     expect(distinctGeneratedName('__', 'protocol', 'f.txt')).toBe('autogen_protocol_for_goal-c92914c2.txt');
+    expect(distinctGeneratedName('__G__', 'protocol', 'f.txt')).toBe('autogen_protocol_for_g-7d8e0434.txt');
     expect(distinctGeneratedName('G', 'protocol', 'g.txt')).toBe('autogen_protocol_for_g-232daada.txt');
     expect(distinctGeneratedName('A'.repeat(90), 'protocol', 'f.txt')).toMatch(/^autogen_protocol_for_a{80}-[0-9a-f]{8}\.txt$/);
   });
@@ -80,6 +81,8 @@ describe('request record', () => {
       { componentSha256: 'a'.repeat(64) },
       { regenerating: { after: 0, feedback: 'f', review: true } },
       { nextAttemptAt: 1, resolution: 'adopted', review: true },
+      { resolution: 'generated' },
+      { resolution: 'person' },
     ])
       expect(parse(good).success, JSON.stringify(good)).toBe(true);
   });
