@@ -91,7 +91,6 @@ export class Candidates {
     for (const n of texts) {
       if (!names.has(`${n}.json`)) {
         const full: CandidateProvenance = { request: id, candidate: n, ...prov };
-        // Stryker: equivalent — `mode: ''` (a create): no `<n>.json` is there, that is why it is written
         await durablePut(this.fs, join(this.dir, id, `${n}.json`), `${JSON.stringify(full)}\n`, { mode: 'replace', fileMode: 0o600 });
         return n;
       }
