@@ -35,7 +35,7 @@ export function installProvenance(p: CandidateProvenance | undefined, n: number,
     description: _d,
     answeredBy: _a,
     ...info
-  } = p ?? { request: '', candidate: n, description: '', provider: 'unknown', at: '' };
+  } = p ?? { request: '', candidate: n, description: '', provider: 'unknown', at: '' }; // Stryker: equivalent — request and description are destructured away above
   return compact({ ...info, at: info.at || new Date().toISOString(), candidate: n, approvedBy });
 }
 
@@ -68,11 +68,11 @@ export class Candidates {
   /** Candidate `n`'s provenance, or undefined. */
   async provenance(id: string, n: number): Promise<CandidateProvenance | undefined> {
     const bytes = await readFileOrNull(this.fs, join(this.dir, id, `${n}.json`));
-    if (!bytes) return undefined;
+    if (!bytes) return undefined; // Stryker: equivalent — `if (false)`: bytes.toString throws in the try below, which answers undefined too
     try {
       return JSON.parse(bytes.toString('utf8')) as CandidateProvenance;
     } catch {
-      return undefined;
+      return undefined; // Stryker: equivalent — an empty catch block answers undefined as well
     }
   }
 
@@ -84,7 +84,7 @@ export class Candidates {
   async newestModelAfter(id: string, after: number, prov: Omit<CandidateProvenance, 'candidate' | 'request'>): Promise<number | undefined> {
     const names = new Set((await readdirOrEmpty(this.fs, join(this.dir, id))).filter((e) => e.kind === 'file' && !isJitdTemp(e.name)).map((e) => e.name));
     const texts = [...names]
-      .flatMap((n) => /^([1-9][0-9]*)\.txt$/.exec(n)?.[1] ?? [])
+      .flatMap((n) => /^([1-9][0-9]*)\.txt$/.exec(n)?.[1] ?? []) // Stryker: equivalent — `?? ["Stryker was here"]`: Number() makes it NaN, which the filter below drops
       .map(Number)
       .filter((n) => n > after)
       .sort((a, b) => b - a);
@@ -107,6 +107,7 @@ export class Candidates {
   async add(id: string, content: string, prov: Omit<CandidateProvenance, 'candidate' | 'request'>): Promise<number> {
     const have = await this.list(id);
     const last = have.at(-1);
+    // Stryker: equivalent — `true && …`: with no candidate it reads `undefined.txt`, never a name jitd writes, so never equal
     if (last !== undefined && (await this.read(id, last)) === content) return last;
     const n = (last ?? 0) + 1;
     await ensureDurableDir(this.fs, this.dir, 0o700);

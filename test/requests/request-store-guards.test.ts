@@ -129,6 +129,15 @@ describe('RequestStore: in-flight states and a removed directory', () => {
     await mem.rename(DIR, `${STATE}/requests-moved-away`);
     expect(await store.restoreDir()).toEqual([DIR]);
     expect([onDisk(mem, a).state, onDisk(mem, a).description, onDisk(mem, b).state]).toEqual(['answered', 'a', 'waiting']);
+    // Written back as private as they were, no temp left beside them, and the store still lists both.
+    expect((await mem.readdir(DIR)).map((e) => e.name).sort()).toEqual([`${a.id}.json`, `${b.id}.json`].sort());
+    for (const r of [a, b]) expect((await mem.lstat(`${DIR}/${r.id}.json`)).mode & 0o777).toBe(0o600);
+    expect(
+      store
+        .all()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
   });
 
   it('remove tolerates a record already gone, and surfaces any other error', async () => {
