@@ -57,6 +57,8 @@ export async function replaceComponent(
   const now = await readStable(fs, path);
   const edited = async (): Promise<ReplaceOutcome> => ({ result: 'edited', path, current: (await readFileOrNull(fs, path))?.toString('utf8') });
   if (now && sha256(now.text) === sha256(content)) return { result: 'already', path };
+  // Stryker: `expectSha256 === undefined` → false is equivalent — no sha256 equals undefined, so
+  // the last test answers edited() all the same; the test names the case jitd means.
   if (!now || expectSha256 === undefined || sha256(now.text) !== expectSha256) return edited();
   try {
     const kept = await durablePut(fs, path, content, {
@@ -69,6 +71,8 @@ export async function replaceComponent(
         return again.identity;
       },
     });
+    // Stryker: `kept?.` → `kept.` is equivalent — a guarded put (beforePublish answers an
+    // identity) always answers what it replaced; `kept` inside it may be undefined (tested).
     await kept?.kept?.close().catch(() => undefined);
     return { result: 'replaced', path };
   } catch (err) {

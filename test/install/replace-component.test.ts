@@ -4,6 +4,7 @@
  * them (a deterministic interleaving through the fault layer's hooks) is kept, never replaced.
  */
 import { describe, expect, it } from 'vitest';
+import type { FsLayer } from '../../src/fsio/fs-layer.js';
 import { replaceComponent, sha256 } from '../../src/install/replace-component.js';
 import { UnsafePathError } from '../../src/library/paths.js';
 import { faultFs, libraryClassifier } from '../support/fault-fs.js';
@@ -126,5 +127,29 @@ describe('replaceComponent', () => {
     const fs = faultFs(mem, { classify, faults: [{ at: 'write:component#1', fault: { error: 'EIO' } }] });
     await expect(replaceComponent(fs, ROOT, 'agent', 'skeptic.txt', NEW, sha256(OLD))).rejects.toThrow(/EIO/);
     expect(mem.read(FILE)).toBe(OLD);
+  });
+  it('a file removed between the read and the second lstat is gone: edited, nothing recreated', async () => {
+    const mem = lib();
+    const fs = faultFs(mem, { classify, hooks: { 'after:read:component#1': () => mem.unlink(FILE) } });
+    expect(await replaceComponent(fs, ROOT, 'agent', 'skeptic.txt', NEW, sha256(OLD))).toEqual({ result: 'edited', path: FILE, current: undefined });
+    expect(mem.exists(FILE)).toBe(false);
+  });
+
+  it('replaced even when the layer could not hold the old version open', async () => {
+    const mem = lib();
+    const fs: FsLayer = new Proxy(mem, {
+      get(target, prop, receiver) {
+        if (prop === 'renameIfUnchanged')
+          return async (from: string, to: string, id: string) => {
+            const r = await target.renameIfUnchanged(from, to, id);
+            await r.kept?.close();
+            return { published: r.published, kept: undefined };
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    expect(await replaceComponent(fs, ROOT, 'agent', 'skeptic.txt', NEW, sha256(OLD))).toEqual({ result: 'replaced', path: FILE });
+    expect(mem.read(FILE)).toBe(NEW);
   });
 });
