@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { restoreOutput, type RestoreContext } from '../../src/reconcile/restore-output.js';
 import type { Request } from '../../src/requests/request.js';
 import type { StagedOutputs } from '../../src/requests/staged-output.js';
+import { faultFs } from '../support/fault-fs.js';
 import { MemFs } from '../support/mem-fs.js';
 
 const ROOT = '/lib/components';
@@ -42,6 +43,14 @@ describe('restoreOutput', () => {
     expect(await restoreOutput(c, entry, source)).toBe(Q);
     expect(fs.read(FILE)).toBe('the quarantined copy\n');
     expect(c.notes).toEqual([['agents', NAME, true]]);
+  });
+
+  it('the copy is linked into place, not written again', async () => {
+    const mem = lib({ quarantined: true });
+    const fs = faultFs(mem);
+    expect(await restoreOutput({ fs, componentsDir: ROOT, stateDir: STATE }, entry)).toBe(Q);
+    expect(fs.steps.filter((s) => s.startsWith('write:'))).toEqual([]);
+    expect(fs.steps.some((s) => s.startsWith('link:'))).toBe(true);
   });
 
   it('with no quarantined copy, restores from the kept model output of the source request', async () => {
