@@ -31,9 +31,12 @@ function lib(opts: { quarantined?: boolean; staged?: boolean } = {}): MemFs {
   return fs;
 }
 
-function ctx(fs: MemFs, more: Partial<RestoreContext> = {}): RestoreContext & { notes: unknown[][] } {
+/** A context over `fs`; a field given as undefined in `more` is left out (no stateDir, say). */
+function ctx(fs: MemFs, more: { [K in keyof RestoreContext]?: RestoreContext[K] | undefined } = {}): RestoreContext & { notes: unknown[][] } {
   const notes: unknown[][] = [];
-  return { fs, componentsDir: ROOT, stateDir: STATE, onComponentWrite: (...a) => notes.push(a), notes, ...more };
+  const c: Record<string, unknown> = { fs, componentsDir: ROOT, stateDir: STATE, onComponentWrite: (...a: unknown[]) => notes.push(a), notes, ...more };
+  for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
+  return c as unknown as RestoreContext & { notes: unknown[][] };
 }
 
 describe('restoreOutput', () => {
