@@ -18,7 +18,7 @@ export default defineConfig({
           'test/fsio/durable-put-guards.test.ts',
           'test/fsio/rename-if-unchanged.test.ts',
         ],
-    exclude: ['test/install/kill-matrix.test.ts', 'test/install/in-place-daemon.test.ts', 'test/install/vim-in-place.test.ts'],
+    exclude: ['test/install/kill-matrix*.test.ts', 'test/install/in-place-daemon.test.ts', 'test/install/vim-in-place.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
