@@ -34,6 +34,9 @@ import {
   readTrace,
   runChild,
   runMatrix,
+  runStates,
+  snapshotOf,
+  statesRun,
   tempsLeft,
   walk,
   type Case,
@@ -64,14 +67,16 @@ beforeAll(async () => {
   stagedAt = trace.findIndex((s) => s.startsWith('rename:staged#'));
   expect(stagedAt, 'the model output is staged before it is installed').toBeGreaterThan(answerDurableAt);
   expect(trace.findIndex((s) => s.startsWith('link:component#'))).toBeGreaterThan(stagedAt);
-  points = pointsOf(trace);
-  results = await runMatrix(points, (p) => runPoint(p));
+  points = pointsOf(traced.lines);
+  results = await runStates(points, (p) => runPoint(p));
 }, MATRIX_TIMEOUT_MS);
 
 interface PointResult {
   point: string;
   problems: string[];
   requestProblem?: string;
+  /** The point whose run this result is (one point per SIGKILL state runs: runStates). */
+  ranAs?: string;
 }
 let results: PointResult[] = [];
 
@@ -154,7 +159,7 @@ describe('kill -9 at every step of the protocol', () => {
 
   it("after SIGKILL at each point, a restart converges: component once, map repointed, person's entries kept, nothing left over, nobody asked twice, no repeated model call once its output is staged", () => {
     const failures = failuresOf(results);
-    console.log(`kill matrix: ${results.length} crash points run, ${failures.length} failing`);
+    console.log(`kill matrix: ${results.length} crash points (${statesRun(results)}), ${failures.length} failing`);
     expect(results.length).toBe(points.length);
     expect(failures).toEqual([]);
   });
@@ -171,10 +176,43 @@ describe('kill -9 at every step of the protocol', () => {
   });
 });
 
+describe('one point per SIGKILL state', () => {
+  let byState = new Map<number, Map<string, string[]>>();
+
+  beforeAll(async () => {
+    // Every point of the main flow, crash only: the library each leaves, grouped by state.
+    const left = await runMatrix(points, async (p) => {
+      const c = await freshCase();
+      const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name });
+      const snapshot = crash.signal === 'SIGKILL' ? await snapshotOf(c) : `not killed: ${crash.code}`;
+      await rm(c.dir, { recursive: true, force: true });
+      return { p, snapshot };
+    });
+    byState = new Map();
+    for (const { p, snapshot } of left) {
+      const same = byState.get(p.state) ?? byState.set(p.state, new Map()).get(p.state)!;
+      same.set(snapshot, [...(same.get(snapshot) ?? []), p.name]);
+    }
+  }, MATRIX_TIMEOUT_MS);
+
+  it('the points a run skips leave the same library and counters as the one it runs for their state (an fsync changes nothing a restart can see)', () => {
+    const split = [...byState.values()]
+      .filter((snapshots) => snapshots.size > 1)
+      .map((snapshots) => [...snapshots.values()].map((names) => names.join(' ')).join(' ≠ '));
+    console.log(`kill matrix: ${points.length} crash points leave ${byState.size} SIGKILL states`);
+    expect(split).toEqual([]);
+    // The claim has teeth: states are fewer than points, and different states leave different libraries.
+    expect(byState.size).toBeLessThan(points.length);
+    const distinct = new Set([...byState.values()].flatMap((snapshots) => [...snapshots.keys()]));
+    expect(distinct.size).toBeGreaterThan(byState.size / 2);
+  });
+});
+
 describe('kill -9 again while recovering from a kill -9', () => {
   /** The first crash: the component published, the map not yet repointed (a roll-forward is due). */
   const FIRST = 'after:link:component#1';
   let crashed: Case;
+  let recoveryTrace: string[] = [];
   let recoverySteps: string[] = [];
   let second: PointResult[] = [];
 
@@ -184,18 +222,21 @@ describe('kill -9 again while recovering from a kill -9', () => {
     const traced = await freshCase(crashed);
     const r = await runChild(traced, { JITD_TEST_TRACE: traced.traceFile });
     expect(r.code).toBe(0);
-    recoverySteps = (await lines(traced.traceFile)).filter((l) => !l.startsWith('#'));
+    recoveryTrace = await lines(traced.traceFile);
+    recoverySteps = recoveryTrace.filter((l) => !l.startsWith('#'));
     // Every point of the recovery is after the answer and after the publish: nothing may be
     // asked or generated again (positions 0 make every such check apply).
-    second = await runMatrix(pointsOf(recoverySteps), (p) => runPoint({ ...p, at: Math.max(p.at, 0) }, crashed, 0, 0));
+    second = await runStates(pointsOf(recoveryTrace), (p) => runPoint({ ...p, at: Math.max(p.at, 0) }, crashed, 0, 0));
   }, MATRIX_TIMEOUT_MS);
 
   it('a crash at any step of the roll-forward is itself recovered, with no model call and no question repeated', () => {
     const mutating = mutatingSteps(recoverySteps);
     expect(mutating).toContain('rename:map#1');
     const failures = failuresOf(second, `${FIRST} then `);
-    console.log(`kill matrix, second crash during recovery from ${FIRST}: ${second.length} points over ${mutating.join(' ')}, ${failures.length} failing`);
-    expect(second.length).toBe(pointsOf(recoverySteps).length);
+    console.log(
+      `kill matrix, second crash during recovery from ${FIRST}: ${second.length} points (${statesRun(second)}) over ${mutating.join(' ')}, ${failures.length} failing`,
+    );
+    expect(second.length).toBe(pointsOf(recoveryTrace).length);
     expect(failures).toEqual([]);
   });
 });
@@ -205,9 +246,10 @@ describe('kill -9 while an in-place save is re-applied', () => {
   const PERSONS = { ...MAP, BY_HAND: { format: 'release_notes_format.txt' } };
   const PERSONS_TEXT = `${JSON.stringify(PERSONS, null, 2)}\n`;
   const REAPPLIED = { ...PERSONS, [GOAL]: { ...MAP[GOAL], [TYPE]: GENERATED } };
+  let reapplyTrace: string[] = [];
   let steps: string[] = [];
   let reapplyAt = -1;
-  let outcome: { point: string; problems: string[] }[] = [];
+  let outcome: { point: string; problems: string[]; ranAs?: string }[] = [];
 
   beforeAll(async () => {
     const traced = await freshCase();
@@ -215,10 +257,10 @@ describe('kill -9 while an in-place save is re-applied', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(traced.lib, 'config', 'goal_map.json'), 'utf8'))).toEqual(REAPPLIED);
     const raw = await lines(traced.traceFile);
-    steps = raw.slice(raw.indexOf('#in-place-save') + 1).filter((l) => !l.startsWith('#'));
+    reapplyTrace = raw.slice(raw.indexOf('#in-place-save') + 1);
+    steps = reapplyTrace.filter((l) => !l.startsWith('#'));
     reapplyAt = steps.indexOf('rename:map#2');
-    const points = pointsOf(steps);
-    outcome = await runMatrix(points, async (p) => {
+    outcome = await runStates(pointsOf(reapplyTrace), async (p) => {
       const c = await freshCase();
       const problems: string[] = [];
       const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name }, { inPlace: PERSONS_TEXT });
@@ -244,8 +286,10 @@ describe('kill -9 while an in-place save is re-applied', () => {
     const mutating = mutatingSteps(steps);
     for (const step of ['open:map#2', 'write:map#2', 'fsync:map#2', 'rename:map#2']) expect(mutating).toContain(step);
     const failures = failuresOf(outcome);
-    console.log(`kill matrix, in-place save re-applied: ${outcome.length} crash points over ${mutating.join(' ')}, ${failures.length} failing`);
-    expect(outcome.length).toBe(pointsOf(steps).length);
+    console.log(
+      `kill matrix, in-place save re-applied: ${outcome.length} crash points (${statesRun(outcome)}) over ${mutating.join(' ')}, ${failures.length} failing`,
+    );
+    expect(outcome.length).toBe(pointsOf(reapplyTrace).length);
     expect(failures).toEqual([]);
   });
 });
@@ -255,7 +299,8 @@ describe('kill -9 at every step of restoring a generated file the map names agai
   // pass had moved to quarantine while the other branch was checked out; the request is done.
   let restoreTemplate: string;
   let steps: string[] = [];
-  let outcomes: { point: string; problems: string[] }[] = [];
+  let points: Point[] = [];
+  let outcomes: { point: string; problems: string[]; ranAs?: string }[] = [];
   const record = {
     v: 1,
     id: requestId(GOAL, TYPE, MISSING),
@@ -312,8 +357,10 @@ describe('kill -9 at every step of restoring a generated file the map names agai
     const r = await runChild(traced, { JITD_TEST_TRACE: traced.traceFile });
     expect(r.code, r.stderr).toBe(0);
     expect(await problemsOf(traced)).toEqual([]);
-    steps = (await lines(traced.traceFile)).filter((l) => !l.startsWith('#'));
-    outcomes = await runMatrix(pointsOf(steps), async (p) => {
+    const restoreTrace = await lines(traced.traceFile);
+    steps = restoreTrace.filter((l) => !l.startsWith('#'));
+    points = pointsOf(restoreTrace);
+    outcomes = await runStates(points, async (p) => {
       const c = await restoreCase();
       await fixOrigin(c);
       const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name });
@@ -331,8 +378,8 @@ describe('kill -9 at every step of restoring a generated file the map names agai
     const mutating = mutatingSteps(steps);
     expect(mutating).toContain('link:component#1');
     const failures = failuresOf(outcomes);
-    console.log(`kill matrix (restore): ${outcomes.length} crash points over ${mutating.join(' ')}, ${failures.length} failing`);
-    expect(outcomes.length).toBe(pointsOf(steps).length);
+    console.log(`kill matrix (restore): ${outcomes.length} crash points (${statesRun(outcomes)}) over ${mutating.join(' ')}, ${failures.length} failing`);
+    expect(outcomes.length).toBe(points.length);
     expect(failures).toEqual([]);
   });
 });
@@ -341,11 +388,12 @@ describe('kill -9 at every step of drafting for review and approving the draft',
   // answer --review, the output drafted as candidate 1, then approved and installed. The
   // recover run approves whatever draft it finds (the person approving after the restart).
   let steps: string[] = [];
+  let points: Point[] = [];
   let stagedStep = -1;
   let approvedStep = -1;
   let approvalRecordStep = -1;
   let answeredStep = -1;
-  let outcomes: { point: string; problems: string[] }[] = [];
+  let outcomes: { point: string; problems: string[]; ranAs?: string }[] = [];
 
   beforeAll(async () => {
     const traced = await freshCase();
@@ -363,7 +411,8 @@ describe('kill -9 at every step of drafting for review and approving the draft',
     expect(approvalRecordStep).toBeGreaterThan(stagedStep);
     expect(steps.some((s) => s.includes('candidate'))).toBe(true);
     const finalOf = async (c: Case) => JSON.parse(await readFile(join(c.lib, 'config', 'goal_map.json'), 'utf8'));
-    outcomes = await runMatrix(pointsOf(steps), async (p) => {
+    points = pointsOf(trace.lines);
+    outcomes = await runStates(points, async (p) => {
       const c = await freshCase();
       const problems: string[] = [];
       const crash = await runChild(c, { JITD_TEST_CRASH_AT: p.name }, { review: true });
@@ -392,9 +441,9 @@ describe('kill -9 at every step of drafting for review and approving the draft',
     const failures = failuresOf(outcomes);
     const mutating = mutatingSteps(steps);
     console.log(
-      `kill matrix (review: draft + approve): ${outcomes.length} crash points over ${mutating.length} steps (${mutating.join(' ')}), ${failures.length} failing`,
+      `kill matrix (review: draft + approve): ${outcomes.length} crash points (${statesRun(outcomes)}) over ${mutating.length} steps (${mutating.join(' ')}), ${failures.length} failing`,
     );
-    expect(outcomes.length).toBe(pointsOf(steps).length);
+    expect(outcomes.length).toBe(points.length);
     expect(failures).toEqual([]);
   });
 });

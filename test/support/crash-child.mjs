@@ -71,6 +71,7 @@ const editorFd = spec.inPlace ? openSync(config.mapFile, 'r+') : undefined;
 for (const r of engine.store.all()) {
   if (r.state === 'waiting' && r.goal === spec.goal && r.type === spec.type) {
     appendFileSync(spec.askedFile, `${r.id}\n`);
+    mark('asked');
     await engine.answer(r.id, spec.answer, spec.review ? { review: true } : {});
     mark('answer-acknowledged');
   }

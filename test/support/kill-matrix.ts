@@ -11,6 +11,7 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import PQueue from 'p-queue';
 import { MUTATING_OPS, type StepOp } from './fault-fs.js';
 import { generatedName } from '../../src/library/names.js';
 
@@ -59,6 +60,8 @@ export interface Point {
   name: string;
   /** Position of the state it leaves: before step i = i - 0.5, after step i = i. */
   at: number;
+  /** The SIGKILL state it leaves (see {@link pointsOf}): points of one state leave the same library. */
+  state: number;
 }
 
 /** A matrix's working directory: the template library and the cases made from it. */
@@ -140,20 +143,44 @@ export async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-/** A traced run: its steps, and for each `#mark` the position of the last step before it (first occurrence). */
+/**
+ * What a restarted process would find in a case: every directory and file of the library (temp
+ * names' random tails and ISO timestamps masked: they differ from run to run) and the child's
+ * counters. Two crash points leave the same state when their snapshots are equal.
+ */
+export async function snapshotOf(c: Case): Promise<string> {
+  const mask = (t: string) => t.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>').replace(/(\.jitd-tmp\.[^/]*\.)[0-9a-f]{12}/g, '$1<rand>');
+  const out: string[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        out.push(`${mask(relative(c.lib, p))}/`);
+        await visit(p);
+      } else out.push(`${mask(relative(c.lib, p))}: ${mask(await readFile(p, 'utf8'))}`);
+    }
+  };
+  await visit(c.lib);
+  out.push(`calls: ${await readFile(c.callsFile, 'utf8')}`, `asked: ${await readFile(c.askedFile, 'utf8')}`);
+  return out.join('\n');
+}
+
+/** A traced run: its lines (marks included), its steps, and for each `#mark` the position of the last step before it (first occurrence). */
 export interface Trace {
+  lines: string[];
   steps: string[];
   marks: Map<string, number>;
 }
 
 export async function readTrace(file: string): Promise<Trace> {
+  const all = await lines(file);
   const steps: string[] = [];
   const marks = new Map<string, number>();
-  for (const line of await lines(file)) {
+  for (const line of all) {
     if (!line.startsWith('#')) steps.push(line);
     else if (!marks.has(line.slice(1))) marks.set(line.slice(1), steps.length - 1);
   }
-  return { steps, marks };
+  return { lines: all, steps, marks };
 }
 
 /** The first step after position `from` that starts with `prefix` (-1: none). */
@@ -168,25 +195,80 @@ export function lastAtOrBefore(steps: readonly string[], at: number, prefix: str
 export const isMutating = (step: string) => MUTATING_OPS.has(step.slice(0, step.indexOf(':')) as StepOp);
 export const mutatingSteps = (steps: readonly string[]) => steps.filter(isMutating);
 
-/** Crash points of a trace: before and after each mutating step, positioned. */
-export function pointsOf(steps: readonly string[], from = 0): Point[] {
+/**
+ * The steps a SIGKILL cannot tell apart. It leaves the page cache as it was: an fsync makes data
+ * survive a power cut (the power-loss simulation's part, test/install/power-loss*.test.ts) and
+ * changes nothing a restarted process can read.
+ */
+const INVISIBLE_TO_SIGKILL = new Set(['fsync', 'fsyncdir']);
+
+/**
+ * Crash points of a trace: before and after each mutating step at or after step position
+ * `from`, positioned. `trace` is the trace's lines, marks included (a `#mark` line records
+ * what the child did outside the file-system layer: a model call, an acknowledgement, a
+ * person's save).
+ *
+ * Each point also gets its SIGKILL state: a number that changes after every step a restarted
+ * process can see (every mutating step but an fsync) and at every mark. Two points of one
+ * state leave the same library, the same counters and the same acknowledgements, so a restart
+ * cannot tell them apart; {@link runStates} runs one point per state.
+ */
+export function pointsOf(trace: readonly string[], from = 0): Point[] {
   const out: Point[] = [];
-  steps.forEach((step, i) => {
-    if (i >= from && isMutating(step)) out.push({ name: `before:${step}`, at: i - 0.5 }, { name: `after:${step}`, at: i });
-  });
+  let i = -1;
+  let state = 0;
+  for (const line of trace) {
+    if (line.startsWith('#')) {
+      state++;
+      continue;
+    }
+    i++;
+    if (!isMutating(line)) continue;
+    if (i >= from) out.push({ name: `before:${line}`, at: i - 0.5, state });
+    if (!INVISIBLE_TO_SIGKILL.has(line.slice(0, line.indexOf(':')))) state++;
+    if (i >= from) out.push({ name: `after:${line}`, at: i, state });
+  }
   return out;
 }
 
-/** Runs every point, two child processes at a time (2 cores). */
-export async function runMatrix<P, R>(list: readonly P[], run: (p: P) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  const queue = [...list];
-  await Promise.all(
-    [0, 1].map(async () => {
-      for (let p = queue.shift(); p !== undefined; p = queue.shift()) out.push(await run(p));
-    }),
-  );
-  return out;
+/**
+ * Crash children at once, across every matrix of a test file: two, for 2 cores (each child is
+ * CPU-bound: Node's start, jitd's imports, the engine's work).
+ */
+const children = new PQueue({ concurrency: 2 });
+
+/** Runs `run` on every element, two child processes at a time across the file; results in `list`'s order. */
+export function runMatrix<P, R>(list: readonly P[], run: (p: P) => Promise<R>): Promise<R[]> {
+  return Promise.all(list.map((p) => children.add(() => run(p))));
+}
+
+/** `JITD_MATRIX_EVERY_POINT=1` runs every crash point, not one per SIGKILL state. */
+export const EVERY_POINT = process.env.JITD_MATRIX_EVERY_POINT === '1';
+
+/**
+ * Runs one point per SIGKILL state ({@link pointsOf}) and answers a result for every point: a
+ * point not run shares the result of the one run for its state, `ranAs` naming it. The one run
+ * is the state's last point, the furthest on: a check that starts to apply from a position
+ * (`p.at >= x`, x a mark) applies to it if to any point of its state. Every point runs with
+ * {@link EVERY_POINT}.
+ */
+export async function runStates<R extends { point: string }>(points: readonly Point[], run: (p: Point) => Promise<R>): Promise<(R & { ranAs?: string })[]> {
+  const last = new Map<number, Point>();
+  for (const p of points) last.set(p.state, p);
+  const runs = EVERY_POINT ? points : [...last.values()];
+  const results = new Map((await runMatrix(runs, run)).map((r, k) => [runs[k], r] as const));
+  return points.map((p) => {
+    const own = results.get(p);
+    if (own) return own;
+    const rep = last.get(p.state)!;
+    return { ...results.get(rep)!, point: p.name, ranAs: rep.name };
+  });
+}
+
+/** How many SIGKILL states the points leave, and how many points were run for them. */
+export function statesRun(results: readonly { ranAs?: string }[]): string {
+  const ran = results.filter((r) => r.ranAs === undefined).length;
+  return EVERY_POINT ? `every point run` : `${ran} run, one per SIGKILL state`;
 }
 
 /** The problem of a crash run that did not end by SIGKILL at its point. */
