@@ -1,30 +1,25 @@
 /**
- * The engine: jitd's single source of truth at run time. It owns the request store, the
- * component index and the map state (install/map-state.ts: the map as last read, the map and
- * write errors, jitd's own writes), and runs every change to them on one serial lane
- * (lane.ts): syncs after watcher hints, reconciles, and — through its parts — a person's
- * commands (request-commands.ts) and installs (install-queue.ts). Model calls run beside it in
+ * The engine: jitd's single source of truth at run time. It owns the request store and the
+ * map state (install/map-state.ts: the map as last read, the map and write errors, jitd's own
+ * writes), builds its parts and runs every change on one serial lane (lane.ts): the watcher's
+ * hints, syncs and reconciles, with the component index (library-sync.ts), a person's commands
+ * (request-commands.ts, regeneration.ts) and installs (install-queue.ts). Model calls run beside it in
  * the generation pool (generation-pool.ts); pipeline.ts routes their outcomes (output staged and
  * installed in batches, failures recorded). Every state change is requests/transitions.ts.
  *
  * It never waits on a person: waiting requests live in the store, and an answer enqueues work.
  */
 import { EventEmitter } from 'node:events';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { FsLayer } from '../fsio/fs-layer.js';
-import { FsyncFailedError } from '../fsio/errors.js';
 import type { Config } from '../library/config.js';
-import type { MapEntry } from '../library/goal-map.js';
-import { isGeneratedName } from '../library/names.js';
 import { InPlaceSaves } from '../install/in-place-saves.js';
 import { MapState } from '../install/map-state.js';
-import { applyPlan, type ApplyContext } from '../reconcile/apply-plan.js';
 import { GitActivity } from '../reconcile/git-activity.js';
-import { planSync } from '../reconcile/plan-sync.js';
-import { reconcile, type ReconcileReport } from '../reconcile/reconcile.js';
-import { ComponentIndex, listTypeDir, scanComponents } from '../library/component-index.js';
-import { publicView, requestId, type Request, type RequestState } from '../requests/request.js';
+import type { ReconcileReport } from '../reconcile/reconcile.js';
+import type { ComponentIndex } from '../library/component-index.js';
+import { publicView, type Request, type RequestState } from '../requests/request.js';
 import { RequestStore } from '../requests/request-store.js';
 import { StagedOutputs } from '../requests/staged-output.js';
 import { Candidates } from '../requests/candidates.js';
@@ -35,6 +30,7 @@ import type { EngineEvent } from './events.js';
 import { GenerationPool } from './generation-pool.js';
 import { InstallQueue } from './install-queue.js';
 import { Lane } from './lane.js';
+import { LibrarySync } from './library-sync.js';
 import { Pipeline } from './pipeline.js';
 import type { FailureDeps } from './record-failure.js';
 import { RequestCommands, RequestError } from './request-commands.js';
@@ -57,13 +53,18 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   readonly staged: StagedOutputs;
   /** Candidates of requests held for review (candidates.ts). */
   readonly candidates: Candidates;
-  index = new ComponentIndex();
+  /** The component files on disk, by type directory (library-sync.ts keeps it current). */
+  get index(): ComponentIndex {
+    return this.sync.index;
+  }
   /**
    * The map as last read, its errors and the last failure to write the library (ENOSPC, EIO...
    * on the map or a component: jitd keeps serving and retries on the next hint or rescan).
    */
   readonly mapState: MapState;
-  lastReconcile: ReconcileReport | undefined;
+  get lastReconcile(): ReconcileReport | undefined {
+    return this.sync.lastReconcile;
+  }
   readonly startedAt = Date.now();
   /** Watches the map versions jitd replaced, for saves through an earlier descriptor. */
   readonly inPlaceSaves: InPlaceSaves;
@@ -78,12 +79,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly regenerations: Regenerations;
   private readonly pipeline: Pipeline;
   private readonly retries: RetryTimer;
-  private syncQueued = false;
-  private forcePlan = false;
-  /** Component hints waiting for the lane: file name → type directories. */
-  private pendingComponents = new Map<string, Set<string>>();
-  private componentSyncQueued = false;
-  private stopping = false;
+  private readonly sync: LibrarySync;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -175,6 +171,20 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       providerName: opts.provider.name,
       emit: (e) => this.emitEvent(e),
     });
+    this.sync = new LibrarySync({
+      fs: opts.fs,
+      config: opts.config,
+      log: opts.log,
+      lane: this.lane,
+      store: this.store,
+      staged: this.staged,
+      mapState: this.mapState,
+      installs: this.installs,
+      pipeline: this.pipeline,
+      retries: this.retries,
+      hold: this.gitHold,
+      emit: (e) => this.emitEvent(e),
+    });
     this.commands = new RequestCommands({
       store: this.store,
       staged: this.staged,
@@ -228,29 +238,6 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return reason;
   };
 
-  private applyContext(): ApplyContext {
-    return {
-      fs: this.opts.fs,
-      mapFile: this.opts.config.mapFile,
-      componentsDir: this.opts.config.componentsDir,
-      stateDir: this.opts.config.stateDir,
-      store: this.store,
-      staged: this.staged,
-      hold: this.gitHold,
-      index: this.index,
-      onMapWrite: this.mapState.noteOwnWrite,
-      onComponentWrite: this.mapState.noteComponent,
-      onChange: (r, what) => {
-        this.opts.log.info({ request: r.id, goal: r.goal, type: r.type, filename: r.filename, what }, `request ${what}`);
-        if (what === 'created') this.emitRequest('request.added', r);
-        else if (what === 'resolved' || what === 'adopted')
-          this.emitEvent({ type: 'request.resolved', request: publicView(r), how: what === 'resolved' ? 'person' : 'adopted' });
-        else if (what === 'withdrawn') this.emitRequest('request.withdrawn', r);
-        else if (what === 'reopened') this.emitRequest('request.reopened', r);
-      },
-    };
-  }
-
   /** Loads the requests and runs the start-up reconcile (with the lock already held). */
   async start(): Promise<ReconcileReport> {
     const loaded = await this.store.load();
@@ -261,204 +248,32 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return report;
   }
 
-  /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans. */
+  /** A full reconcile on the lane: sweep, rescan, plan, roll forward, orphans (library-sync.ts). */
   reconcileNow(reason: string, retryAllFailed = false): Promise<ReconcileReport> {
-    return this.lane.run(async () => {
-      const { config } = this.opts;
-      let result: Awaited<ReturnType<typeof reconcile>>;
-      try {
-        result = await reconcile({
-          ...this.applyContext(),
-          componentsDir: config.componentsDir,
-          stateDir: config.stateDir,
-          orphans: config.orphans,
-          retryAllFailed,
-          readMap: () => this.mapState.snapshot(),
-        });
-      } catch (err) {
-        if (err instanceof FsyncFailedError) throw err;
-        // A full disk must not turn into a crash loop under systemd: report, keep serving, and
-        // let the next rescan try again. Nothing half-done is left (every write is a durable put).
-        this.mapState.writeFailed('reconcile', err);
-        const report: ReconcileReport = {
-          at: new Date().toISOString(),
-          tempsRemoved: [],
-          refusedDirs: [],
-          toGenerate: [],
-          retryLater: [],
-          error: (err as Error).message,
-        };
-        this.lastReconcile = report;
-        return report;
-      }
-      const { report } = result;
-      this.lastReconcile = report;
-      // The map was read (and its error, if any, recorded) through the map state.
-      if (!report.mapError) {
-        // Every write it needed went through: an earlier write error is over.
-        this.mapState.writeOk();
-        if (result.index) this.index = result.index;
-        // Re-read rather than trust the pre-roll-forward snapshot: the reconcile may have written
-        // (the map state parses again only if the bytes changed).
-        await this.syncNow().catch((err: unknown) => {
-          if (err instanceof FsyncFailedError) throw err;
-          this.mapState.writeFailed('sync', err);
-        });
-      }
-      await this.installs.pruneStaged();
-      for (const r of report.toGenerate) this.pipeline.generate(r);
-      this.retries.schedule();
-      this.opts.log.info(
-        {
-          reason,
-          tempsRemoved: report.tempsRemoved.length,
-          rolledForward: report.applied?.rolledForward.length ?? 0,
-          created: report.applied?.created ?? 0,
-          orphans: report.orphans,
-          refusedDirs: report.refusedDirs,
-          mapError: report.mapError,
-          ...(report.componentsUnavailable ? { componentsUnavailable: report.componentsUnavailable } : {}),
-        },
-        'reconciled',
-      );
-      this.emitEvent({ type: 'reconciled', summary: { reason, tempsRemoved: report.tempsRemoved.length, mapError: report.mapError } });
-      return report;
-    });
+    return this.sync.reconcileNow(reason, retryAllFailed);
   }
 
   /**
-   * A hint that the map may have changed: read it, and act at once if it parses. Hints are
-   * coalesced: while one sync waits on the lane, more hints add nothing. Answers true if the
-   * map parsed (or was unchanged), false if it was unusable — the caller retries after debounceMs.
+   * A hint that the map may have changed (coalesced). Answers true if the map parsed (or was
+   * unchanged), false if it was unusable: the caller retries after debounceMs. Never rejects.
    */
   onMapHint(force = false): Promise<boolean> {
-    // `force`: something besides the map changed (the component index, a retry fell due), so
-    // even jitd's own last write is planned again.
-    if (force) this.forcePlan = true;
-    if (this.syncQueued || this.stopping) return Promise.resolve(this.mapState.mapError === undefined);
-    this.syncQueued = true;
-    // Never rejects: hints come from the watcher and timers, where nobody could handle it.
-    return this.lane
-      .run(async () => {
-        this.syncQueued = false;
-        const forced = this.forcePlan;
-        this.forcePlan = false;
-        return this.syncNow(forced);
-      })
-      .catch((err: unknown) => {
-        if (!(err instanceof FsyncFailedError)) this.mapState.writeFailed('sync', err);
-        return false;
-      });
+    return this.sync.onMapHint(force);
   }
 
-  /** Reads the map and applies the plan (unless it is jitd's own write, MapState.mustPlan); must run on the lane. */
-  private async syncNow(force = true): Promise<boolean> {
-    const read = await this.mapState.read();
-    if (!read.ok) return false;
-    const { map } = read;
-    this.installs.unpark();
-    if (!this.mapState.mustPlan(read.sha256, force)) return true;
-    const records = new Map(this.store.all().map((r) => [r.id, r] as const));
-    const plan = planSync(map.entries, this.index, records);
-    await applyPlan(this.applyContext(), plan);
-    if (plan.rollForward.length) this.mapState.writeOk();
-    for (const r of plan.generate) this.pipeline.generate(r);
-    return true;
-  }
-
-  /**
-   * A hint that `<dirName>/<name>` appeared or vanished in the component tree. Only the entries
-   * that name this file can plan differently, so with a usable map in hand only they are planned
-   * (a file added to a large library costs a scan of the entries, not a read, hash and plan of
-   * the whole map). A generated name (an install's roll-forward candidate) or an unusable map
-   * takes the full sync, as before; a changed map brings its own hint and full sync.
-   */
+  /** A hint that `<dirName>/<name>` appeared or vanished in the component tree. */
   onComponentHint(dirName: string, name: string, present: boolean): void {
-    const had = this.index.filesIn(dirName)?.has(name) ?? false;
-    if (present) this.index.add(dirName, name);
-    else this.index.delete(dirName, name);
-    // jitd's own write (an install publishing, a restore, an orphan moved away: whoever wrote it
-    // accounts for it), noted before it was made: nothing to plan.
-    if (this.mapState.isOwnComponent(dirName, name, present)) return;
-    const usable = this.mapState.usable;
-    // The index knew it already: nothing to plan.
-    if (usable && had === present) return;
-    if (isGeneratedName(name) || !usable) {
-      void this.onMapHint(true);
-      return;
-    }
-    const dirs = this.pendingComponents.get(name);
-    if (dirs) dirs.add(dirName);
-    else this.pendingComponents.set(name, new Set([dirName]));
-    if (this.componentSyncQueued || this.stopping) return;
-    this.componentSyncQueued = true;
-    this.lane.background('sync', async () => {
-      this.componentSyncQueued = false;
-      const pending = this.pendingComponents;
-      this.pendingComponents = new Map();
-      // A full sync waiting behind this one covers these files (the index is already updated).
-      if (this.syncQueued) return;
-      await this.syncComponents(pending);
-    });
-  }
-
-  /** Plans and applies the map entries that name one of `pending` (file name → type dirs); on the lane. */
-  private async syncComponents(pending: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
-    const map = this.mapState.map;
-    if (!map || !this.mapState.usable) {
-      await this.syncNow();
-      return;
-    }
-    const entries: MapEntry[] = [];
-    if (pending.size === 1) {
-      // The usual case, one file: a plain string comparison per entry.
-      const [[name, dirs]] = pending as unknown as [[string, ReadonlySet<string>]];
-      for (const e of map.entries) if (e.filename === name && dirs.has(`${e.type}s`)) entries.push(e);
-    } else {
-      for (const e of map.entries) if (pending.get(e.filename)?.has(`${e.type}s`)) entries.push(e);
-    }
-    if (!entries.length) return;
-    const records = new Map<string, Request>();
-    for (const e of entries) {
-      const r = this.store.get(requestId(e.goal, e.type, e.filename));
-      if (r) records.set(r.id, r);
-    }
-    // Every record passed belongs to one of these entries: nothing is withdrawn or forgotten here.
-    const plan = planSync(entries, this.index, records);
-    await applyPlan(this.applyContext(), plan);
-    for (const r of plan.generate) this.pipeline.generate(r);
+    this.sync.onComponentHint(dirName, name, present);
   }
 
   /** A hint that a whole `<type>s` directory changed (added, removed, or events lost). */
-  async onTypeDirHint(dirName: string): Promise<void> {
-    const names = await listTypeDir(this.opts.fs, join(this.opts.config.componentsDir, dirName), { checkRoot: true });
-    // The whole tree is gone, not this directory: nothing is known, nothing is asked for.
-    if (!Array.isArray(names)) return this.onRootHint(false, names.rootUnavailable);
-    if (this.index.rootUnavailable !== undefined) return; // the root's return rescans everything
-    if (names.length) this.index.setDir(dirName, names);
-    else this.index.dropDir(dirName);
-    await this.onMapHint(true);
+  onTypeDirHint(dirName: string): Promise<void> {
+    return this.sync.onTypeDirHint(dirName);
   }
 
-  /**
-   * A hint that the components root vanished (`present` false: moved away, removed) or came back.
-   * While it is away the index is unavailable — not empty — so no entry is requested and no
-   * install creates the root (they are held); when it is back, the tree is scanned afresh.
-   */
-  async onRootHint(present: boolean, why = `${this.opts.config.componentsDir} is missing`): Promise<void> {
-    if (!present) {
-      if (this.index.rootUnavailable === undefined)
-        this.opts.log.warn({ components: this.opts.config.componentsDir, why }, 'components directory unavailable; waiting for it');
-      this.index.markRootUnavailable(why);
-      return;
-    }
-    await this.lane.run(async () => {
-      const scan = await scanComponents(this.opts.fs, this.opts.config.componentsDir);
-      if (scan.rootUnavailable === undefined && this.index.rootUnavailable !== undefined)
-        this.opts.log.info({ components: this.opts.config.componentsDir }, 'components directory is back; rescanned');
-      this.index = scan.index;
-    });
-    await this.onMapHint(true);
+  /** A hint that the components root vanished (`present` false) or came back (rescanned). */
+  onRootHint(present: boolean, why?: string): Promise<void> {
+    return this.sync.onRootHint(present, why);
   }
 
   /**
@@ -540,7 +355,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Stops intake, aborts model calls in flight (their requests stay answered), drains the lane. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.sync.stop();
     this.git?.stop();
     this.retries.stop();
     await this.pool.stop();
