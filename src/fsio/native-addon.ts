@@ -5,10 +5,13 @@
  */
 import { createRequire } from 'node:module';
 
-/** What the addon exports; either may be missing in an addon built from an older source. */
+/** What the addon exports; any may be missing in an addon built from an older source. */
 export interface NativeAddon {
   exchange?: (a: string, b: string) => void;
+  /** SO_PEERCRED of a Unix socket (an addon built before userName also answers `user`). */
   peerCred?: (fd: number) => { uid: number; gid: number; pid: number; user?: string };
+  /** The user name of a uid through getpwuid_r (NSS), or undefined if it has none. */
+  userName?: (uid: number) => string | undefined;
 }
 
 const require = createRequire(import.meta.url);

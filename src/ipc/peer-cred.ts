@@ -22,15 +22,44 @@ function socketFd(socket: Socket): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
-/** A reader over `addon` (tests pass one that could not load). */
-export function peerReader(addon: NativeAddon | undefined): PeerReader {
+/**
+ * How long a uid's user name is trusted. getpwuid_r runs on the event loop and may ask a slow
+ * NSS source (LDAP, sssd): looked up once per uid per this, not once per connection. A renamed
+ * user shows under the new name within it.
+ */
+export const USER_NAME_TTL_MS = 10 * 60_000;
+
+export interface PeerReaderOptions {
+  /** The clock the name cache reads (tests). */
+  now?: () => number;
+}
+
+/** A reader over `addon` (tests pass one that could not load, or a counting fake). */
+export function peerReader(addon: NativeAddon | undefined, opts: PeerReaderOptions = {}): PeerReader {
   const peerCred = addon?.peerCred;
   if (typeof peerCred !== 'function') return () => undefined;
+  const userName = addon?.userName;
+  const now = opts.now ?? Date.now;
+  const names = new Map<number, { user: string | undefined; at: number }>();
+  const nameOf = (uid: number, given: string | undefined): string | undefined => {
+    if (typeof userName !== 'function') return given; // an addon built before userName
+    const cached = names.get(uid);
+    if (cached && now() - cached.at < USER_NAME_TTL_MS) return cached.user;
+    let user: string | undefined;
+    try {
+      user = userName(uid);
+    } catch {
+      user = undefined;
+    }
+    names.set(uid, { user, at: now() });
+    return user;
+  };
   return (socket) => {
     const fd = socketFd(socket);
     if (fd === undefined) return undefined;
     try {
-      const { uid, user } = peerCred(fd);
+      const { uid, user: given } = peerCred(fd);
+      const user = nameOf(uid, given);
       return user !== undefined ? { uid, user } : { uid };
     } catch {
       return undefined;

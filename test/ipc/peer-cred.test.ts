@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadNativeAddon, nativeAddon } from '../../src/fsio/native-addon.js';
 import { ControlClient } from '../../src/ipc/client.js';
-import { peerReader, readPeer } from '../../src/ipc/peer-cred.js';
+import { USER_NAME_TTL_MS, peerReader, readPeer } from '../../src/ipc/peer-cred.js';
 import { requestId } from '../../src/requests/request.js';
 import { MISSING_FILE, MISSING_GOAL, startDaemonFixture } from '../support/daemon-fixture.js';
 
@@ -81,5 +81,38 @@ describe('peer credentials of a control-socket client', () => {
     expect(r.installed).toMatchObject({ provider: 'template' });
     const shown = await client.call('show', { id: ID });
     expect(shown.provenance).toEqual({ installed: { provider: 'template', at: expect.any(String) } });
+  });
+
+  it("look a uid's user name up once per USER_NAME_TTL_MS, not once per connection (getpwuid_r may ask a slow NSS source)", async () => {
+    let clock = 1_000_000;
+    const asked: number[] = [];
+    const reader = peerReader({ peerCred: nativeAddon!.peerCred!, userName: (uid) => (asked.push(uid), `user${asked.length}`) }, { now: () => clock });
+    const uid = userInfo().uid;
+    expect(reader(await acceptedSocket())).toEqual({ uid, user: 'user1' });
+    clock += USER_NAME_TTL_MS - 1;
+    expect(reader(await acceptedSocket())).toEqual({ uid, user: 'user1' });
+    expect(asked).toEqual([uid]);
+    // Past the TTL the name is asked again (a renamed user shows under the new name).
+    clock += 1;
+    expect(reader(await acceptedSocket())).toEqual({ uid, user: 'user2' });
+    expect(asked).toEqual([uid, uid]);
+  });
+
+  it('name nobody when the lookup fails or the uid has no name, and take the name an older addon gives', async () => {
+    const uid = userInfo().uid;
+    const failing = peerReader({
+      peerCred: nativeAddon!.peerCred!,
+      userName: () => {
+        throw new Error('NSS down');
+      },
+    });
+    expect(failing(await acceptedSocket())).toEqual({ uid });
+    expect(peerReader({ peerCred: nativeAddon!.peerCred!, userName: () => undefined })(await acceptedSocket())).toEqual({ uid });
+    // An addon built before userName answered the name in peerCred itself.
+    const older = peerReader({ peerCred: (fd) => ({ ...nativeAddon!.peerCred!(fd), user: 'from-peer-cred' }) });
+    expect(older(await acceptedSocket())).toEqual({ uid, user: 'from-peer-cred' });
+    // The addon's own lookup: a uid without a passwd entry has no name.
+    expect(nativeAddon!.userName!(4_242_424)).toBeUndefined();
+    expect(nativeAddon!.userName!(uid)).toBe(userInfo().username);
   });
 });

@@ -8,10 +8,12 @@
  *   exchange(a: string, b: string): void   throws an Error with `code` (errno name) and `errno`
  *
  * The same addon answers who is on the other end of a Unix socket, for the provenance of an
- * answer (src/ipc/peer-cred.ts): the kernel's SO_PEERCRED, which a client cannot forge, and the
- * uid's user name through getpwuid_r (so NSS sources, not only /etc/passwd, are asked).
+ * answer (src/ipc/peer-cred.ts): the kernel's SO_PEERCRED, which a client cannot forge, and,
+ * apart, a uid's user name through getpwuid_r (so NSS sources, not only /etc/passwd, are asked;
+ * peer-cred.ts caches it, as a slow source such as LDAP would block the event loop).
  *
- *   peerCred(fd: number): {uid, gid, pid, user?}   throws an Error with `code` and `errno`
+ *   peerCred(fd: number): {uid, gid, pid}   throws an Error with `code` and `errno`
+ *   userName(uid: number): string | undefined
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,12 +134,24 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   set_uint(env, out, "uid", cred.uid);
   set_uint(env, out, "gid", cred.gid);
   set_uint(env, out, "pid", (uint32_t)cred.pid);
-  char name[256];
-  if (user_name(cred.uid, name, sizeof name)) {
-    napi_value user;
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &user);
-    napi_set_named_property(env, out, "user", user);
+  return out;
+}
+
+static napi_value user_name_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t uid = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_uint32(env, argv[0], &uid) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "userName: expected a uid");
+    return NULL;
   }
+  char name[256];
+  napi_value out;
+  if (!user_name((uid_t)uid, name, sizeof name)) {
+    napi_get_undefined(env, &out);
+    return out;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &out);
   return out;
 }
 
@@ -147,5 +161,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "exchange", fn);
   napi_create_function(env, "peerCred", NAPI_AUTO_LENGTH, peer_cred, NULL, &peer);
   napi_set_named_property(env, exports, "peerCred", peer);
+  napi_value name;
+  napi_create_function(env, "userName", NAPI_AUTO_LENGTH, user_name_of, NULL, &name);
+  napi_set_named_property(env, exports, "userName", name);
   return exports;
 }
