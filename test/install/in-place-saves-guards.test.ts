@@ -202,6 +202,21 @@ describe('the watch of a replaced version', () => {
     await lib.saves.stop();
   });
 
+  it('publishes as written a save in which a repointed goal is gone or not an object', async () => {
+    const lib = inPlaceLib();
+    twoEntries(lib.mem);
+    const editor = lib.mem.openInPlace(MAP);
+    await commitRepoints(lib.fs, MAP, [RA, RB]);
+    const mine = '{"A":null,"C":{"protocol":"c.txt"}}';
+    editor.save(mine);
+    await advance(40);
+    await lib.idle();
+    expect(lib.errors).toEqual([]);
+    expect(lib.recovered).toEqual([{ outcome: 'reapplied', bytes: mine.length, repoints: 0 }]);
+    expect(lib.mem.read(MAP)).toBe(mine);
+    await lib.saves.stop();
+  });
+
   it('re-applies a repoint where its generated file is a file or a symlink, not where it is gone; two types of one goal each', async () => {
     const lib = inPlaceLib();
     const map = '{"D":{"persona":"p.txt","protocol":"r.txt"},"E":{"persona":"e.txt"}}';
