@@ -80,6 +80,7 @@ export class MapState {
   }
   /** The last parse with the hash of its bytes: an install reuses it if the map is unchanged. */
   known(): { sha256: string; map: ParsedMap } | undefined {
+    // Stryker: `&&` → `||` is equivalent — the parse and its hash are always set together.
     return this.parsed && this.hash ? { sha256: this.hash, map: this.parsed } : undefined;
   }
   /** Full plans of the map, and map hints skipped as jitd's own write (status `mapSyncs`). */

@@ -212,12 +212,15 @@ describe("MapState: jitd's own component writes", () => {
     const held = () => (state as unknown as { ownComponents: Map<string, unknown> }).ownComponents.size;
     state.noteComponent('personas', 'x.txt', true); // at 0: the sweep runs, the next at TTL
     vi.advanceTimersByTime(5);
-    state.noteComponent('personas', 'y.txt', true); // its note lasts until TTL + 5
+    state.noteComponent('personas', 'y.txt', true); // these two last until TTL + 5
+    state.noteComponent('personas', 'v.txt', true);
     vi.advanceTimersByTime(OWN_COMPONENT_TTL_MS - 5);
-    state.noteComponent('personas', 'z.txt', true); // at TTL: x's note is over and dropped, y's is not
+    state.noteComponent('personas', 'z.txt', true); // at TTL: x's note is over and dropped, y's and v's are not
+    expect(held()).toBe(3);
+    expect(state.isOwnComponent('personas', 'y.txt', true)).toBe(true); // used up
     expect(held()).toBe(2);
     vi.advanceTimersByTime(5);
-    state.noteComponent('personas', 'w.txt', true); // y's is over, but the next sweep is at 2 TTL
+    state.noteComponent('personas', 'w.txt', true); // v's is over, but the next sweep is at 2 TTL
     expect(held()).toBe(3);
     expect(state.isOwnComponent('personas', 'w.txt', true)).toBe(true);
     expect(held()).toBe(2);
