@@ -137,7 +137,7 @@ export class InPlaceSaves {
     }
     if (this.watches.size >= MAX_KEPT) {
       const oldest = [...this.watches].find((w) => !w.busy);
-      if (oldest) this.drop(oldest);
+      if (oldest) void this.drop(oldest);
     }
     this.watches.add({
       kept: replaced.kept,
@@ -153,35 +153,42 @@ export class InPlaceSaves {
 
   /**
    * Lets every kept version go (the daemon stops, its lane drained): a save already made into
-   * one is re-applied first.
+   * one is re-applied first. A version whose re-apply is on the lane already (a poll scheduled
+   * it after the drain) stays open for it: that re-apply lets it go (the daemon drains the lane
+   * again after this).
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Stryker: `if (this.timer)` → true is equivalent — clearInterval(undefined) does nothing.
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const w of this.watches) {
+    for (const w of [...this.watches]) {
       if (w.busy) continue;
       const id = await w.kept.identity().catch(() => w.seen);
       if (id === w.seen && w.changedAt === undefined) continue;
       w.seen = id;
       await this.recover(w);
     }
-    await Promise.all([...this.watches].map((w) => w.kept.close().catch(() => undefined)));
-    this.watches.clear();
+    await Promise.all([...this.watches].filter((w) => !w.busy).map((w) => this.drop(w)));
     const forFs = registry.get(this.o.fs);
+    // Stryker: `forFs?.` → `forFs.` is equivalent — the constructor registered this layer's map, never removed.
     if (forFs?.get(this.o.mapFile) === this) forFs.delete(this.o.mapFile);
   }
 
-  private drop(w: Watch): void {
+  /** Stops watching `w` and closes it (resolves once closed). */
+  private drop(w: Watch): Promise<void> {
     this.watches.delete(w);
-    void w.kept.close().catch(() => undefined);
-    // Commits older than every watched version are needed no more.
+    const closed = w.kept.close().catch(() => undefined);
+    // Commits older than every watched version are needed no more. Stryker: keeping more of them
+    // (`this.seq - 1`, no filter, the filter → true) is equivalent but for memory — editsFor
+    // skips every commit older than the version's own.
     const oldest = Math.min(...[...this.watches].map((x) => x.seq), this.seq + 1);
     this.commits = this.commits.filter((c) => c.seq >= oldest);
     if (!this.watches.size && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+    return closed;
   }
 
   private ticking = false;
@@ -197,7 +204,7 @@ export class InPlaceSaves {
           id = await w.kept.identity();
         } catch (err) {
           this.o.onError?.(err);
-          this.drop(w);
+          void this.drop(w);
           continue;
         }
         if (id !== w.seen) {
@@ -206,11 +213,12 @@ export class InPlaceSaves {
           w.changedAt = now;
           // A save seen late in the grace still gets its full settle and re-apply.
           w.until = Math.max(w.until, now + this.settle + this.poll);
+          // Stryker: `w.changedAt !== undefined` → true is equivalent — `now - undefined` is NaN, never >= settle.
         } else if (w.changedAt !== undefined && now - w.changedAt >= this.settle) {
           w.busy = true;
           this.o.schedule('re-applying an in-place save', () => this.recover(w));
         } else if (now >= w.until) {
-          this.drop(w);
+          void this.drop(w);
         }
       }
     } finally {
@@ -236,6 +244,7 @@ export class InPlaceSaves {
       this.o.onError?.(err);
     } finally {
       w.busy = false;
+      if (this.stopped) await this.drop(w);
     }
   }
 
@@ -246,6 +255,8 @@ export class InPlaceSaves {
     const next = edits.length ? editMapBytes(text, edits).bytes : text;
     const repoints = edits.length;
     const st = await lstatOrNull(fs, mapFile);
+    // Stryker: `st.kind !== 'file'` → false is equivalent — a symlink or directory at the path has
+    // an identity of its own, never that of jitd's last publish (a file).
     if (!st || st.kind !== 'file' || st.identity !== this.lastPublished) {
       return this.keepAside(text, st ? 'the map was saved again meanwhile; that newer save is kept' : 'the map is gone');
     }
@@ -260,11 +271,15 @@ export class InPlaceSaves {
           // The same guard as the map commit: nothing but jitd's last publish is replaced.
           const a = (await fs.lstat(mapFile)).identity;
           if (a !== this.lastPublished || !(await readMapBytes(fs, mapFile)).equals(current) || (await fs.lstat(mapFile)).identity !== a) {
+            // Stryker: `{ code: … }` → `{}` and its string → "" are equivalent — the catch below
+            // uses only the message.
             throw Object.assign(new Error('the map changed'), { code: 'ETARGETCHANGED' });
           }
           return a;
         },
       });
+      // Stryker: `if (replaced)` → true is equivalent — beforePublish always answers an identity,
+      // so the guarded replace always answers what it replaced.
       if (replaced) this.noteCommit(replaced, st.identity, current, edits);
       return { outcome: 'reapplied', bytes: text.length, repoints };
     } catch (err) {

@@ -80,6 +80,7 @@ export class MapState {
   }
   /** The last parse with the hash of its bytes: an install reuses it if the map is unchanged. */
   known(): { sha256: string; map: ParsedMap } | undefined {
+    // Stryker: `&&` → `||` is equivalent — the parse and its hash are always set together.
     return this.parsed && this.hash ? { sha256: this.hash, map: this.parsed } : undefined;
   }
   /** Full plans of the map, and map hints skipped as jitd's own write (status `mapSyncs`). */
@@ -192,6 +193,7 @@ export class MapState {
     const notes = this.ownComponents.get(key);
     if (!notes) return false;
     const at = live(notes, Date.now()).findIndex((n) => n.present === present);
+    // Stryker: `if (at >= 0)` → true is equivalent — at -1 it is splice(0, 0), which removes nothing.
     if (at >= 0) notes.splice(0, at + 1);
     if (!notes.length) this.ownComponents.delete(key);
     return at >= 0;
@@ -202,6 +204,7 @@ export class MapState {
 function live<T extends { until: number }>(notes: T[], now: number): T[] {
   let n = 0;
   while (n < notes.length && (notes[n] as T).until <= now) n++;
+  // Stryker: `if (n)` → true is equivalent — splice(0, 0) removes nothing.
   if (n) notes.splice(0, n);
   return notes;
 }

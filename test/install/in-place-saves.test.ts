@@ -7,18 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { commitRepoints } from '../../src/install/map-commit.js';
-import { InPlaceSaves, type InPlaceOutcome } from '../../src/install/in-place-saves.js';
-import { MemFs } from '../support/mem-fs.js';
+import { MAP, ORIGINAL, PERSONS, RA, RB, REPOINT, STATE, inPlaceLib, repointed, twoEntries } from './in-place-fixture.js';
 
-const MAP = '/lib/config/goal_map.json';
-const COMPONENTS = '/lib/components';
-const STATE = '/lib/.jitd';
-const G = 'autogen_persona_for_diagnose_root_cause.txt';
-const REPOINT = { goal: 'DIAGNOSE_ROOT_CAUSE', type: 'persona', from: 'sre.txt', to: G };
-const ORIGINAL = '{\r\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\r\n  "REVIEW": { "protocol": "review.txt" }\r\n}\r\n';
-/** The person's save: their new goal, the entry jitd repoints still naming the missing file. */
-const PERSONS =
-  '{\r\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },\r\n  "NEW_GOAL": { "format": "f.txt" },\r\n  "REVIEW": { "protocol": "review.txt" }\r\n}\r\n';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
@@ -29,39 +19,22 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 50
   }
 }
 
-function setup(graceMs = 2000) {
-  const fs = new MemFs();
-  fs.writeFile(MAP, ORIGINAL);
-  fs.writeFile(`${COMPONENTS}/personas/${G}`, 'generated\n');
-  fs.mkdirpSync(STATE, 0o700);
-  fs.checkpoint();
-  const recovered: InPlaceOutcome[] = [];
-  let lane = Promise.resolve();
-  const saves = new InPlaceSaves({
-    fs,
-    mapFile: MAP,
-    componentsDir: COMPONENTS,
-    stateDir: STATE,
-    graceMs,
-    pollMs: 10,
-    settleMs: 30,
-    schedule: (_what, job) => void (lane = lane.then(job)),
-    onRecovered: (o) => recovered.push(o),
-  });
+const setup = (graceMs = 2000) => {
+  const { mem: fs, saves, recovered } = inPlaceLib({ graceMs });
   return { fs, saves, recovered };
-}
+};
 
 describe('a save through a descriptor opened before jitd published the map', () => {
   it("is re-applied as the map, byte for byte, with jitd's repoint on top", async () => {
     const { fs, saves, recovered } = setup();
     const editor = fs.openInPlace(MAP);
     expect((await commitRepoints(fs, MAP, [REPOINT])).outcomes).toEqual(['applied']);
-    expect(fs.read(MAP)).toBe(ORIGINAL.replace('"sre.txt"', JSON.stringify(G)));
+    expect(fs.read(MAP)).toBe(repointed(ORIGINAL));
     expect(saves.stats().watching).toBe(1);
     editor.save(PERSONS); // ftruncate + write on the inode jitd swapped out
     await waitFor('the re-apply', () => recovered.length > 0);
     expect(recovered[0]).toMatchObject({ outcome: 'reapplied', repoints: 1 });
-    expect(fs.read(MAP)).toBe(PERSONS.replace('"sre.txt"', JSON.stringify(G)));
+    expect(fs.read(MAP)).toBe(repointed(PERSONS));
     expect(saves.stats()).toMatchObject({ detected: 1, reapplied: 1, keptAside: 0 });
     await saves.stop();
     expect(fs.keptOpen).toBe(0);
@@ -88,7 +61,7 @@ describe('a save through a descriptor opened before jitd published the map', () 
     await fs.rename(`${MAP}.swp`, MAP);
     editor.save(PERSONS);
     const [o] = await waitFor('the recovery', () => (recovered.length ? recovered : undefined));
-    expect(o).toMatchObject({ outcome: 'kept-aside' });
+    expect(o).toMatchObject({ outcome: 'kept-aside', reason: 'the map was saved again meanwhile; that newer save is kept' });
     const path = (o as { path: string }).path;
     expect(path.startsWith(`${STATE}/recovered/goal_map.json.`)).toBe(true);
     expect(fs.read(path)).toBe(PERSONS);
@@ -99,12 +72,10 @@ describe('a save through a descriptor opened before jitd published the map', () 
 
   it("re-applies a save made into a version replaced twice, with both of jitd's repoints", async () => {
     const { fs, saves, recovered } = setup();
-    fs.writeFile(MAP, '{"A":{"protocol":"a.txt"},"B":{"protocol":"b.txt"}}');
-    fs.writeFile(`${COMPONENTS}/protocols/autogen_protocol_for_a.txt`, 'a\n');
-    fs.writeFile(`${COMPONENTS}/protocols/autogen_protocol_for_b.txt`, 'b\n');
+    twoEntries(fs);
     const editor = fs.openInPlace(MAP);
-    await commitRepoints(fs, MAP, [{ goal: 'A', type: 'protocol', from: 'a.txt', to: 'autogen_protocol_for_a.txt' }]);
-    await commitRepoints(fs, MAP, [{ goal: 'B', type: 'protocol', from: 'b.txt', to: 'autogen_protocol_for_b.txt' }]);
+    await commitRepoints(fs, MAP, [RA]);
+    await commitRepoints(fs, MAP, [RB]);
     editor.save('{"A":{"protocol":"a.txt"},"C":{"protocol":"c.txt"},"B":{"protocol":"b.txt"}}');
     await waitFor('the re-apply', () => recovered.length > 0);
     expect(fs.read(MAP)).toBe('{"A":{"protocol":"autogen_protocol_for_a.txt"},"C":{"protocol":"c.txt"},"B":{"protocol":"autogen_protocol_for_b.txt"}}');
@@ -118,7 +89,7 @@ describe('a save through a descriptor opened before jitd published the map', () 
     editor.save(PERSONS);
     await saves.stop();
     expect(recovered).toMatchObject([{ outcome: 'reapplied' }]);
-    expect(fs.read(MAP)).toBe(PERSONS.replace('"sre.txt"', JSON.stringify(G)));
+    expect(fs.read(MAP)).toBe(repointed(PERSONS));
     const late = setup(100);
     await commitRepoints(late.fs, MAP, [REPOINT]);
     await waitFor('the grace to pass', () => late.saves.stats().watching === 0);

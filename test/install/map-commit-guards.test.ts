@@ -8,12 +8,13 @@
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commitRepoints } from '../../src/install/map-commit.js';
 import { DiskWriteError, FsyncFailedError } from '../../src/fsio/errors.js';
 import { nodeFs } from '../../src/fsio/node-fs.js';
 import { faultFs, libraryClassifier } from '../support/fault-fs.js';
 import { MemFs } from '../support/mem-fs.js';
+import { MAP as WATCHED_MAP, RA, RB, TWO, inPlaceLib, twoEntries } from './in-place-fixture.js';
 
 const MAP = '/lib/config/goal_map.json';
 const classify = libraryClassifier({ mapFile: MAP, componentsDir: '/lib/components', stateDir: '/lib/.jitd' });
@@ -131,5 +132,29 @@ describe('commitRepoints guards', () => {
     const result = await commitRepoints(fs, MAP, [REPOINT]);
     expect(result.outcomes).toEqual(['applied']);
     expect(read(mem)).toEqual(REPOINTED);
+  });
+});
+
+describe('commitRepoints and the in-place save watch (a fake clock: poll 10 ms, settle 30 ms)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('hands the watch only the repoints it applied: a save through an old descriptor writing back the old name of an entry jitd found changed is not repointed', async () => {
+    const lib = inPlaceLib();
+    twoEntries(lib.mem);
+    const mine = TWO.replace('"b.txt"', '"mine.txt"');
+    lib.mem.writeFile(WATCHED_MAP, mine); // the person had chosen B's file
+    const editor = lib.mem.openInPlace(WATCHED_MAP);
+    expect((await commitRepoints(lib.fs, WATCHED_MAP, [RA, RB])).outcomes).toEqual(['applied', 'entry-changed']);
+    editor.save(TWO); // and now writes B's old name back, into the version jitd replaced
+    await vi.advanceTimersByTimeAsync(40);
+    await lib.idle();
+    expect(lib.recovered).toMatchObject([{ outcome: 'reapplied', repoints: 1 }]);
+    expect(lib.mem.read(WATCHED_MAP)).toBe(TWO.replace('"a.txt"', JSON.stringify(RA.to)));
+    await lib.saves.stop();
   });
 });

@@ -84,6 +84,34 @@ describe('MapState: the map as last read', () => {
     await state.read();
     expect(events).toEqual(['problems 1']);
   });
+  it('is neither usable nor known before its first read, and both after a good one', async () => {
+    const { state } = setup();
+    expect(state.usable).toBe(false);
+    expect(state.known()).toBeUndefined();
+    await state.read();
+    expect(state.usable).toBe(true);
+    expect(state.known()?.sha256).toBe(h(A));
+  });
+
+  it('reports an unusable map again when its reason changes, and not while it stays the same', () => {
+    const { state, events } = setup();
+    state.unusable('map is a directory');
+    state.unusable('map is a directory');
+    state.unusable('map is a symlink');
+    expect(events).toEqual(['mapError map is a directory', 'mapError map is a symlink']);
+  });
+
+  it('needs no listener: problems, an error, its end and a failed write report to no one', async () => {
+    const fs = new MemFs();
+    fs.writeFile(MAP, `${JSON.stringify({ REVIEW: { protocol: '../escape.txt' } })}\n`);
+    const state = new MapState(fs, MAP);
+    expect((await state.read()).ok).toBe(true);
+    state.unusable('map is a directory');
+    expect((await state.read()).ok).toBe(true);
+    expect(state.mapError).toBeUndefined();
+    state.writeFailed('install', new Error('EIO'));
+    expect(state.writeError).toBe('EIO');
+  });
 });
 
 describe("MapState: jitd's own map write", () => {
@@ -116,6 +144,19 @@ describe("MapState: jitd's own map write", () => {
     state.noteOwnWrite(Buffer.from(B), undefined, Buffer.from(C)); // C: saved, its hint still queued
     expect(state.mustPlan(h(B), false)).toBe(true);
   });
+  it('plans a write noted without the map it was made from, even before anything was planned', () => {
+    const { state } = setup();
+    state.noteOwnWrite(Buffer.from(B));
+    expect(state.mustPlan(h(B), false)).toBe(true);
+  });
+
+  it('plans its own write made on top of a save not planned at the time, even once that save is planned', () => {
+    const { state } = setup();
+    expect(state.mustPlan(h(A), false)).toBe(true);
+    state.noteOwnWrite(Buffer.from(B), undefined, Buffer.from(C));
+    expect(state.mustPlan(h(C), false)).toBe(true);
+    expect(state.mustPlan(h(B), false)).toBe(true);
+  });
 });
 
 describe('MapState: write errors', () => {
@@ -127,6 +168,14 @@ describe('MapState: write errors', () => {
     state.writeOk();
     expect(state.writeError).toBeUndefined();
     expect(events).toEqual(['writeError install: ENOSPC: no space left on device', 'writeError sync: EIO: i/o error']);
+  });
+
+  it('reports a failure thrown as something other than an Error by its text', () => {
+    const { state } = setup();
+    state.writeFailed('install', undefined);
+    expect(state.writeError).toBe('undefined');
+    state.writeFailed('install', 'disk full');
+    expect(state.writeError).toBe('disk full');
   });
 });
 
@@ -154,5 +203,26 @@ describe("MapState: jitd's own component writes", () => {
     state.noteComponent('personas', 'autogen_x.txt', true);
     vi.advanceTimersByTime(OWN_COMPONENT_TTL_MS);
     expect(state.isOwnComponent('personas', 'autogen_x.txt', true)).toBe(false);
+  });
+
+  it('drops the notes no event used up once per TTL, so a reconcile noting thousands holds no more than a TTL of them', () => {
+    vi.useFakeTimers();
+    const { state } = setup();
+    // What is held is private; a note's memory is the point here, so this test reads its size.
+    const held = () => (state as unknown as { ownComponents: Map<string, unknown> }).ownComponents.size;
+    state.noteComponent('personas', 'x.txt', true); // at 0: the sweep runs, the next at TTL
+    vi.advanceTimersByTime(5);
+    state.noteComponent('personas', 'y.txt', true); // these two last until TTL + 5
+    state.noteComponent('personas', 'v.txt', true);
+    vi.advanceTimersByTime(OWN_COMPONENT_TTL_MS - 5);
+    state.noteComponent('personas', 'z.txt', true); // at TTL: x's note is over and dropped, y's and v's are not
+    expect(held()).toBe(3);
+    expect(state.isOwnComponent('personas', 'y.txt', true)).toBe(true); // used up
+    expect(held()).toBe(2);
+    vi.advanceTimersByTime(5);
+    state.noteComponent('personas', 'w.txt', true); // v's is over, but the next sweep is at 2 TTL
+    expect(held()).toBe(3);
+    expect(state.isOwnComponent('personas', 'w.txt', true)).toBe(true);
+    expect(held()).toBe(2);
   });
 });
