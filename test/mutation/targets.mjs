@@ -20,6 +20,16 @@ export const targets = [
     group: 'core',
     tests: ['test/install/map-commit*.test.ts', 'test/install/own-map-write.test.ts', 'test/install/in-place-saves.test.ts'],
   },
+  {
+    file: 'src/install/in-place-saves.ts',
+    group: 'core',
+    tests: ['test/install/in-place-saves*.test.ts', 'test/install/map-commit*.test.ts', 'test/install/own-map-write.test.ts'],
+  },
+  {
+    file: 'src/install/map-state.ts',
+    group: 'core',
+    tests: ['test/install/map-state.test.ts', 'test/install/own-map-write.test.ts', 'test/install/install-batch-guards.test.ts'],
+  },
   { file: 'src/install/install-batch.ts', group: 'core', tests: ['test/install/install-batch*.test.ts', 'test/install/publish-component.test.ts'] },
   { file: 'src/install/publish-component.ts', group: 'core', tests: ['test/install/publish-component.test.ts', 'test/install/install-batch*.test.ts'] },
   { file: 'src/install/replace-component.ts', group: 'core', tests: ['test/install/replace-component.test.ts'] },
