@@ -115,8 +115,8 @@ async function put(fs: FsLayer, target: string, temp: string, data: Uint8Array |
     }
   } catch (err) {
     await file.close().catch(() => undefined);
-    // Nothing in the try throws once `published` is set, so `if (true)` here is an equivalent
-    // mutant (docs/mutation-testing.md); the flag keeps a later edit from unlinking a published name.
+    // Nothing in the try throws once `published` is set. Stryker: so `if (true)` here is an
+    // equivalent mutant; the flag keeps a later edit from unlinking a published name.
     if (!published) await fs.unlink(temp).catch(() => undefined);
     throw err;
   }

@@ -62,6 +62,13 @@ export interface ApplySummary {
  * only when the sidecar still matches the staged text, which is the component's own inode, so a
  * person's in-place edit made before the restart leaves it out (the file is then the person's).
  */
+/**
+ * How every record change here is saved: without the directory fsync, since the reconciler can
+ * derive it again from the map and the components.
+ */
+// Stryker: `{ durable: false }` → `{}` is equivalent — an absent `durable` is false.
+const NOT_DURABLE = { durable: false } as const;
+
 async function closeFromStaged(ctx: ApplyContext, r: Request, resolution: 'adopted' | 'generated'): Promise<Request> {
   const staged = await ctx.staged?.sidecar(r.id);
   const closed = finish(r, resolution, staged?.provenance);
@@ -81,9 +88,7 @@ async function adoptable(ctx: ApplyContext, path: string): Promise<boolean> {
   return (await escapesRoot(ctx.fs, ctx.componentsDir, path)) === undefined;
 }
 
-// Every record change below is saved with `{ durable: false }` (the reconciler can derive it
-// again). Stryker: `{ durable: false }` → `{}` is equivalent (an absent `durable` is false), and
-// so is `if (held) summary.held = held` → true (an undefined field is no field in the report).
+// Stryker: `if (held) summary.held = held` → true is equivalent (an undefined field is no field in the report).
 export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<ApplySummary> {
   const { store } = ctx;
   const summary: ApplySummary = { created: 0, resolvedByPerson: 0, rolledForward: [], restored: [], reopened: 0, withdrawn: 0 };
@@ -115,7 +120,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
       const base = item.request ?? newRequest(goal, type, from);
       if (base.state === 'done') continue;
       const closed = await closeFromStaged(ctx, base, 'adopted');
-      await store.save(closed, { durable: false });
+      await store.save(closed, NOT_DURABLE);
       ctx.onChange?.(closed, 'adopted');
     }
   }
@@ -139,23 +144,23 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     }
     // jitd has no copy of it (nothing kept, nothing in quarantine): a gap like any other.
     const r = newRequest(entry.goal, entry.type, entry.filename);
-    await store.save(r, { durable: false });
+    await store.save(r, NOT_DURABLE);
     summary.created++;
     ctx.onChange?.(r, 'created');
   }
   for (const r of plan.create) {
-    await store.save(r, { durable: false });
+    await store.save(r, NOT_DURABLE);
     summary.created++;
     ctx.onChange?.(r, 'created');
   }
   for (const r of plan.closeInstalled) {
     const closed = await closeFromStaged(ctx, r, 'generated');
-    await store.save(closed, { durable: false });
+    await store.save(closed, NOT_DURABLE);
     ctx.onChange?.(closed, 'adopted');
   }
   for (const r of plan.resolvedByPerson) {
     const closed = finish(r, 'person');
-    await store.save(closed, { durable: false });
+    await store.save(closed, NOT_DURABLE);
     summary.resolvedByPerson++;
     ctx.onChange?.(closed, 'resolved');
   }
@@ -163,7 +168,7 @@ export async function applyPlan(ctx: ApplyContext, plan: SyncPlan): Promise<Appl
     // An answer, once given, is jitd's for good (contract §3): the reopened request keeps it and is
     // filled from its kept output (or, if none is kept, generated again), asking nobody.
     const reopened = reopen(r);
-    await store.save(reopened, { durable: false });
+    await store.save(reopened, NOT_DURABLE);
     if (reopened.state === 'answered') plan.generate.push(reopened);
     summary.reopened++;
     ctx.onChange?.(reopened, 'reopened');

@@ -8,8 +8,9 @@
  * A survivor is *explained* when the code says why it is equivalent: a comment naming Stryker on
  * the mutant's line, or a whole-line comment naming it in the lines just above (up to
  * {@link REASON_WINDOW} lines, not past a blank line), so a comment heads the statement or the
- * short block it speaks for. Any other
- * survivor is *unexplained*, and `npm run mutate` fails on it.
+ * short block it speaks for. A block's mutant (`{}`) may also be explained by the trailing
+ * comment of the block's first line. Any other survivor is *unexplained*, and `npm run mutate`
+ * fails on it.
  */
 
 /** How far above a mutant a `Stryker:` comment may stand and still speak for it. */
@@ -66,7 +67,9 @@ export function summarize(report) {
           else counts.noCoverage++;
           const line = m.location.start.line;
           const s = { file, line, mutator: m.mutatorName, replacement: m.replacement ?? '', status: m.status };
-          const reason = reasonFor(lines, line);
+          // A block's mutant (`{}`) starts on the line that opens it: its reason may be the
+          // trailing comment of the block's first line, where the code it empties is.
+          const reason = reasonFor(lines, line) ?? (m.mutatorName === 'BlockStatement' ? trailingReason(lines, line + 1) : undefined);
           survivors.push(reason ? { ...s, reason } : s);
           break;
         }
@@ -96,6 +99,17 @@ export function reasonFor(lines, line) {
     if (at >= 0) return { line: i + 1, text: text.slice(at).trim() };
   }
   return undefined;
+}
+
+/**
+ * A trailing comment naming Stryker on `line` (1-based), if any.
+ * @param {string[]} lines @param {number} line
+ * @returns {{ line: number, text: string } | undefined}
+ */
+export function trailingReason(lines, line) {
+  const text = lines[line - 1] ?? '';
+  const at = text.search(/(\/\/|\/\*).*Stryker/);
+  return at > 0 && text.slice(0, at).trim() !== '' ? { line, text: text.slice(at).trim() } : undefined;
 }
 
 /** @param {number | undefined} s */

@@ -69,4 +69,22 @@ describe('mutation summary', () => {
     expect(survivors[1]).toMatchObject({ line: 7, status: 'NoCoverage' });
     expect(survivors[1].reason).toBeUndefined();
   });
+
+  it("explains a block's mutant by the trailing comment of the block's first line, and no other mutant so", () => {
+    const lines = ['  try {', '    x = read();', '  } catch {', '    return undefined; // Stryker: equivalent — an empty block answers undefined too', '  }'];
+    const report = {
+      files: {
+        'src/y.ts': {
+          source: lines.join('\n'),
+          mutants: [
+            { ...mutant('1', 3, 'Survived'), mutatorName: 'BlockStatement', replacement: '{}' },
+            { ...mutant('2', 3, 'Survived'), mutatorName: 'ConditionalExpression' },
+          ],
+        },
+      },
+    };
+    const { survivors } = summarize(report).get('src/y.ts');
+    expect(survivors[0].reason).toMatchObject({ line: 4 });
+    expect(survivors[1].reason).toBeUndefined();
+  });
 });

@@ -5,11 +5,13 @@
  * record change is saved without a directory fsync (the reconciler can derive it again), counted
  * and reported once. Found by mutation testing (docs/mutation-testing.md).
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { applyPlan, type ApplyContext } from '../../src/reconcile/apply-plan.js';
 import { planSync, type SyncPlan } from '../../src/reconcile/plan-sync.js';
 import { ComponentIndex } from '../../src/library/component-index.js';
 import { RequestStore } from '../../src/requests/request-store.js';
+import { StagedOutputs } from '../../src/requests/staged-output.js';
 import { newRequest, type Request } from '../../src/requests/request.js';
 import { faultFs, libraryClassifier, type FaultFs } from '../support/fault-fs.js';
 import { MemFs } from '../support/mem-fs.js';
@@ -95,6 +97,28 @@ describe('applyPlan: the roll-forward', () => {
     expect(summary.rolledForward).toHaveLength(1);
     expect(events).toEqual([]);
     expect(ctx.store.all()).toEqual([]);
+  });
+
+  it("closes a request a crash cut short with the staged output's provenance and the SHA-256 of its text, and without a hash when the sidecar no longer matches", async () => {
+    const staged = 'Made by the model.\n';
+    for (const matches of [true, false]) {
+      const { mem, ctx } = await setUp((m) => m.writeFile(`${COMP}/personas/${GA}`, staged));
+      ctx.staged = new StagedOutputs(ctx.fs, STATE);
+      const r = { ...newRequest('A', 'persona', 'a.txt'), state: 'answered' as const, description: 'd' };
+      await ctx.staged.put(r.id, staged, { provider: 'fake', model: 'm-1', at: '2026-12-01T00:00:00.000Z' });
+      // A person's in-place edit of the component changes the staged output too (one inode).
+      if (!matches) mem.writeFile(ctx.staged.pathOf(r.id), 'edited\n');
+      await applyPlan(ctx, emptyPlan({ rollForward: [rollA(r)] }));
+      const [done] = ctx.store.all();
+      expect(done).toMatchObject({ state: 'done', resolution: 'adopted' });
+      if (matches) {
+        expect(done?.componentSha256).toBe(createHash('sha256').update(staged).digest('hex'));
+        expect(done?.installed).toMatchObject({ provider: 'fake', model: 'm-1' });
+      } else {
+        expect(done?.componentSha256).toBeUndefined();
+        expect(done?.installed).toBeUndefined();
+      }
+    }
   });
 
   it('hands the map bytes it writes to onMapWrite', async () => {
