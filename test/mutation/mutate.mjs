@@ -72,6 +72,8 @@ async function runOne(t) {
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) return { name, ok: false, seconds, log };
   await rename(join(reports, 'mutation.json'), join(filesDir, `${name}.json`));
+  // Kept beside the report, so a later table (--only, --summary-only) still shows it.
+  await writeFile(join(filesDir, `${name}.time.json`), `${JSON.stringify({ seconds, at: new Date().toISOString() })}\n`);
   return { name, ok: true, seconds, log };
 }
 
@@ -100,7 +102,9 @@ for (const t of targets) {
   const report = JSON.parse(await readFile(join(filesDir, `${slug(t.file)}.json`), 'utf8'));
   const entry = summarize(report).get(t.file);
   if (!entry) continue;
-  const time = times.has(t.file) ? minSec(times.get(t.file)) : '';
+  const timeFile = join(filesDir, `${slug(t.file)}.time.json`);
+  const seconds = times.get(t.file) ?? (onDisk.has(`${slug(t.file)}.time.json`) ? JSON.parse(await readFile(timeFile, 'utf8')).seconds : undefined);
+  const time = seconds === undefined ? '' : minSec(seconds);
   lines.push(tableRow(`\`${t.file.replace(/^src\//, '')}\``, entry.counts, ` ${time} | ${t.tests.map((g) => `\`${g.replace(/^test\//, '')}\``).join(', ')} |`));
   if (entry.counts.errors) console.log(`note: ${t.file} has ${entry.counts.errors} mutants in error (CompileError/RuntimeError)`);
   addCounts(groups.get(t.group) ?? groups.set(t.group, emptyCounts()).get(t.group), entry.counts);
