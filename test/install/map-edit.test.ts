@@ -152,6 +152,21 @@ describe('editMapBytes: only where the entry still names the missing file', () =
       expectMissed(text);
   });
 
+  it('an escaped token is compared by its value: a goal, type or name that only differs once decoded is not the entry', () => {
+    for (const text of [
+      '{"R\\u0045VIEWS": {"protocol": "review.txt"}}',
+      '{"REVIEW": {"p\\u0065rsona": "review.txt"}}',
+      '{"REVIEW": {"protocol": "rev\\u0069ew2.txt"}}',
+      '{"REVIEW": {"protocol": "caf\\u00e9.txt"}}',
+    ])
+      expectMissed(text);
+  });
+
+  it('a key of the same type nested deeper after the entry does not undo the find', () => {
+    const text = '{"REVIEW": {"protocol": "review.txt", "x": {"protocol": "mine.txt"}}}';
+    expect(edit(text, [repoint()]).text).toBe(`{"REVIEW": {"protocol": "${TO}", "x": {"protocol": "mine.txt"}}}`);
+  });
+
   it('finds the entry after other goals with nested objects and arrays, wherever it stands among its types', () => {
     const text = '{"A": {"protocol": {"deep": [1, {"x": "review.txt"}]}}, "REVIEW": {"x": [1, [2]], "y": {"z": {}}, "protocol": "review.txt"}}';
     const { text: out, missed } = edit(text, [repoint()]);

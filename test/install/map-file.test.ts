@@ -90,6 +90,18 @@ describe('readMapBytes', () => {
     expect(over.steps).toEqual(['lstat:map#1']);
   });
 
+  it('a directory whose size is over the limit is EMAPKIND, not EMAPSIZE (the limit is of a file)', async () => {
+    class HugeDirs extends MemFs {
+      override async lstat(path: string) {
+        const st = await super.lstat(path);
+        return st.kind === 'dir' ? { ...st, size: MAX_MAP_BYTES + 1 } : st;
+      }
+    }
+    const fs = new HugeDirs();
+    fs.mkdirpSync(MAP);
+    expect(await failure(readMapBytes(fs, MAP))).toMatchObject({ code: 'EMAPKIND' });
+  });
+
   it('a disk error from the lstat surfaces as itself, not as a missing map', async () => {
     const fs = faultFs(disk(), { classify, faults: [{ at: 'lstat:map#1', fault: { error: 'EIO' } }] });
     const err = await failure(readMapBytes(fs, MAP));
