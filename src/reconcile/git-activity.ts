@@ -150,7 +150,7 @@ export class GitActivity {
       if (this.headCache?.key !== key) this.headCache = { key, detached: !(readOrNull(join(gitDir, 'HEAD')) ?? 'ref:').startsWith('ref:') };
       if (this.headCache.detached) return 'detached HEAD (check out a branch to let jitd write)';
     }
-    // Stryker: `> 0` → `>= 0` is equivalent — with 0, `now - at < 0 && at - now < 0` never holds.
+    // Stryker: `> 0` → `>= 0` or → true is equivalent — with 0, `now - at < 0 && at - now < 0` never holds.
     if (this.opts.stashHoldMs > 0) {
       const st = statOrNull(join(commonDir, 'logs', 'refs', 'stash')) ?? statOrNull(join(commonDir, 'refs', 'stash'));
       if (st) {

@@ -361,8 +361,16 @@ describe('git activity: the stash', () => {
     await rm(join(dir, '.git', 'logs', 'refs', 'stash'));
     const t = secondsAgo(DAY);
     utimesSync(join(dir, '.git', 'refs', 'stash'), new Date(t), new Date(t));
-    expect(clocked(dir, { t: t + 1000 }, { stashHoldMs: 10 * MIN }).check()).toBe(STASH);
-    expect(clocked(dir, { t: t + 10 * MIN }, { stashHoldMs: 10 * MIN }).check()).toBeUndefined();
+    const clock = { t: t + 1000 };
+    const a = clocked(dir, clock, { stashHoldMs: 10 * MIN });
+    expect(a.check()).toBe(STASH);
+    clock.t = t + 10 * MIN;
+    expect(a.check()).toBeUndefined();
+    // The same GitActivity sees the ref file itself change (a stash made later).
+    const later = t + 20 * MIN;
+    utimesSync(join(dir, '.git', 'refs', 'stash'), new Date(later), new Date(later));
+    clock.t = later + 1000;
+    expect(a.check()).toBe(STASH);
   });
 });
 
