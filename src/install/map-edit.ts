@@ -94,16 +94,17 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
         pending = undefined;
         depth++;
         if (depth === 2) {
-          inGoal = goal !== undefined;
+          inGoal = goal !== undefined; // Stryker: → true is equivalent (see `inGoal` above).
           // Not a goal to edit: its insides are scanned without a callback (a third of the scan's cost).
-          // Stryker: not skipping (`if (false)`, `return true`) is equivalent — only slower, as above.
+          // Stryker: not skipping (`if (false)`, `return true`) is equivalent — only slower: with
+          // `goal` undefined, no callback inside matches anything.
           if (!inGoal) return false;
         }
         return true;
       },
       onObjectEnd: () => {
         depth--;
-        if (depth === 1) inGoal = false;
+        if (depth === 1) inGoal = false; // Stryker: dropping the reset is equivalent (see `inGoal` above).
       },
       onArrayBegin: () => {
         pending = undefined;
