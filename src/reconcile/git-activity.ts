@@ -50,8 +50,8 @@ const OPERATIONS: [string, string][] = [
   ['BISECT_LOG', 'bisect in progress'],
 ];
 
-// Stryker: each helper's `catch { return undefined; }` → `{}` is equivalent (it answers undefined all the same).
 const statOrNull = (p: string): Stats | undefined => {
+  // Stryker: the catch block below → `{}` is equivalent (it answers undefined all the same).
   try {
     return lstatSync(p);
   } catch {
@@ -60,6 +60,7 @@ const statOrNull = (p: string): Stats | undefined => {
 };
 /** stat(2), following a symlink: git follows a `.git` that is a symlink to its directory or file. */
 const followOrNull = (p: string): Stats | undefined => {
+  // Stryker: the catch block below → `{}` is equivalent (it answers undefined all the same).
   try {
     return statSync(p);
   } catch {
@@ -67,6 +68,7 @@ const followOrNull = (p: string): Stats | undefined => {
   }
 };
 const readOrNull = (p: string): string | undefined => {
+  // Stryker: the catch block below → `{}` is equivalent (it answers undefined all the same).
   try {
     return readFileSync(p, 'utf8');
   } catch {
