@@ -38,6 +38,7 @@ export interface EditResult {
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** The latin1 view of a string's UTF-8 bytes: how it appears in the scanned text when unescaped. */
+// Stryker: `'utf8'` → `''` is equivalent — Buffer.from's default encoding is utf8.
 const asScanned = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
 
 /** The value of a string token as JSON.parse (over the UTF-8 text) sees it (tokens with escapes). */
@@ -71,6 +72,8 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
     byScannedGoal.set(asScanned(edit.goal), list);
   }
   /** Whether a token, scanned as `scanned` at [offset, offset+length), has the value `plain`/`view`. */
+  // Stryker: the fast path's test (`length === scanned.length + 2`) → false or `- 2` is equivalent —
+  // decoding a token without escapes answers the same value, only slower.
   const tokenIs = (scanned: string, offset: number, length: number, view: string, plain: string) =>
     length === scanned.length + 2 ? scanned === view : decodeToken(bytes, bom + offset, length) === plain;
 
@@ -78,6 +81,9 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
   const found = new Map<EntryEdit, { offset: number; length: number }>();
   let depth = 0;
   let goal: Wanted[] | undefined; // the wanted edits of the goal key just read (depth 1)
+  // Stryker: `inGoal` is equivalent to `goal !== undefined` at every depth-2 callback (both are set
+  // at the goal's key and its object's begin), so its start value, its reset in onObjectEnd and
+  // `inGoal = true` in onObjectBegin are equivalent: `&& goal` decides. It exists for the skip.
   let inGoal = false; // inside the object value of a wanted goal
   let pending: Wanted | undefined; // the edit whose value token comes next
   let errors = 0;
@@ -88,15 +94,17 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
         pending = undefined;
         depth++;
         if (depth === 2) {
-          inGoal = goal !== undefined;
+          inGoal = goal !== undefined; // Stryker: → true is equivalent (see `inGoal` above).
           // Not a goal to edit: its insides are scanned without a callback (a third of the scan's cost).
+          // Stryker: not skipping (`if (false)`, `return true`) is equivalent — only slower: with
+          // `goal` undefined, no callback inside matches anything.
           if (!inGoal) return false;
         }
         return true;
       },
       onObjectEnd: () => {
         depth--;
-        if (depth === 1) inGoal = false;
+        if (depth === 1) inGoal = false; // Stryker: dropping the reset is equivalent (see `inGoal` above).
       },
       onArrayBegin: () => {
         pending = undefined;
@@ -105,8 +113,10 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
       onArrayEnd: () => void depth--,
       onObjectProperty: (property, offset, length) => {
         if (depth === 1) {
+          // Stryker: the fast path's test → false or `- 2` is equivalent (decoding answers the same key).
           goal = length === property.length + 2 ? byScannedGoal.get(property) : byGoal.get(decodeToken(bytes, bom + offset, length));
           // A later occurrence of a goal replaces the earlier one whole (JSON.parse keeps the last).
+          // Stryker: `?? []` → `["Stryker was here"]` is equivalent — deleting `undefined.edit` deletes nothing.
           for (const w of goal ?? []) found.delete(w.edit);
         } else if (depth === 2 && inGoal && goal) {
           pending = goal.find((w) => tokenIs(property, offset, length, w.type, w.edit.type));
@@ -114,6 +124,8 @@ export function editMapBytes(bytes: Buffer, edits: readonly EntryEdit[]): EditRe
         }
       },
       onLiteralValue: (value, offset, length) => {
+        // Stryker: `depth === 2` → true is equivalent — `pending` is set only by a depth-2 key and
+        // cleared by the object or array begin of a value that is not a literal.
         if (depth === 2 && pending && typeof value === 'string' && tokenIs(value, offset, length, pending.from, pending.edit.from)) {
           found.set(pending.edit, { offset, length });
         }

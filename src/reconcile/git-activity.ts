@@ -17,7 +17,7 @@
  * stash reflog when they changed), cheap enough to run before every library write. While
  * something waits on a hold the state is polled, and listeners are told once it ends.
  */
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export interface GitHoldOptions {
@@ -51,13 +51,24 @@ const OPERATIONS: [string, string][] = [
 ];
 
 const statOrNull = (p: string): Stats | undefined => {
+  // Stryker: the catch block below → `{}` is equivalent (it answers undefined all the same).
   try {
     return lstatSync(p);
   } catch {
     return undefined;
   }
 };
+/** stat(2), following a symlink: git follows a `.git` that is a symlink to its directory or file. */
+const followOrNull = (p: string): Stats | undefined => {
+  // Stryker: the catch block below → `{}` is equivalent (it answers undefined all the same).
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+};
 const readOrNull = (p: string): string | undefined => {
+  // Stryker: the catch block below → `{}` is equivalent (it answers undefined all the same).
   try {
     return readFileSync(p, 'utf8');
   } catch {
@@ -69,11 +80,12 @@ const readOrNull = (p: string): string | undefined => {
 export function findGitDirs(dir: string): { gitDir: string; commonDir: string } | undefined {
   for (let d = resolve(dir); ; d = dirname(d)) {
     const dotGit = join(d, '.git');
-    const st = statOrNull(dotGit);
+    const st = followOrNull(dotGit);
     let gitDir: string | undefined;
     if (st?.isDirectory()) gitDir = dotGit;
     else if (st?.isFile()) {
       // A linked worktree or a submodule: `gitdir: <path>`.
+      // Stryker: `?? ''` → "Stryker was here!" is equivalent — neither is a gitdir line.
       const m = /^gitdir:\s*(.+?)\s*$/m.exec(readOrNull(dotGit) ?? '');
       if (m) gitDir = resolve(d, m[1] as string);
     }
@@ -90,6 +102,7 @@ function newestStashAt(commonDir: string): number | undefined {
   const log = readOrNull(join(commonDir, 'logs', 'refs', 'stash'));
   if (log === undefined) return statOrNull(join(commonDir, 'refs', 'stash'))?.mtimeMs;
   const lines = log.trimEnd().split('\n');
+  // Stryker: `?? ''` is equivalent (and never reached) — split always answers at least one line.
   const m = /> (\d+) [+-]\d{4}\t/.exec(lines[lines.length - 1] ?? '');
   return m ? Number(m[1]) * 1000 : undefined;
 }
@@ -114,11 +127,13 @@ export class GitActivity {
   }
 
   private repo(): { gitDir: string; commonDir: string } | undefined {
-    // Found: still there? (one lstat). Not found: look again every time (one lstat per directory
-    // up to /, before a library write): a repository made after jitd started (`git init`, a
-    // clone into place) must hold the very next write. Throttling this lookup to once in 10 s
-    // let a restore race the first `git checkout` of a fresh repository (tree-changes.test.ts).
-    if (this.dirs && statOrNull(this.dirs.gitDir)) return this.dirs;
+    // Looked up every time (one lstat per directory from the library up to the repository, or
+    // up to / if there is none, before a library write): a repository made after jitd started
+    // (`git init`, a clone into place) must hold the very next write, also one made nearer the
+    // library than the repository found before (a `git init` inside a repository: git then
+    // answers for the nearer one). Throttling this lookup to once in 10 s let a restore race the
+    // first `git checkout` of a fresh repository (tree-changes.test.ts); keeping the repository
+    // found while its git directory was still there missed a nearer one made since.
     this.dirs = findGitDirs(this.libraryDir);
     return this.dirs;
   }
@@ -133,15 +148,19 @@ export class GitActivity {
     const head = statOrNull(join(gitDir, 'HEAD'));
     if (head) {
       const key = `${head.mtimeMs}:${head.size}:${head.ino}`;
+      // Stryker: `→ true` (read HEAD every time) is equivalent — the cache only saves the read.
       if (this.headCache?.key !== key) this.headCache = { key, detached: !(readOrNull(join(gitDir, 'HEAD')) ?? 'ref:').startsWith('ref:') };
       if (this.headCache.detached) return 'detached HEAD (check out a branch to let jitd write)';
     }
+    // Stryker: `> 0` → `>= 0` or → true is equivalent — with 0, `now - at < 0 && at - now < 0` never holds.
     if (this.opts.stashHoldMs > 0) {
       const st = statOrNull(join(commonDir, 'logs', 'refs', 'stash')) ?? statOrNull(join(commonDir, 'refs', 'stash'));
       if (st) {
         const key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+        // Stryker: `→ true` (read the reflog every time) is equivalent — the cache only saves the read.
         if (this.stashCache?.key !== key) this.stashCache = { key, at: newestStashAt(commonDir) };
         const at = this.stashCache.at;
+        // Stryker: `at !== undefined` → true is equivalent — with undefined both comparisons are false.
         if (at !== undefined && now - at < this.opts.stashHoldMs && at - now < this.opts.stashHoldMs) return 'a recent git stash (waiting for its pop)';
       }
     }
@@ -154,6 +173,8 @@ export class GitActivity {
       join(commonDir, 'logs', 'refs', 'stash'),
     ]) {
       const m = statOrNull(p)?.mtimeMs;
+      // Stryker: `m !== undefined` → true (`undefined > x` is false) and `>` → `>=` (the same maximum)
+      // are equivalent.
       if (m !== undefined && m > changed) changed = m;
     }
     // A clock step or a future mtime (another machine's clock) holds for one settle time at most.
@@ -189,7 +210,7 @@ export class GitActivity {
 
   /** Stops polling (daemon shutdown). */
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clearTimeout(this.timer); // Stryker: → true is equivalent (clearTimeout(undefined) does nothing).
     this.timer = undefined;
     this.waiting = false;
   }
