@@ -5,7 +5,9 @@
  * enumerates every step, so every crash point of the protocol — before and after each temp
  * create, write, fsync, rename/link, unlink and directory fsync of the request, the answer,
  * the component, the map and the cleanup — is covered, and a new step added to the code is
- * covered automatically.
+ * covered automatically. Points a restart cannot tell apart (fsyncs change nothing it can see)
+ * share one run per SIGKILL state (runStates, test/support/kill-matrix.ts); "one point per
+ * SIGKILL state" below proves that they leave the same library.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
