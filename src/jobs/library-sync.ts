@@ -65,7 +65,7 @@ export class LibrarySync {
   }
 
   /** What the reconciler's apply step needs, with the engine's hooks (own writes noted, changes logged and emitted). */
-  applyContext(): ApplyContext {
+  private applyContext(): ApplyContext {
     return {
       fs: this.deps.fs,
       mapFile: this.deps.config.mapFile,

@@ -13,6 +13,11 @@ import { COMPONENTS, G, MAP, ORIGINAL, PERSONS, RA, RB, REPOINT, STATE, TWO, inP
 
 /** Poll 10 ms, settle 30 ms (the fixture's); the grace is 2 s unless a test says otherwise. */
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+/** Past one poll and the settle of a save made now, then the lane's re-apply. */
+const settleAndApply = async (lib: { idle(): Promise<void> }) => {
+  await advance(40);
+  await lib.idle();
+};
 const NOW = new Date('2026-12-03T05:00:00.000Z');
 const BACK = { ...REPOINT, from: G, to: 'sre.txt' };
 const count = (fs: FaultFs, prefix: string) => fs.steps.filter((s) => s.startsWith(prefix)).length;
@@ -90,12 +95,10 @@ describe('the watch of a replaced version', () => {
     const editor = lib.mem.openInPlace(MAP);
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     const again = PERSONS.replace('f.txt', 'g.txt');
     editor.save(again);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toMatchObject([
       { outcome: 'reapplied', repoints: 1 },
       { outcome: 'reapplied', repoints: 1 },
@@ -142,8 +145,7 @@ describe('the watch of a replaced version', () => {
     expect(lib.saves.stats().watching).toBe(1);
     const mine = `{"A":{"protocol":"${RA.to}"},"C":{"protocol":"c.txt"},"B":{"protocol":"b.txt"}}`;
     editor.save(mine);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toMatchObject([{ outcome: 'reapplied', repoints: 1 }]);
     expect(lib.mem.read(MAP)).toBe(mine.replace('"b.txt"', JSON.stringify(RB.to)));
     await lib.saves.stop();
@@ -156,8 +158,7 @@ describe('the watch of a replaced version', () => {
     const editor = lib.mem.openInPlace(MAP); // the person sees A repointed
     await commitRepoints(lib.fs, MAP, [RB]);
     editor.save(TWO); // and puts A back
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.mem.read(MAP)).toBe(TWO.replace('"b.txt"', JSON.stringify(RB.to)));
     await lib.saves.stop();
   });
@@ -167,8 +168,7 @@ describe('the watch of a replaced version', () => {
     const editor = lib.mem.openInPlace(MAP);
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     editor.save(ORIGINAL);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.saves.stats()).toMatchObject({ detected: 1, reapplied: 0, keptAside: 0 });
     expect(lib.recovered).toEqual([]);
     expect(lib.mem.read(MAP)).toBe(repointed(ORIGINAL));
@@ -181,8 +181,7 @@ describe('the watch of a replaced version', () => {
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     const before = (await lib.mem.lstat(MAP)).identity;
     editor.save(repointed(ORIGINAL));
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toEqual([{ outcome: 'reapplied', bytes: ORIGINAL.length + G.length - 'sre.txt'.length, repoints: 0 }]);
     expect((await lib.mem.lstat(MAP)).identity).toBe(before);
     expect(lib.saves.stats().watching).toBe(1);
@@ -195,8 +194,7 @@ describe('the watch of a replaced version', () => {
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     const half = '{\r\n  "DIAGNOSE_ROOT_CAUSE": { "persona": "sre.txt" },';
     editor.save(half);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toEqual([{ outcome: 'reapplied', bytes: half.length, repoints: 0 }]);
     expect(lib.mem.read(MAP)).toBe(half);
     await lib.saves.stop();
@@ -209,8 +207,7 @@ describe('the watch of a replaced version', () => {
     await commitRepoints(lib.fs, MAP, [RA, RB]);
     const mine = '{"A":null,"C":{"protocol":"c.txt"}}';
     editor.save(mine);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.errors).toEqual([]);
     expect(lib.recovered).toEqual([{ outcome: 'reapplied', bytes: mine.length, repoints: 0 }]);
     expect(lib.mem.read(MAP)).toBe(mine);
@@ -233,8 +230,7 @@ describe('the watch of a replaced version', () => {
     expect((await commitRepoints(lib.fs, MAP, repoints)).outcomes).toEqual(['applied', 'applied', 'applied']);
     const mine = map.replace('}}', '},"F":{"format":"f.txt"}}');
     editor.save(mine);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toMatchObject([{ outcome: 'reapplied', repoints: 2 }]);
     expect(JSON.parse(lib.mem.read(MAP) as string)).toEqual({
       D: { persona: 'autogen_persona_for_d.txt', protocol: 'autogen_protocol_for_d.txt' },
@@ -252,11 +248,9 @@ describe('the watch of a replaced version', () => {
     const part = PERSONS.slice(0, 30);
     editor.save(part);
     hooks['after:pread:map#1'] = () => editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toEqual([]);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toEqual([{ outcome: 'reapplied', bytes: PERSONS.length, repoints: 1 }]);
     await lib.saves.stop();
   });
@@ -269,8 +263,7 @@ describe("the re-apply's guards", () => {
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     await lib.mem.unlink(MAP);
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toMatchObject([{ outcome: 'kept-aside', reason: 'the map is gone' }]);
     expect(lib.errors).toEqual([]);
     await lib.saves.stop();
@@ -287,8 +280,7 @@ describe("the re-apply's guards", () => {
       theirs = (await lib.mem.lstat(MAP)).identity;
     };
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toMatchObject([{ outcome: 'kept-aside', reason: 'could not publish it: the map changed' }]);
     expect((await lib.mem.lstat(MAP)).identity).toBe(theirs);
     await lib.saves.stop();
@@ -303,8 +295,7 @@ describe("the re-apply's guards", () => {
     const reads = count(lib.fs as FaultFs, 'read:map#');
     hooks[`after:read:map#${reads + 2}`] = () => lib.mem.writeFile(MAP, newer);
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.recovered).toMatchObject([{ outcome: 'kept-aside', reason: 'could not publish it: the map changed' }]);
     expect(lib.mem.read(MAP)).toBe(newer);
     await lib.saves.stop();
@@ -317,8 +308,7 @@ describe("the re-apply's guards", () => {
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     faults.push({ at: next(lib.fs as FaultFs, 'fsync:map'), fault: { error: 'EIO' } });
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.laneErrors).toHaveLength(1);
     expect(lib.laneErrors[0]).toBeInstanceOf(FsyncFailedError);
     expect(lib.recovered).toEqual([]);
@@ -331,8 +321,7 @@ describe("the re-apply's guards", () => {
     const editor = lib.mem.openInPlace(MAP);
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
     expect(lib.errors).toMatchObject([{ code: 'EIO' }]);
     expect(lib.laneErrors).toEqual([]);
     expect(lib.mem.read(MAP)).toBe(repointed(ORIGINAL));
@@ -387,8 +376,7 @@ describe('a save kept aside', () => {
     await commitRepoints(lib.fs, MAP, [REPOINT]);
     lib.mem.writeFile(MAP, '{"SOMEONE_ELSE": {"protocol": "x.txt"}}\n');
     editor.save(PERSONS);
-    await advance(40);
-    await lib.idle();
+    await settleAndApply(lib);
   }
   const NAME = `${STATE}/recovered/goal_map.json.2026-12-03T05-00-00-040Z`;
 

@@ -90,13 +90,16 @@ export function summarize(report) {
  */
 export function reasonFor(lines, line) {
   for (let i = line - 1; i >= 0 && i >= line - 1 - REASON_WINDOW; i--) {
-    const text = lines[i] ?? '';
-    const own = i === line - 1;
-    if (!own && text.trim() === '') return undefined;
     // On the mutant's own line a trailing comment counts; above it only a whole-line comment
     // does, so one line's trailing reason never speaks for the next line's mutants.
-    const at = own ? text.search(/(\/\/|\/\*).*Stryker/) : /^\s*(\/\/|\/\*|\*).*Stryker/.test(text) ? 0 : -1;
-    if (at >= 0) return { line: i + 1, text: text.slice(at).trim() };
+    if (i === line - 1) {
+      const own = trailingReason(lines, line);
+      if (own) return own;
+      continue;
+    }
+    const text = lines[i] ?? '';
+    if (text.trim() === '') return undefined;
+    if (/^\s*(\/\/|\/\*|\*).*Stryker/.test(text)) return { line: i + 1, text: text.trim() };
   }
   return undefined;
 }
